@@ -1,0 +1,79 @@
+# CompyMac RX. Every recipe runs in one bash (.ONESHELL) with scripts/env.sh sourced, so the
+# project's .venv and bun come first on PATH. `make setup` / `make test` install what is missing.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -euo pipefail -c
+.ONESHELL:
+.DEFAULT_GOAL := help
+
+PORT ?= 3000
+PYTEST_ARGS ?=
+m ?=
+
+ENV := . scripts/env.sh
+# A subshell, so a failing `ruff check` stops the recipe under errexit (a bare && list would not).
+LINT := (ruff check . && ruff format --check .)
+TYPECHECK := mypy compymac_rx
+
+.PHONY: help setup run test lint fmt typecheck migrate revision worker clean
+
+help:
+	@echo "make setup      install system packages, .venv, bun, data/ (idempotent)"
+	echo "make run        migrate, then serve the app on one port (PORT=$(PORT))"
+	echo "make test       setup --test, lint, typecheck, pytest (PYTEST_ARGS='...')"
+	echo "make lint       ruff check + ruff format --check"
+	echo "make fmt        ruff format + ruff check --fix"
+	echo "make typecheck  mypy compymac_rx"
+	echo "make migrate    alembic upgrade head"
+	echo "make revision m='message'  alembic revision --autogenerate"
+	echo "make worker     (production profile only)"
+	echo "make clean      remove build output (.web); data/ is kept"
+
+setup:
+	bash scripts/setup.sh
+
+run:
+	bash scripts/setup.sh
+	$(ENV)
+	alembic upgrade head
+	PORT=$(PORT) exec reflex run --env prod --single-port --frontend-port $(PORT)
+
+test:
+	bash scripts/setup.sh --test
+	$(ENV)
+	$(LINT)
+	$(TYPECHECK)
+	pytest -q -ra $(PYTEST_ARGS)
+
+lint:
+	$(ENV)
+	$(LINT)
+
+fmt:
+	$(ENV)
+	ruff format .
+	ruff check --fix .
+
+typecheck:
+	$(ENV)
+	$(TYPECHECK)
+
+migrate:
+	$(ENV)
+	alembic upgrade head
+
+revision:
+	@if [[ -z "$(m)" ]]; then echo "usage: make revision m='what changed'" >&2; exit 2; fi
+	$(ENV)
+	alembic revision --autogenerate -m "$(m)"
+	# Make the generated file pass `make lint` (the template is not ruff-clean).
+	ruff check --fix --quiet alembic/versions || echo "revision: fix the remaining ruff findings above by hand" >&2
+	ruff format --quiet alembic/versions
+
+worker:
+	@echo "worker: nothing to run in the embedded profile (jobs run inline in the app process)."
+	echo "worker: the Celery worker arrives with the production profile."
+
+clean:
+	rm -rf .web .states
+	echo "clean: removed .web and .states (data/ kept)"

@@ -1,0 +1,164 @@
+"""An offline, deterministic agent: a few typed commands become tool calls and summaries.
+
+It needs no model or key, so the app is useful (and testable) out of the box.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Sequence
+
+from compymac_rx.agent.tools import ERROR_PREFIX
+from compymac_rx.agent.types import ChatItem, ModelEvent, TextDelta, ToolCall, ToolSpec
+
+_WORDS_PER_DELTA = 3
+_COMMANDS = """\
+- `ls [folder]`: list a folder of your workspace
+- `cat <file>`: show a file
+- `write <file>`: save the lines after it (or a ``` block) to the file
+- `run <command>`: run a shell command in your sandboxed workspace
+- `help`: this guide"""
+
+HELP_TEXT = f"""\
+**Commands**
+
+{_COMMANDS}
+
+For example:
+
+```
+write notes/todo.md
+- try the built-in assistant
+```
+
+then `cat notes/todo.md`, `ls notes` or `run wc -l notes/todo.md`."""
+
+GUIDE_TEXT = f"""\
+I'm the built-in assistant: I work offline and understand a few commands, not free text.
+
+{_COMMANDS}
+
+A real model can be configured by the operator (`MODEL_BACKEND=openai`); you may then be able \
+to add your own API key on the settings page."""
+
+
+class BuiltinBackend:
+    """A ModelBackend that parses the last user message instead of calling a model."""
+
+    def stream(
+        self, conversation: Sequence[ChatItem], tools: Sequence[ToolSpec]
+    ) -> Iterator[ModelEvent]:
+        last = conversation[-1] if conversation else None
+        if last is not None and last.role == "tool":
+            yield from _chunks(_summary(conversation))
+            return
+        if last is None or last.role != "user":
+            yield from _chunks(GUIDE_TEXT)
+            return
+        reply = parse_command(last.content, call_id=f"call_{_calls_so_far(conversation) + 1}")
+        if isinstance(reply, ToolCall):
+            yield reply
+        else:
+            yield from _chunks(reply)
+
+
+def parse_command(message: str, *, call_id: str) -> ToolCall | str:
+    """The tool call a message asks for, or the text to answer it with."""
+    first, _, rest = message.strip().partition("\n")
+    verb, _, argument = first.strip().partition(" ")
+    verb = verb.lower()
+    argument = _unquote(argument.strip())
+    if verb in ("help", "?", "/help"):
+        return HELP_TEXT
+    if verb == "ls":
+        return ToolCall(call_id, "list_files", {"path": argument} if argument else {})
+    if verb == "cat":
+        if not argument:
+            return "Which file? For example: `cat notes/todo.md`."
+        return ToolCall(call_id, "read_file", {"path": argument})
+    if verb == "write":
+        content = _unfence(rest)
+        if not argument or not rest.strip():
+            return (
+                "Put the file name after `write` and its content on the lines below, e.g.:\n\n"
+                + ("```\nwrite notes/todo.md\n- first item\n```")
+            )
+        return ToolCall(call_id, "write_file", {"path": argument, "content": content})
+    if verb == "run":
+        command = _unfence("\n".join(part for part in (argument, rest) if part.strip()))
+        if not command.strip():
+            return "Which command? For example: `run ls -la`."
+        return ToolCall(call_id, "run_command", {"command": command.strip()})
+    return GUIDE_TEXT
+
+
+def _summary(conversation: Sequence[ChatItem]) -> str:
+    """The final reply once the tools ran: what happened, with the output."""
+    results: list[ChatItem] = []
+    index = len(conversation) - 1
+    while index >= 0 and conversation[index].role == "tool":
+        results.insert(0, conversation[index])
+        index -= 1
+    calls = {call.id: call for call in conversation[index].tool_calls} if index >= 0 else {}
+    parts = [_describe(calls.get(item.tool_call_id or ""), item.content) for item in results]
+    return "\n\n".join(parts)
+
+
+def _describe(call: ToolCall | None, output: str) -> str:
+    if call is None:
+        return _fenced(output)
+    path = str(call.arguments.get("path") or ".")
+    if output.startswith(ERROR_PREFIX):
+        error = output.removeprefix(ERROR_PREFIX)
+        action = {
+            "list_files": f"list `{path}`",
+            "read_file": f"read `{path}`",
+            "write_file": f"write `{path}`",
+            "run_command": "run the command",
+        }.get(call.name, f"use {call.name}")
+        return f"Could not {action}: {error}"
+    if call.name == "list_files":
+        title = "your workspace" if path in (".", "") else f"`{path.rstrip('/')}/`"
+        return f"Here is {title}:\n\n{_fenced(output)}"
+    if call.name == "read_file":
+        return f"Here is `{path}`:\n\n{_fenced(output)}"
+    if call.name == "write_file":
+        size = len(str(call.arguments.get("content", "")).encode("utf-8"))
+        return f"Wrote `{path}` ({size} byte{'' if size == 1 else 's'})."
+    if call.name == "run_command":
+        command = str(call.arguments.get("command", ""))
+        title = f"Ran `{command}`" if "\n" not in command and "`" not in command else "Ran it"
+        return f"{title}:\n\n{_fenced(output)}"
+    return _fenced(output)
+
+
+def _fenced(text: str) -> str:
+    # The fence must be longer than any run of backticks inside, or the block would end early.
+    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
+    fence = "`" * max(3, longest + 1)
+    return f"{fence}\n{text.rstrip()}\n{fence}"
+
+
+def _unfence(text: str) -> str:
+    """The inside of a ``` block if the text is one; otherwise the text, as typed."""
+    stripped = text.strip("\n")
+    match = re.fullmatch(r"\s*(`{3,})[^\n`]*\n(.*?)\n?\1\s*", stripped, flags=re.DOTALL)
+    return match.group(2) if match else stripped
+
+
+def _unquote(text: str) -> str:
+    # Only a single quoted span: `"a" b "c"` must stay as it is.
+    if len(text) >= 2 and text[0] == text[-1] and text[0] in "`'\"" and text[0] not in text[1:-1]:
+        return text[1:-1]
+    return text
+
+
+def _calls_so_far(conversation: Sequence[ChatItem]) -> int:
+    return sum(len(item.tool_calls) for item in conversation)
+
+
+def _chunks(text: str) -> Iterator[TextDelta]:
+    """A few words per delta, so a UI can show the reply arriving."""
+    tokens = re.findall(r"\s*\S+\s*", text) or [text]
+    for start in range(0, len(tokens), _WORDS_PER_DELTA):
+        yield TextDelta("".join(tokens[start : start + _WORDS_PER_DELTA]))

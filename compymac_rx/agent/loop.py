@@ -1,0 +1,76 @@
+"""One agent turn: ask the model, run the tools it calls, repeat until it just answers."""
+
+from __future__ import annotations
+
+import enum
+import time
+from collections.abc import Sequence
+
+from compymac_rx.agent.tools import Toolbox
+from compymac_rx.agent.types import ChatItem, ModelBackend, TextDelta, ToolCall, TurnSink
+
+
+class TurnOutcome(enum.StrEnum):
+    DONE = "done"
+    CANCELLED = "cancelled"
+    STEP_LIMIT = "step_limit"
+
+
+def run_turn(
+    *,
+    backend: ModelBackend,
+    toolbox: Toolbox,
+    history: Sequence[ChatItem],
+    sink: TurnSink,
+    max_steps: int,
+) -> TurnOutcome:
+    """Drive the model until it replies without tool calls, the user cancels, or max_steps.
+
+    Each step's text goes to `sink.assistant_message` once complete, also when the user
+    cancels mid-stream, so what was shown is what gets kept. Backend errors propagate.
+    """
+    conversation = list(history)
+    specs = toolbox.specs()
+    for _ in range(max_steps):
+        if sink.cancelled():
+            return TurnOutcome.CANCELLED
+        text_parts: list[str] = []
+        calls: list[ToolCall] = []
+        stream = backend.stream(conversation, specs)
+        try:
+            for event in stream:
+                if sink.cancelled():
+                    _finish_text(sink, text_parts)
+                    return TurnOutcome.CANCELLED
+                if isinstance(event, TextDelta):
+                    if event.text:
+                        text_parts.append(event.text)
+                        sink.text_delta(event.text)
+                else:
+                    calls.append(event)
+        finally:
+            # Lets a backend release its HTTP stream when we stop early.
+            close = getattr(stream, "close", None)
+            if callable(close):
+                close()
+        text = _finish_text(sink, text_parts)
+        if not calls:
+            return TurnOutcome.DONE
+        conversation.append(ChatItem(role="assistant", content=text, tool_calls=tuple(calls)))
+        for call in calls:
+            if sink.cancelled():
+                return TurnOutcome.CANCELLED
+            sink.tool_started(call)
+            started = time.monotonic()
+            result = toolbox.call(call)
+            sink.tool_finished(call, result, int((time.monotonic() - started) * 1000))
+            conversation.append(ChatItem(role="tool", content=result.output, tool_call_id=call.id))
+    sink.assistant_message(f"Stopped after {max_steps} steps (the step limit).")
+    return TurnOutcome.STEP_LIMIT
+
+
+def _finish_text(sink: TurnSink, parts: list[str]) -> str:
+    text = "".join(parts)
+    if text:
+        sink.assistant_message(text)
+    return text

@@ -1,0 +1,79 @@
+"""Shapes shared by the agent loop, the model backends and the job that drives them."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterator, Sequence
+from typing import Any, Literal, Protocol
+
+
+@dataclasses.dataclass(frozen=True)
+class ToolCall:
+    """A model's request to run one tool."""
+
+    id: str
+    name: str
+    arguments: dict[str, Any]
+
+
+@dataclasses.dataclass(frozen=True)
+class TextDelta:
+    """A piece of the assistant's visible reply."""
+
+    text: str
+
+
+ModelEvent = TextDelta | ToolCall
+
+
+@dataclasses.dataclass(frozen=True)
+class ChatItem:
+    """One entry of the conversation handed to a model.
+
+    `tool` items carry the result of the call named by `tool_call_id`;
+    `assistant` items may carry the tool calls the model made.
+    """
+
+    role: Literal["user", "assistant", "tool"]
+    content: str
+    tool_call_id: str | None = None
+    tool_calls: tuple[ToolCall, ...] = ()
+
+
+@dataclasses.dataclass(frozen=True)
+class ToolSpec:
+    """A tool as a model sees it: name, description and JSON-schema parameters."""
+
+    name: str
+    description: str
+    parameters: dict[str, Any]
+
+
+@dataclasses.dataclass(frozen=True)
+class ToolResult:
+    """What a tool returned: its text output, and whether it succeeded."""
+
+    output: str
+    ok: bool = True
+
+
+class ModelBackend(Protocol):
+    """Turns a conversation into a stream of text deltas and tool calls."""
+
+    def stream(
+        self, conversation: Sequence[ChatItem], tools: Sequence[ToolSpec]
+    ) -> Iterator[ModelEvent]: ...
+
+
+class TurnSink(Protocol):
+    """Where the loop reports progress; the job implements it (events + database)."""
+
+    def text_delta(self, text: str) -> None: ...
+
+    def tool_started(self, call: ToolCall) -> None: ...
+
+    def tool_finished(self, call: ToolCall, result: ToolResult, duration_ms: int) -> None: ...
+
+    def assistant_message(self, text: str) -> None: ...
+
+    def cancelled(self) -> bool: ...

@@ -1,0 +1,62 @@
+"""Agent sessions (the sidebar) and their messages."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from compymac_rx.db import new_id, utcnow
+
+DEFAULT_TITLE = "New session"
+
+
+class AgentSession(SQLModel, table=True):
+    __tablename__ = "agent_sessions"
+    __table_args__ = (
+        Index("ix_agent_sessions_owner_listing", "user_id", "archived", "last_activity_at"),
+    )
+
+    id: str = Field(default_factory=new_id, primary_key=True, max_length=32)
+    user_id: str = Field(foreign_key="users.id", index=True, max_length=32, ondelete="CASCADE")
+    title: str = Field(default=DEFAULT_TITLE, max_length=500)
+    title_is_auto: bool = True
+    workspace_path: str = Field(max_length=1000)
+    archived: bool = False
+    created_at: datetime = Field(default_factory=utcnow)
+    last_activity_at: datetime = Field(default_factory=utcnow, index=True)
+
+
+class Message(SQLModel, table=True):
+    """One entry of a session's history: user text, assistant text or a tool-call record."""
+
+    __tablename__ = "messages"
+    __table_args__ = (
+        UniqueConstraint("session_id", "seq", name="uq_messages_session_seq"),
+        # A redelivered job writes the same (job, step) again: the constraint makes it a no-op.
+        UniqueConstraint("job_id", "job_step", name="uq_messages_job_step"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    session_id: str = Field(
+        foreign_key="agent_sessions.id", index=True, max_length=32, ondelete="CASCADE"
+    )
+    user_id: str = Field(foreign_key="users.id", index=True, max_length=32, ondelete="CASCADE")
+    seq: int
+    role: str = Field(max_length=16)
+    content: str = Field(default="", sa_column=Column(Text, nullable=False))
+    meta: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    job_id: str | None = Field(default=None, index=True, max_length=32)
+    job_step: int | None = None
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+@dataclasses.dataclass(frozen=True)
+class SessionPublic:
+    id: str
+    title: str
+    archived: bool
+    last_activity_at: datetime

@@ -1,0 +1,206 @@
+"""Agent sessions and chat turns: the rules, on top of the repositories."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from compymac_rx import workspaces
+from compymac_rx.chats import repository
+from compymac_rx.chats.models import DEFAULT_TITLE, AgentSession, Message, SessionPublic
+from compymac_rx.db import new_id, session_scope, utcnow
+from compymac_rx.jobs import repository as jobs
+from compymac_rx.jobs.bus import get_bus
+from compymac_rx.jobs.events import JobEvent
+from compymac_rx.jobs.runner import get_runner
+from compymac_rx.settings import get_settings
+
+AUTO_TITLE_CHARS = 60
+
+
+class ChatError(Exception):
+    """A refusal worth showing to the user as it is."""
+
+
+class NotFound(ChatError):
+    def __init__(self) -> None:
+        super().__init__("That session does not exist or is not yours.")
+
+
+@dataclasses.dataclass(frozen=True)
+class MessagePublic:
+    id: int
+    seq: int
+    role: str
+    content: str
+    meta: dict[str, Any]
+    job_id: str | None
+
+
+def _public(row: AgentSession) -> SessionPublic:
+    return SessionPublic(
+        id=row.id, title=row.title, archived=row.archived, last_activity_at=row.last_activity_at
+    )
+
+
+def _message(row: Message) -> MessagePublic:
+    assert row.id is not None
+    return MessagePublic(row.id, row.seq, row.role, row.content, dict(row.meta), row.job_id)
+
+
+def auto_title(text: str) -> str:
+    first_line = next((line.strip() for line in text.splitlines() if line.strip()), "")
+    if len(first_line) <= AUTO_TITLE_CHARS:
+        return first_line or DEFAULT_TITLE
+    return first_line[: AUTO_TITLE_CHARS - 1].rstrip() + "…"
+
+
+def create_session(user_id: str) -> SessionPublic:
+    session_id = new_id()
+    path = workspaces.workspace_path(get_settings().workspaces_root, user_id, session_id)
+    workspaces.create_workspace(path)
+    with session_scope() as db:
+        row = repository.add_session(
+            db, user_id=user_id, session_id=session_id, workspace_path=str(path.resolve())
+        )
+        return _public(row)
+
+
+def list_sessions(user_id: str, *, archived: bool = False) -> list[SessionPublic]:
+    with session_scope() as db:
+        return [
+            _public(r) for r in repository.list_sessions(db, user_id=user_id, archived=archived)
+        ]
+
+
+def get_session(user_id: str, session_id: str) -> SessionPublic | None:
+    with session_scope() as db:
+        row = repository.get_session(db, user_id=user_id, session_id=session_id)
+        return _public(row) if row else None
+
+
+def rename_session(user_id: str, session_id: str, title: str) -> SessionPublic:
+    title = " ".join(title.split())
+    limit = get_settings().max_title_chars
+    if not title:
+        raise ChatError("A title cannot be empty.")
+    if len(title) > limit:
+        raise ChatError(f"A title can have at most {limit} characters.")
+    with session_scope() as db:
+        row = repository.get_session(db, user_id=user_id, session_id=session_id)
+        if row is None:
+            raise NotFound()
+        row.title, row.title_is_auto = title, False
+        db.add(row)
+        return _public(row)
+
+
+def set_archived(user_id: str, session_id: str, archived: bool) -> SessionPublic:
+    with session_scope() as db:
+        row = repository.get_session(db, user_id=user_id, session_id=session_id)
+        if row is None:
+            raise NotFound()
+        row.archived = archived
+        db.add(row)
+        return _public(row)
+
+
+def delete_session(user_id: str, session_id: str) -> None:
+    """Delete the session, its messages and jobs, then its workspace folder."""
+    with session_scope() as db:
+        row = repository.get_session(db, user_id=user_id, session_id=session_id)
+        if row is None:
+            raise NotFound()
+        if (job := jobs.active_job(db, user_id=user_id, session_id=session_id)) is not None:
+            jobs.request_cancel(db, user_id=user_id, job_id=job.id)
+            get_runner().cancel(job.id)
+        repository.delete_session(db, user_id=user_id, session_id=session_id)
+    workspaces.delete_workspace(
+        workspaces.workspace_path(get_settings().workspaces_root, user_id, session_id)
+    )
+
+
+def load_messages(
+    user_id: str, session_id: str, *, before_seq: int | None = None, after_seq: int | None = None
+) -> list[MessagePublic]:
+    """A page of history, oldest first: the newest page, or older than `before_seq`."""
+    with session_scope() as db:
+        if repository.get_session(db, user_id=user_id, session_id=session_id) is None:
+            raise NotFound()
+        rows = repository.list_messages(
+            db,
+            user_id=user_id,
+            session_id=session_id,
+            limit=get_settings().history_page_size,
+            before_seq=before_seq,
+            after_seq=after_seq,
+        )
+        return [_message(r) for r in rows]
+
+
+def validate_message(text: str) -> str:
+    limit = get_settings().max_message_chars
+    if not text.strip():
+        raise ChatError("Type a message first.")
+    if len(text) > limit:
+        raise ChatError(
+            f"A message can have at most {limit:,} characters (this one has {len(text):,})."
+        )
+    return text.strip("\n")
+
+
+def send_message(user_id: str, session_id: str, text: str) -> str:
+    """Store the user's message and a queued job in one transaction, then submit the job."""
+    text = validate_message(text)
+    now = utcnow()
+    with session_scope() as db:
+        row = repository.get_session(db, user_id=user_id, session_id=session_id)
+        if row is None:
+            raise NotFound()
+        if jobs.active_job(db, user_id=user_id, session_id=session_id) is not None:
+            raise ChatError("The agent is still working on the last message. Wait, or stop it.")
+        if (
+            row.title_is_auto
+            and repository.count_messages(db, user_id=user_id, session_id=session_id) == 0
+        ):
+            row.title = auto_title(text)
+        if row.archived:
+            row.archived = False
+        db.add(row)
+        repository.add_message(
+            db, user_id=user_id, session_id=session_id, role="user", content=text, now=now
+        )
+        job_id = jobs.add_job(db, user_id=user_id, session_id=session_id, now=now).id
+    # seq 0: the runner numbers its own events from 1.
+    get_bus().publish(JobEvent(job_id, session_id, user_id, 0, "status", {"status": "queued"}))
+    get_runner().submit(job_id)
+    return job_id
+
+
+def stop_turn(user_id: str, session_id: str) -> bool:
+    """Ask the session's running turn to stop. False when nothing is running."""
+    with session_scope() as db:
+        job = jobs.active_job(db, user_id=user_id, session_id=session_id)
+        if job is None or not jobs.request_cancel(db, user_id=user_id, job_id=job.id):
+            return False
+    get_runner().cancel(job.id)
+    return True
+
+
+@dataclasses.dataclass(frozen=True)
+class JobPublic:
+    id: str
+    status: str
+    error: str | None
+
+
+def active_job(user_id: str, session_id: str) -> JobPublic | None:
+    with session_scope() as db:
+        job = jobs.active_job(db, user_id=user_id, session_id=session_id)
+        return JobPublic(job.id, job.status, job.error) if job else None
+
+
+def get_job(user_id: str, job_id: str) -> JobPublic | None:
+    with session_scope() as db:
+        job = jobs.get_job(db, user_id=user_id, job_id=job_id)
+        return JobPublic(job.id, job.status, job.error) if job else None

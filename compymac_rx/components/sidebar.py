@@ -1,0 +1,198 @@
+"""The sessions sidebar, with its rename and delete dialogs."""
+
+from __future__ import annotations
+
+import reflex as rx
+
+from compymac_rx import routes
+from compymac_rx.components.native_form import native_form
+from compymac_rx.state.sessions import SessionsState
+from compymac_rx.state.views import SessionItem
+
+
+def _row(item: SessionItem) -> rx.Component:
+    return rx.hstack(
+        rx.link(
+            rx.vstack(
+                rx.text(item.title, size="2", weight="medium", truncate=True, width="100%"),
+                rx.text(item.when, size="1", color_scheme="gray"),
+                spacing="0",
+                width="100%",
+            ),
+            href=routes.SESSION_PREFIX + item.id,
+            underline="none",
+            color="inherit",
+            flex="1",
+            min_width="0",
+        ),
+        rx.menu.root(
+            rx.menu.trigger(
+                rx.icon_button(
+                    rx.icon("ellipsis", size=16),
+                    variant="ghost",
+                    size="1",
+                    aria_label="Actions for " + item.title,
+                ),
+            ),
+            rx.menu.content(
+                rx.menu.item("Rename", on_click=SessionsState.start_rename(item.id, item.title)),
+                rx.cond(
+                    item.archived,
+                    rx.menu.item("Unarchive", on_click=SessionsState.set_archived(item.id, False)),
+                    rx.menu.item("Archive", on_click=SessionsState.set_archived(item.id, True)),
+                ),
+                rx.menu.separator(),
+                rx.menu.item(
+                    "Delete", color="red", on_click=SessionsState.ask_delete(item.id, item.title)
+                ),
+            ),
+        ),
+        class_name=rx.cond(
+            item.id == SessionsState.current_id, "session-row active", "session-row"
+        ),
+        align="center",
+        width="100%",
+        data_testid="session-row",
+    )
+
+
+def _rename_dialog() -> rx.Component:
+    return rx.dialog.root(
+        rx.dialog.content(
+            rx.dialog.title("Rename session"),
+            rx.form(
+                rx.vstack(
+                    rx.input(
+                        value=SessionsState.rename_title,
+                        on_change=SessionsState.set_rename_title,
+                        aria_label="Session title",
+                        auto_focus=True,
+                        width="100%",
+                    ),
+                    rx.cond(
+                        SessionsState.notice != "",
+                        rx.text(SessionsState.notice, color_scheme="red", size="2", role="alert"),
+                    ),
+                    rx.hstack(
+                        rx.button(
+                            "Cancel",
+                            variant="soft",
+                            type="button",
+                            on_click=SessionsState.cancel_rename,
+                        ),
+                        rx.button("Save", type="submit"),
+                        justify="end",
+                        width="100%",
+                    ),
+                ),
+                on_submit=lambda _form: SessionsState.save_rename(),
+            ),
+        ),
+        open=SessionsState.rename_id != "",
+        on_open_change=lambda _open: SessionsState.cancel_rename(),
+    )
+
+
+def _delete_dialog() -> rx.Component:
+    return rx.alert_dialog.root(
+        rx.alert_dialog.content(
+            rx.alert_dialog.title("Delete this session?"),
+            rx.alert_dialog.description(
+                rx.text(
+                    "“",
+                    SessionsState.delete_title,
+                    "” — its messages and its workspace folder ",
+                    "will be deleted for good.",
+                )
+            ),
+            rx.hstack(
+                rx.alert_dialog.cancel(
+                    rx.button("Cancel", variant="soft", on_click=SessionsState.cancel_delete)
+                ),
+                rx.alert_dialog.action(
+                    rx.button("Delete", color_scheme="red", on_click=SessionsState.confirm_delete)
+                ),
+                justify="end",
+                margin_top="16px",
+            ),
+        ),
+        open=SessionsState.delete_id != "",
+    )
+
+
+def sidebar() -> rx.Component:
+    return rx.vstack(
+        rx.hstack(
+            rx.heading("CompyMac RX", size="4"),
+            rx.spacer(),
+            rx.icon_button(
+                rx.icon("x", size=16),
+                variant="ghost",
+                class_name="menu-toggle",
+                on_click=SessionsState.toggle_sidebar,
+                aria_label="Close the sessions list",
+            ),
+            width="100%",
+            align="center",
+        ),
+        rx.button(
+            rx.icon("plus", size=16),
+            "New session",
+            on_click=SessionsState.new_session,
+            width="100%",
+        ),
+        rx.hstack(
+            rx.text(
+                rx.cond(SessionsState.show_archived, "Archived", "Sessions"),
+                size="1",
+                weight="bold",
+                color_scheme="gray",
+            ),
+            rx.spacer(),
+            rx.button(
+                rx.cond(SessionsState.show_archived, "Show active", "Show archived"),
+                variant="ghost",
+                size="1",
+                on_click=SessionsState.toggle_archived_view,
+            ),
+            width="100%",
+            align="center",
+        ),
+        rx.scroll_area(
+            rx.vstack(
+                rx.foreach(SessionsState.sessions, _row),
+                rx.cond(
+                    SessionsState.sessions.length() == 0,
+                    rx.text(
+                        rx.cond(
+                            SessionsState.show_archived,
+                            "No archived sessions.",
+                            "No sessions yet. Start one with “New session”.",
+                        ),
+                        size="2",
+                        color_scheme="gray",
+                    ),
+                ),
+                spacing="1",
+                width="100%",
+            ),
+            flex="1",
+            type="auto",
+        ),
+        rx.hstack(
+            rx.text(SessionsState.user_email, size="1", truncate=True, flex="1"),
+            native_form(
+                rx.button("Sign out", variant="soft", size="1", type="submit"),
+                action=routes.AUTH_LOGOUT,
+                method="post",
+            ),
+            width="100%",
+            align="center",
+        ),
+        _rename_dialog(),
+        _delete_dialog(),
+        class_name=rx.cond(SessionsState.sidebar_open, "sidebar open", "sidebar"),
+        padding="12px",
+        spacing="3",
+        height="100vh",
+    )

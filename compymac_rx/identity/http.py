@@ -1,0 +1,89 @@
+"""HTTP pieces every provider shares: the session cookie, origin checks, sign-out, health."""
+
+from __future__ import annotations
+
+from http.cookies import SimpleCookie
+from urllib.parse import urlsplit
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, RedirectResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from compymac_rx import routes
+from compymac_rx.accounts import service as accounts
+from compymac_rx.settings import get_settings
+
+
+def token_from_cookie_header(header: str | None) -> str | None:
+    if not header:
+        return None
+    jar: SimpleCookie = SimpleCookie()
+    try:
+        jar.load(header)
+    except Exception:
+        return None
+    morsel = jar.get(get_settings().session_cookie_name)
+    return morsel.value if morsel else None
+
+
+def set_session_cookie(response: Response, token: str) -> None:
+    settings = get_settings()
+    response.set_cookie(
+        settings.session_cookie_name,
+        token,
+        max_age=settings.session_ttl_hours * 3600,
+        path="/",
+        httponly=True,
+        samesite="lax",
+        secure=settings.secure_cookies,
+    )
+
+
+def clear_session_cookie(response: Response) -> None:
+    settings = get_settings()
+    response.delete_cookie(
+        settings.session_cookie_name,
+        path="/",
+        httponly=True,
+        samesite="lax",
+        secure=settings.secure_cookies,
+    )
+
+
+def same_origin(request: Request) -> bool:
+    """Refuse cross-site form posts (login CSRF): the Origin, when sent, must be us."""
+    origin = request.headers.get("origin")
+    if origin is None or origin == "null":
+        return origin is None
+    allowed = {request.headers.get("host", ""), urlsplit(get_settings().public_url).netloc}
+    return urlsplit(origin).netloc in allowed
+
+
+def client_ip(request: Request) -> str:
+    return request.client.host if request.client else ""
+
+
+def see_other(url: str) -> RedirectResponse:
+    return RedirectResponse(url, status_code=303)
+
+
+async def logout(request: Request) -> Response:
+    if not same_origin(request):
+        return see_other(routes.signin_url(error="origin"))
+    token = request.cookies.get(get_settings().session_cookie_name)
+    if token:
+        accounts.sign_out(token)
+    response = see_other(routes.SIGNIN)
+    clear_session_cookie(response)
+    return response
+
+
+async def health(_request: Request) -> Response:
+    return JSONResponse({"status": "ok"})
+
+
+def shared_routes() -> list[BaseRoute]:
+    return [
+        Route(routes.AUTH_LOGOUT, logout, methods=["POST"]),
+        Route(routes.HEALTH, health, methods=["GET"]),
+    ]

@@ -1,0 +1,65 @@
+"""The built-in provider: email and password accounts stored in our own database."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
+
+from compymac_rx import routes
+from compymac_rx.accounts import service as accounts
+from compymac_rx.identity.http import client_ip, same_origin, see_other, set_session_cookie
+
+
+async def _form(request: Request) -> tuple[str, str, str]:
+    form = await request.form()
+    return (
+        str(form.get("email", "")),
+        str(form.get("password", "")),
+        str(form.get("next", "")),
+    )
+
+
+def _signed_in(token: str, next_path: str) -> Response:
+    response = see_other(routes.safe_next(next_path))
+    set_session_cookie(response, token)
+    return response
+
+
+async def login(request: Request) -> Response:
+    email, password, next_path = await _form(request)
+    if not same_origin(request):
+        return see_other(routes.signin_url(next_path=next_path, error="origin"))
+    try:
+        token = accounts.sign_in(
+            email, password, user_agent=request.headers.get("user-agent", ""), ip=client_ip(request)
+        )
+    except accounts.AuthError as error:
+        return see_other(
+            routes.signin_url(next_path=next_path, error=error.code, wait=error.retry_after)
+        )
+    return _signed_in(token, next_path)
+
+
+async def signup(request: Request) -> Response:
+    email, password, next_path = await _form(request)
+    if not same_origin(request):
+        return see_other(routes.signup_url(next_path=next_path, error="origin"))
+    try:
+        token = accounts.sign_up(
+            email, password, user_agent=request.headers.get("user-agent", ""), ip=client_ip(request)
+        )
+    except accounts.AuthError as error:
+        return see_other(routes.signup_url(next_path=next_path, error=error.code))
+    return _signed_in(token, next_path)
+
+
+class LocalProvider:
+    name = "local"
+    uses_password_form = True
+
+    def routes(self) -> list[BaseRoute]:
+        return [
+            Route(routes.AUTH_LOGIN, login, methods=["POST"]),
+            Route(routes.AUTH_SIGNUP, signup, methods=["POST"]),
+        ]

@@ -1,0 +1,73 @@
+"""EventBus: how job events reach live views. In-process here; Redis in production."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import threading
+import time
+from collections.abc import AsyncIterator
+from typing import Protocol
+
+from compymac_rx.jobs.events import JobEvent
+from compymac_rx.settings import get_settings
+
+
+class EventBus(Protocol):
+    def publish(self, event: JobEvent) -> None:
+        """Deliver to live subscribers and keep for replay. Safe from any thread."""
+        ...
+
+    def replay(self, job_id: str, after_seq: int = 0) -> list[JobEvent]:
+        """A job's kept events with seq > after_seq, in order."""
+        ...
+
+    def subscribe(self) -> AsyncIterator[JobEvent]:
+        """Every event published from now on, on the caller's event loop."""
+        ...
+
+
+class MemoryEventBus:
+    """One process: jobs run in threads, subscribers are asyncio queues on their loops."""
+
+    def __init__(self, *, replay_seconds: float) -> None:
+        self._replay_seconds = replay_seconds
+        self._lock = threading.Lock()
+        self._kept: dict[str, list[JobEvent]] = {}
+        self._expires: dict[str, float] = {}
+        self._subscribers: list[tuple[asyncio.AbstractEventLoop, asyncio.Queue[JobEvent]]] = []
+
+    def publish(self, event: JobEvent) -> None:
+        now = time.monotonic()
+        with self._lock:
+            self._kept.setdefault(event.job_id, []).append(event)
+            if event.terminal:
+                self._expires[event.job_id] = now + self._replay_seconds
+            for job_id in [j for j, at in self._expires.items() if at < now]:
+                self._kept.pop(job_id, None)
+                self._expires.pop(job_id, None)
+            subscribers = list(self._subscribers)
+        for loop, queue in subscribers:
+            if not loop.is_closed():
+                loop.call_soon_threadsafe(queue.put_nowait, event)
+
+    def replay(self, job_id: str, after_seq: int = 0) -> list[JobEvent]:
+        with self._lock:
+            return [e for e in self._kept.get(job_id, []) if e.seq > after_seq]
+
+    async def subscribe(self) -> AsyncIterator[JobEvent]:
+        entry = (asyncio.get_running_loop(), asyncio.Queue[JobEvent]())
+        with self._lock:
+            self._subscribers.append(entry)
+        try:
+            while True:
+                yield await entry[1].get()
+        finally:
+            with self._lock:
+                self._subscribers.remove(entry)
+
+
+@functools.cache
+def get_bus() -> EventBus:
+    settings = get_settings()
+    return MemoryEventBus(replay_seconds=settings.event_replay_seconds)

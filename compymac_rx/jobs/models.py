@@ -1,0 +1,39 @@
+"""Agent jobs: one turn of a session, run by a JobRunner."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+from sqlalchemy import Column, Text
+from sqlmodel import Field, SQLModel
+
+from compymac_rx.db import new_id, utcnow
+
+
+class JobStatus(enum.StrEnum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+    @property
+    def finished(self) -> bool:
+        return self in (JobStatus.DONE, JobStatus.FAILED, JobStatus.CANCELLED)
+
+
+class Job(SQLModel, table=True):
+    __tablename__ = "jobs"
+
+    id: str = Field(default_factory=new_id, primary_key=True, max_length=32)
+    session_id: str = Field(
+        foreign_key="agent_sessions.id", index=True, max_length=32, ondelete="CASCADE"
+    )
+    user_id: str = Field(foreign_key="users.id", index=True, max_length=32, ondelete="CASCADE")
+    status: str = Field(default=JobStatus.QUEUED, max_length=16, index=True)
+    cancel_requested: bool = False
+    error: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    created_at: datetime = Field(default_factory=utcnow, index=True)
+    started_at: datetime | None = None
+    finished_at: datetime | None = None

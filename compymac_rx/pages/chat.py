@@ -1,0 +1,225 @@
+"""The workspace page: sidebar, conversation, composer. Served at `/` and `/s/<id>`."""
+
+from __future__ import annotations
+
+import reflex as rx
+
+from compymac_rx.components.message import message_bubble
+from compymac_rx.components.sidebar import sidebar
+from compymac_rx.state.chat import COMPOSER_ID, ChatState
+from compymac_rx.state.sessions import SessionsState
+
+# Clicks "Load older" when it scrolls into view, so older history loads on scroll.
+_LOAD_OLDER_ON_SCROLL = """
+(() => {
+  if (window.__olderObserver) return;
+  window.__olderObserver = new IntersectionObserver((entries) => {
+    for (const e of entries) if (e.isIntersecting) e.target.click();
+  });
+  const watch = () => {
+    const b = document.getElementById('load-older');
+    if (b && !b.dataset.watched) { b.dataset.watched = '1'; window.__olderObserver.observe(b); }
+  };
+  new MutationObserver(watch).observe(document.body, {childList: true, subtree: true});
+  watch();
+})();
+"""
+
+
+def _status_badge() -> rx.Component:
+    return rx.match(
+        ChatState.job_status,
+        ("queued", rx.badge(rx.spinner(size="1"), "queued", color_scheme="gray")),
+        ("running", rx.badge(rx.spinner(size="1"), "running", color_scheme="blue")),
+        ("done", rx.badge("done", color_scheme="green")),
+        ("failed", rx.badge("failed", color_scheme="red")),
+        ("cancelled", rx.badge("stopped", color_scheme="orange")),
+        rx.fragment(),
+    )
+
+
+def _header() -> rx.Component:
+    return rx.hstack(
+        rx.icon_button(
+            rx.icon("menu", size=18),
+            variant="ghost",
+            class_name="menu-toggle",
+            on_click=SessionsState.toggle_sidebar,
+            aria_label="Open the sessions list",
+        ),
+        rx.heading(ChatState.title, size="4", truncate=True),
+        rx.spacer(),
+        rx.box(_status_badge(), role="status", aria_live="polite", data_testid="job-status"),
+        padding="10px 16px",
+        border_bottom="1px solid var(--gray-a5)",
+        align="center",
+        width="100%",
+    )
+
+
+def _conversation() -> rx.Component:
+    return rx.auto_scroll(
+        rx.vstack(
+            rx.cond(
+                ChatState.has_older,
+                rx.button(
+                    "Load older messages",
+                    id="load-older",
+                    variant="ghost",
+                    size="1",
+                    on_click=ChatState.load_older,
+                    align_self="center",
+                ),
+            ),
+            rx.cond(
+                ChatState.messages.length() == 0,
+                rx.center(
+                    rx.text(
+                        "Ask the agent something. Try `help`, `ls` or `run echo hello`.",
+                        color_scheme="gray",
+                    ),
+                    padding="48px",
+                    width="100%",
+                ),
+            ),
+            rx.foreach(ChatState.messages, message_bubble),
+            rx.foreach(ChatState.live_tools, message_bubble),
+            rx.cond(
+                ChatState.live_text != "",
+                rx.box(
+                    rx.markdown(ChatState.live_text),
+                    class_name="bubble assistant",
+                    data_testid="live-reply",
+                ),
+            ),
+            rx.cond(
+                ChatState.job_status == "failed",
+                rx.callout(ChatState.job_error, icon="triangle_alert", color_scheme="red"),
+            ),
+            spacing="3",
+            padding="16px",
+            width="100%",
+            max_width="900px",
+            margin="0 auto",
+        ),
+        flex="1",
+        width="100%",
+        data_testid="conversation",
+    )
+
+
+def _composer() -> rx.Component:
+    return rx.form(
+        rx.vstack(
+            rx.cond(
+                ChatState.notice != "",
+                rx.text(ChatState.notice, color_scheme="red", size="2", role="alert"),
+            ),
+            rx.hstack(
+                rx.text_area(
+                    id=COMPOSER_ID,
+                    name="message",
+                    placeholder="Message the agent (Enter to send, Shift+Enter for a new line)",
+                    aria_label="Message",
+                    enter_key_submit=True,
+                    auto_focus=True,
+                    flex="1",
+                    rows="2",
+                ),
+                rx.cond(
+                    ChatState.running,
+                    rx.button(
+                        rx.icon("square", size=14),
+                        "Stop",
+                        type="button",
+                        color_scheme="red",
+                        variant="soft",
+                        on_click=ChatState.stop,
+                        aria_label="Stop the running turn",
+                    ),
+                    rx.button(
+                        rx.icon("send", size=14), "Send", type="submit", aria_label="Send message"
+                    ),
+                ),
+                width="100%",
+                align="end",
+            ),
+            width="100%",
+            max_width="900px",
+            margin="0 auto",
+        ),
+        on_submit=ChatState.send,
+        reset_on_submit=False,
+        class_name="composer",
+        padding="12px 16px",
+        border_top="1px solid var(--gray-a5)",
+        width="100%",
+    )
+
+
+def _empty_home() -> rx.Component:
+    return rx.center(
+        rx.vstack(
+            rx.heading("Your coding agent, in a private workspace", size="6"),
+            rx.text(
+                "Each session has its own folder. The agent reads, writes and runs things there.",
+                color_scheme="gray",
+            ),
+            rx.button("Start a new session", size="3", on_click=SessionsState.new_session),
+            align="center",
+            spacing="4",
+        ),
+        flex="1",
+    )
+
+
+def _not_found() -> rx.Component:
+    return rx.center(
+        rx.vstack(
+            rx.heading("Session not found", size="5"),
+            rx.text("It does not exist, was deleted, or is not yours.", color_scheme="gray"),
+            rx.link("Back to your sessions", href="/"),
+            align="center",
+        ),
+        flex="1",
+        data_testid="not-found",
+    )
+
+
+def chat_page() -> rx.Component:
+    main = rx.cond(
+        ChatState.not_found,
+        _not_found(),
+        rx.cond(
+            ChatState.current_id == "",
+            _empty_home(),
+            rx.fragment(_header(), _conversation(), _composer()),
+        ),
+    )
+    return rx.cond(
+        ChatState.user_email == "",
+        rx.center(rx.spinner(size="3"), height="100vh", aria_label="Loading"),
+        rx.box(
+            sidebar(),
+            rx.vstack(
+                rx.cond(
+                    ChatState.current_id == "",
+                    rx.hstack(
+                        rx.icon_button(
+                            rx.icon("menu", size=18),
+                            variant="ghost",
+                            class_name="menu-toggle",
+                            on_click=SessionsState.toggle_sidebar,
+                            aria_label="Open the sessions list",
+                        ),
+                        padding="10px 16px",
+                    ),
+                ),
+                main,
+                class_name="main",
+                spacing="0",
+            ),
+            rx.script(_LOAD_OLDER_ON_SCROLL),
+            class_name="layout",
+        ),
+    )

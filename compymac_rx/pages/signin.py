@@ -1,0 +1,88 @@
+"""Sign-in and sign-up pages. The forms post to HTTP routes that set the HttpOnly cookie."""
+
+from __future__ import annotations
+
+import reflex as rx
+
+from compymac_rx import routes
+from compymac_rx.components.native_form import native_form
+from compymac_rx.state.auth import SignInState
+
+
+def _field(label: str, name: str, kind: str, autocomplete: str) -> rx.Component:
+    return rx.vstack(
+        rx.el.label(label, html_for=name, font_size="14px", font_weight="500"),
+        rx.input(
+            id=name, name=name, type=kind, required=True, auto_complete=autocomplete, width="100%"
+        ),
+        spacing="1",
+        width="100%",
+    )
+
+
+def _card(title: str, action: str, submit: str, footer: rx.Component, new: bool) -> rx.Component:
+    return rx.center(
+        rx.card(
+            rx.vstack(
+                rx.heading("CompyMac RX", size="6"),
+                rx.text(title, color_scheme="gray"),
+                rx.cond(
+                    SignInState.error != "",
+                    rx.callout(
+                        SignInState.error,
+                        icon="triangle_alert",
+                        color_scheme="red",
+                        role="alert",
+                        width="100%",
+                    ),
+                ),
+                native_form(
+                    rx.vstack(
+                        _field("Email", "email", "email", "email"),
+                        _field(
+                            "Password",
+                            "password",
+                            "password",
+                            "new-password" if new else "current-password",
+                        ),
+                        rx.cond(
+                            new, rx.text(SignInState.password_hint, size="1", color_scheme="gray")
+                        ),
+                        rx.el.input(type="hidden", name="next", value=SignInState.next_path),
+                        rx.button(submit, type="submit", width="100%", size="3"),
+                        spacing="3",
+                        width="100%",
+                    ),
+                    action=action,
+                    method="post",
+                    width="100%",
+                ),
+                footer,
+                spacing="4",
+                width="100%",
+            ),
+            width="min(400px, 92vw)",
+            size="3",
+        ),
+        height="100vh",
+    )
+
+
+def signin_page() -> rx.Component:
+    return _card(
+        "Sign in to your workspace",
+        routes.AUTH_LOGIN,
+        "Sign in",
+        rx.text("No account yet? ", rx.link("Create one", href=routes.SIGNUP), size="2"),
+        new=False,
+    )
+
+
+def signup_page() -> rx.Component:
+    return _card(
+        "Create your account",
+        routes.AUTH_SIGNUP,
+        "Create account",
+        rx.text("Have an account? ", rx.link("Sign in", href=routes.SIGNIN), size="2"),
+        new=True,
+    )

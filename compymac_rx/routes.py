@@ -1,0 +1,56 @@
+"""Every path the app serves, and small builders for the ones that take arguments."""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+HOME = "/"
+SIGNIN = "/signin"
+SIGNUP = "/signup"
+SESSION = "/s/[session_id]"
+SESSION_PREFIX = "/s/"
+
+AUTH_LOGIN = "/auth/login"
+AUTH_SIGNUP = "/auth/signup"
+AUTH_LOGOUT = "/auth/logout"
+HEALTH = "/health"
+
+
+def session_url(session_id: str) -> str:
+    return f"{SESSION_PREFIX}{session_id}"
+
+
+def session_id_from_path(path: str) -> str | None:
+    if not path.startswith(SESSION_PREFIX):
+        return None
+    candidate = path[len(SESSION_PREFIX) :].strip("/")
+    return candidate if candidate.isalnum() and len(candidate) <= 64 else None
+
+
+def safe_next(target: str | None) -> str:
+    """A post-sign-in destination, only ever a path on this site (no open redirect)."""
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return HOME
+    if target.startswith(("/auth/", SIGNIN, SIGNUP)):
+        return HOME
+    return target
+
+
+def signin_url(*, next_path: str | None = None, error: str | None = None, wait: int = 0) -> str:
+    params: dict[str, str] = {}
+    if next_path and safe_next(next_path) != HOME:
+        params["next"] = safe_next(next_path)
+    if error:
+        params["error"] = error
+    if wait:
+        params["wait"] = str(wait)
+    return f"{SIGNIN}?{urlencode(params)}" if params else SIGNIN
+
+
+def signup_url(*, next_path: str | None = None, error: str | None = None) -> str:
+    params: dict[str, str] = {}
+    if next_path and safe_next(next_path) != HOME:
+        params["next"] = safe_next(next_path)
+    if error:
+        params["error"] = error
+    return f"{SIGNUP}?{urlencode(params)}" if params else SIGNUP

@@ -1,0 +1,104 @@
+"""All configuration, read once from the environment and `.env`, validated at start."""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, ValidationError, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class SettingsError(SystemExit):
+    """A bad or missing setting; exits with one line that names it."""
+
+
+class Settings(BaseSettings):
+    """Every option of the app. Defaults are the embedded profile (no services)."""
+
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", frozen=True)
+
+    environment: Literal["development", "production"] = "development"
+    public_url: str = Field("http://localhost:3000", pattern=r"^https?://[^/\s]+$")
+    port: int = Field(3000, ge=1, le=65535)
+
+    data_dir: Path = Path("data")
+    database_url: str = ""
+    workspaces_dir: Path | None = None
+
+    identity_provider: Literal["local"] = "local"
+    job_runner: Literal["inline"] = "inline"
+    event_bus: Literal["memory"] = "memory"
+    model_backend: Literal["builtin"] = "builtin"
+
+    session_cookie_name: str = Field("compymac_session", pattern=r"^[A-Za-z0-9_\-]+$")
+    session_ttl_hours: int = Field(24 * 14, ge=1, le=24 * 365)
+    cookie_secure: bool | None = None
+
+    password_min_length: int = Field(10, ge=8, le=128)
+    login_max_failures: int = Field(5, ge=1)
+    login_window_seconds: int = Field(300, ge=1)
+
+    max_message_chars: int = Field(20_000, ge=1)
+    max_title_chars: int = Field(120, ge=1, le=500)
+    history_page_size: int = Field(30, ge=5, le=500)
+
+    inline_job_workers: int = Field(4, ge=1, le=64)
+    agent_max_steps: int = Field(8, ge=1, le=100)
+    builtin_stream_delay_ms: int = Field(30, ge=0, le=2000)
+    event_replay_seconds: int = Field(600, ge=10)
+
+    sandbox_allow_unsandboxed: bool = False
+    command_timeout_seconds: float = Field(30, gt=0, le=3600)
+    command_cpu_seconds: int = Field(20, ge=1)
+    command_memory_mb: int = Field(1024, ge=16)
+    command_max_processes: int = Field(256, ge=1)
+    command_output_limit: int = Field(64_000, ge=1000)
+    file_read_limit: int = Field(200_000, ge=1000)
+
+    @model_validator(mode="after")
+    def _fill_paths(self) -> Settings:
+        # Frozen model: derived defaults are written once, here.
+        if not self.database_url:
+            object.__setattr__(
+                self, "database_url", f"sqlite:///{(self.data_dir / 'compymac.db').as_posix()}"
+            )
+        if self.workspaces_dir is None:
+            object.__setattr__(self, "workspaces_dir", self.data_dir / "workspaces")
+        return self
+
+    @property
+    def workspaces_root(self) -> Path:
+        assert self.workspaces_dir is not None
+        return self.workspaces_dir
+
+    @property
+    def secure_cookies(self) -> bool:
+        if self.cookie_secure is not None:
+            return self.cookie_secure
+        return self.public_url.startswith("https://")
+
+
+_SECRET_WORDS = ("KEY", "SECRET", "PASSWORD", "TOKEN")
+
+
+def _one_line(error: ValidationError) -> str:
+    first = error.errors()[0]
+    name = ".".join(str(part) for part in first["loc"]).upper() or "SETTINGS"
+    # Never echo what might be a secret: the message may end up in a log.
+    shown = "" if any(w in name for w in _SECRET_WORDS) else f" (got {first.get('input')!r})"
+    return f"Invalid setting {name}: {first['msg']}{shown}"
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Build settings from the environment; a bad value exits with one clear line."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as error:
+        raise SettingsError(_one_line(error)) from None
+
+
+@functools.cache
+def get_settings() -> Settings:
+    return load_settings()

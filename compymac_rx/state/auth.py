@@ -1,0 +1,64 @@
+"""The base state: who is signed in, resolved on the server from the HttpOnly cookie."""
+
+from __future__ import annotations
+
+import reflex as rx
+from reflex.event import EventSpec
+
+from compymac_rx import routes
+from compymac_rx.accounts import service as accounts
+from compymac_rx.accounts.models import CurrentUser
+from compymac_rx.identity.factory import get_identity_provider
+from compymac_rx.identity.http import token_from_cookie_header
+from compymac_rx.settings import get_settings
+
+
+class AuthState(rx.State):
+    """Page states build on this. The cookie is re-checked on every event, so a revoked
+    or expired session is noticed on the tab's next action."""
+
+    user_email: str = ""
+    is_admin: bool = False
+
+    def _current_user(self) -> CurrentUser | None:
+        user = accounts.resolve_user(token_from_cookie_header(self.router.headers.cookie))
+        if user is not None:
+            self.user_email, self.is_admin = user.email, user.is_admin
+        return user
+
+    def _to_signin(self) -> EventSpec:
+        was_signed_in = bool(self.user_email)
+        self.user_email, self.is_admin = "", False
+        return rx.redirect(
+            routes.signin_url(
+                next_path=self.router.url.path, error="expired" if was_signed_in else None
+            )
+        )
+
+
+class SignInState(rx.State):
+    """The public sign-in and sign-up pages: errors and the post-sign-in destination."""
+
+    error: str = ""
+    next_path: str = ""
+    password_form: bool = True
+
+    @rx.event
+    def load(self) -> EventSpec | None:
+        query = self.router.url.query_parameters
+        self.next_path = routes.safe_next(query.get("next"))
+        self.password_form = get_identity_provider().uses_password_form
+        template = accounts.AUTH_ERROR_MESSAGES.get(query.get("error", ""), "")
+        wait = query.get("wait", "0")
+        self.error = template.format(
+            wait=wait if wait.isdigit() else "a few",
+            min=get_settings().password_min_length,
+        )
+        token = token_from_cookie_header(self.router.headers.cookie)
+        if accounts.resolve_user(token) is not None:
+            return rx.redirect(self.next_path)
+        return None
+
+    @rx.var
+    def password_hint(self) -> str:
+        return f"At least {get_settings().password_min_length} characters."

@@ -1,0 +1,78 @@
+"""Plain shapes the UI renders. Built from service results; no Reflex, no database."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from datetime import datetime
+
+from compymac_rx.chats.models import SessionPublic
+from compymac_rx.chats.service import MessagePublic
+
+
+@dataclasses.dataclass
+class SessionItem:
+    id: str
+    title: str
+    archived: bool
+    when: str
+
+
+@dataclasses.dataclass
+class MessageView:
+    id: int
+    seq: int
+    role: str
+    content: str
+    tool: str = ""
+    args: str = ""
+    duration: str = ""
+    ok: bool = True
+    running: bool = False
+    call_id: str = ""
+
+
+def relative_time(moment: datetime, now: datetime) -> str:
+    seconds = int((now - moment).total_seconds())
+    if seconds < 60:
+        return "just now"
+    if seconds < 3600:
+        return f"{seconds // 60} min ago"
+    if seconds < 86400:
+        return f"{seconds // 3600} h ago"
+    return moment.strftime("%Y-%m-%d")
+
+
+def session_item(row: SessionPublic, now: datetime) -> SessionItem:
+    return SessionItem(row.id, row.title, row.archived, relative_time(row.last_activity_at, now))
+
+
+def format_args(args: object) -> str:
+    if args == {}:
+        return ""
+    if isinstance(args, dict) and len(args) == 1:
+        (value,) = args.values()
+        if isinstance(value, str) and "\n" not in value:
+            return value
+    return json.dumps(args, ensure_ascii=False)
+
+
+def message_view(message: MessagePublic) -> MessageView:
+    if message.role != "tool":
+        return MessageView(message.id, message.seq, message.role, message.content)
+    meta = message.meta
+    return MessageView(
+        message.id,
+        message.seq,
+        "tool",
+        message.content,
+        tool=str(meta.get("tool", "")),
+        args=format_args(meta.get("args", {})),
+        duration=f"{int(meta.get('duration_ms', 0))} ms",
+        ok=bool(meta.get("ok", True)),
+    )
+
+
+def live_tool_view(call_id: str, tool: str, args: object) -> MessageView:
+    """A tool card for a call still running; the stored record replaces it when it lands."""
+    return MessageView(0, 0, "tool", "", tool, format_args(args), running=True, call_id=call_id)

@@ -1,0 +1,16 @@
+import reflex as rx
+from reflex_base.plugins.sitemap import SitemapPlugin
+
+from compymac_rx.settings import get_settings
+
+settings = get_settings()
+
+config = rx.Config(
+    app_name="compymac_rx",
+    telemetry_enabled=False,
+    frontend_port=settings.port,
+    backend_port=settings.port,
+    plugins=[rx.plugins.RadixThemesPlugin(theme=rx.theme(accent_color="violet", radius="medium"))],
+    disable_plugins=[SitemapPlugin],
+    show_built_with_reflex=False,
+)

@@ -1,0 +1,71 @@
+"""Each test gets its own data folder and a freshly migrated SQLite database."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from alembic import command
+from alembic.config import Config
+
+from compymac_rx import db, settings
+from compymac_rx.accounts import service as accounts_service
+from compymac_rx.identity import factory as identity_factory
+from compymac_rx.jobs import bus, runner
+
+ROOT = Path(__file__).resolve().parents[1]
+CACHED = (
+    settings.get_settings,
+    db.get_engine,
+    bus.get_bus,
+    runner.get_runner,
+    accounts_service.login_limiters,
+    identity_factory.get_identity_provider,
+)
+
+
+def clear_caches() -> None:
+    for cached in CACHED:
+        cached.cache_clear()
+
+
+def migrate(data_dir: Path) -> None:
+    config = Config(str(ROOT / "alembic.ini"))
+    config.set_main_option("script_location", str(ROOT / "alembic"))
+    config.attributes["configure_logger"] = False
+    command.upgrade(config, "head")
+
+
+@pytest.fixture(scope="session")
+def template_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    data_dir = tmp_path_factory.mktemp("template")
+    mp = pytest.MonkeyPatch()
+    mp.setenv("DATA_DIR", str(data_dir))
+    clear_caches()
+    migrate(data_dir)
+    db.get_engine().dispose()
+    mp.undo()
+    clear_caches()
+    return data_dir / "compymac.db"
+
+
+@pytest.fixture(autouse=True)
+def data_dir(tmp_path: Path, template_db: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    folder = tmp_path / "data"
+    folder.mkdir()
+    shutil.copy(template_db, folder / "compymac.db")
+    monkeypatch.setenv("DATA_DIR", str(folder))
+    monkeypatch.setenv("BUILTIN_STREAM_DELAY_MS", "0")
+    monkeypatch.chdir(tmp_path)  # keeps a stray .env in the repo from leaking in
+    clear_caches()
+    yield folder
+    # Only what the test created: a test may leave a bad setting in place.
+    if runner.get_runner.cache_info().currsize:
+        runner_instance = runner.get_runner()
+        if isinstance(runner_instance, runner.InlineJobRunner):
+            runner_instance.shutdown()
+    if db.get_engine.cache_info().currsize:
+        db.get_engine().dispose()
+    clear_caches()

@@ -1,0 +1,45 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from compymac_rx.settings import SettingsError, load_settings
+
+
+def test_defaults_are_the_embedded_profile(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("DATA_DIR")
+    settings = load_settings()
+    assert settings.database_url == "sqlite:///data/compymac.db"
+    assert settings.workspaces_root == Path("data/workspaces")
+    assert (settings.identity_provider, settings.job_runner, settings.event_bus) == (
+        "local",
+        "inline",
+        "memory",
+    )
+    assert settings.secure_cookies is False
+
+
+def test_https_public_url_makes_cookies_secure(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PUBLIC_URL", "https://rx.example.com")
+    assert load_settings().secure_cookies is True
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [("PORT", "not-a-port"), ("IDENTITY_PROVIDER", "ldap"), ("SESSION_TTL_HOURS", "0")],
+)
+def test_a_bad_value_stops_with_one_line_naming_it(
+    monkeypatch: pytest.MonkeyPatch, name: str, value: str
+) -> None:
+    monkeypatch.setenv(name, value)
+    with pytest.raises(SettingsError) as error:
+        load_settings()
+    message = str(error.value)
+    assert "\n" not in message and name in message
+
+
+def test_settings_come_from_a_dotenv_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / ".env").write_text("MAX_TITLE_CHARS=42\n")
+    monkeypatch.chdir(tmp_path)
+    assert load_settings().max_title_chars == 42
