@@ -7,10 +7,10 @@ auth forms must be real POSTs: the HTTP response is what sets the HttpOnly sessi
 from __future__ import annotations
 
 import reflex as rx
-from reflex_components_core.el.elements.base import BaseHTML
+from reflex_components_core.el.elements.base import BaseHTML  # type: ignore[import-untyped]
 
 
-class NativeForm(BaseHTML):
+class NativeForm(BaseHTML):  # type: ignore[misc]  # the package ships no type marker
     tag = "form"
     action: rx.Var[str]
     method: rx.Var[str]
