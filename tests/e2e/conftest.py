@@ -76,7 +76,7 @@ def app_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningApp]
         "DATA_DIR": str(data_dir),
         "PORT": str(port),
         "PUBLIC_URL": f"http://localhost:{port}",
-        "BUILTIN_STREAM_DELAY_MS": "40",
+        "BUILTIN_STREAM_DELAY_MS": "120",
         "HISTORY_PAGE_SIZE": "6",
         "PATH": f"{ROOT / '.tools' / 'node_modules' / '.bin'}:{os.environ['PATH']}",
         "REFLEX_USE_SYSTEM_BUN": "1",

@@ -3,41 +3,11 @@
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, expect
 
 from tests.e2e.conftest import RunningApp
-
-DOCS = Path(__file__).resolve().parents[2] / "docs"
-PASSWORD = "correct horse battery"
-TIMEOUT = 20_000
-
-
-def sign_up(page: Page, app: RunningApp, email: str) -> None:
-    page.goto(f"{app.url}/signup")
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Create account").click()
-    expect(page.get_by_text(email)).to_be_visible(timeout=TIMEOUT)
-
-
-def sign_in(page: Page, email: str) -> None:
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-
-
-def new_session(page: Page) -> str:
-    page.get_by_role("button", name="New session", exact=True).click()
-    page.wait_for_url(re.compile(r"/s/[0-9a-f]{32}$"), timeout=TIMEOUT)
-    return page.url.rsplit("/", 1)[-1]
-
-
-def send(page: Page, text: str) -> None:
-    composer = page.get_by_label("Message", exact=True)
-    composer.fill(text)
-    composer.press("Enter")
+from tests.e2e.helpers import DOCS, TIMEOUT, new_session, send, send_and_wait, sign_in, sign_up
 
 
 def test_sign_up_chat_reload_isolation_and_sign_out(
@@ -54,12 +24,16 @@ def test_sign_up_chat_reload_isolation_and_sign_out(
     expect(page.get_by_test_id("job-status")).to_contain_text("done", timeout=TIMEOUT)
     expect(page.get_by_text("hello from the sandbox").first).to_be_visible()
 
+    send_and_wait(page, "write hello.py\nprint('hello from python')")
+    expect(page.get_by_text(re.compile(r"Wrote hello\.py \(\d+ bytes\)"))).to_be_visible()
+    send_and_wait(page, "run python3 hello.py")
+    expect(page.get_by_role("code").filter(has_text="hello from python")).to_be_visible()
     send(page, "ls")
     card = page.get_by_test_id("tool-card").filter(has_text="list_files")
     expect(card).to_be_visible(timeout=TIMEOUT)
     expect(page.get_by_test_id("job-status")).to_contain_text("done", timeout=TIMEOUT)
     card.locator("summary").click()
-    expect(card.locator("pre")).to_be_visible()
+    expect(card.locator("pre")).to_contain_text("hello.py")
 
     # The sidebar took its title from the first message.
     expect(page.get_by_test_id("session-row").first).to_contain_text("run echo hello")

@@ -1,0 +1,65 @@
+"""Steps the browser tests share."""
+
+from __future__ import annotations
+
+import itertools
+import re
+from pathlib import Path
+
+from playwright.sync_api import Locator, Page, expect
+
+from tests.e2e.conftest import RunningApp
+
+DOCS = Path(__file__).resolve().parents[2] / "docs"
+PASSWORD = "correct horse battery"
+TIMEOUT = 20_000
+
+
+def sign_up(page: Page, app: RunningApp, email: str) -> None:
+    page.goto(f"{app.url}/signup")
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Create account").click()
+    expect(page.get_by_role("button", name="Sign out", include_hidden=True)).to_be_attached(
+        timeout=TIMEOUT
+    )
+    expect(page.get_by_text(email)).to_be_attached()
+
+
+def sign_in(page: Page, email: str) -> None:
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+
+
+def new_session(page: Page) -> str:
+    page.get_by_role("button", name="New session", exact=True).click()
+    page.wait_for_url(re.compile(r"/s/[0-9a-f]{32}$"), timeout=TIMEOUT)
+    return page.url.rsplit("/", 1)[-1]
+
+
+def send(page: Page, text: str) -> None:
+    """Type into the composer and press Enter, once the previous turn has finished."""
+    expect(page.get_by_role("button", name="Send message")).to_be_visible(timeout=TIMEOUT)
+    composer = page.get_by_label("Message", exact=True)
+    composer.fill(text)
+    composer.press("Enter")
+
+
+_emails = itertools.count(1)
+
+
+def unique_email(name: str) -> str:
+    return f"{name}{next(_emails)}@example.com"
+
+
+def conversation(page: Page) -> Locator:
+    return page.get_by_test_id("conversation")
+
+
+def send_and_wait(page: Page, text: str) -> None:
+    """Send, then wait for this turn (not the last one) to finish."""
+    send(page, text)
+    # The handler clears the composer in the same update that marks the new turn queued.
+    expect(page.get_by_label("Message", exact=True)).to_have_value("", timeout=TIMEOUT)
+    expect(page.get_by_test_id("job-status")).to_contain_text("done", timeout=TIMEOUT)
