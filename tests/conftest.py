@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -10,25 +11,23 @@ import pytest
 from alembic import command
 from alembic.config import Config
 
-from compymac_rx import db, settings
-from compymac_rx.accounts import service as accounts_service
-from compymac_rx.identity import factory as identity_factory
-from compymac_rx.jobs import bus, runner
+from compymac_rx import db
+from compymac_rx.jobs import runner
 
 ROOT = Path(__file__).resolve().parents[1]
-CACHED = (
-    settings.get_settings,
-    db.get_engine,
-    bus.get_bus,
-    runner.get_runner,
-    accounts_service.login_limiters,
-    identity_factory.get_identity_provider,
-)
 
 
 def clear_caches() -> None:
-    for cached in CACHED:
-        cached.cache_clear()
+    """Forget every functools.cache of the app (settings, engine, bus, runner, providers...).
+
+    Found by walking the loaded modules, so a new cached factory needs no entry here.
+    """
+    for name, module in list(sys.modules.items()):
+        if not name.startswith("compymac_rx") or module is None:
+            continue
+        for value in list(vars(module).values()):
+            if callable(getattr(value, "cache_clear", None)) and hasattr(value, "cache_info"):
+                value.cache_clear()
 
 
 def migrate(data_dir: Path) -> None:
