@@ -32,6 +32,10 @@ class Settings(BaseSettings):
     event_bus: Literal["memory"] = "memory"
     model_backend: Literal["builtin"] = "builtin"
 
+    # `kid:base64url(32 bytes)`, comma-separated, first one current. Empty in the embedded
+    # profile: a key is generated into DATA_DIR/secret.key. Required in production.
+    secret_keys: str = ""
+
     session_cookie_name: str = Field("compymac_session", pattern=r"^[A-Za-z0-9_\-]+$")
     session_ttl_hours: int = Field(24 * 14, ge=1, le=24 * 365)
     cookie_secure: bool | None = None
@@ -68,6 +72,22 @@ class Settings(BaseSettings):
             object.__setattr__(self, "workspaces_dir", self.data_dir / "workspaces")
         return self
 
+    @model_validator(mode="after")
+    def _production_needs_secrets(self) -> Settings:
+        if self.environment == "production" and not self.secret_keys:
+            raise ValueError("SECRET_KEYS is required when ENVIRONMENT=production")
+        if self.secret_keys:
+            from compymac_rx.crypto import parse_keys
+
+            parse_keys(self.secret_keys)
+        return self
+
+    # --- identity: OIDC / Keycloak (issue 3) ---
+
+    # --- agent runtime: models, keys, files (issue 5) ---
+
+    # --- production profile: celery, redis, postgres (issue 4) ---
+
     @property
     def workspaces_root(self) -> Path:
         assert self.workspaces_dir is not None
@@ -87,7 +107,8 @@ def _one_line(error: ValidationError) -> str:
     first = error.errors()[0]
     name = ".".join(str(part) for part in first["loc"]).upper() or "SETTINGS"
     # Never echo what might be a secret: the message may end up in a log.
-    shown = "" if any(w in name for w in _SECRET_WORDS) else f" (got {first.get('input')!r})"
+    secret = not first["loc"] or any(w in name for w in _SECRET_WORDS)
+    shown = "" if secret else f" (got {first.get('input')!r})"
     return f"Invalid setting {name}: {first['msg']}{shown}"
 
 
