@@ -13,6 +13,7 @@ from alembic.config import Config
 
 from compymac_rx import db
 from compymac_rx.jobs import runner
+from tests.fake_openai import FakeOpenAI
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -68,3 +69,17 @@ def data_dir(tmp_path: Path, template_db: Path, monkeypatch: pytest.MonkeyPatch)
     if db.get_engine.cache_info().currsize:
         db.get_engine().dispose()
     clear_caches()
+
+
+@pytest.fixture(scope="session")
+def fake_openai_server() -> Iterator[FakeOpenAI]:
+    server = FakeOpenAI().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def fake_openai(fake_openai_server: FakeOpenAI) -> FakeOpenAI:
+    """The local stand-in for a model provider, emptied for each test."""
+    fake_openai_server.reset()
+    return fake_openai_server

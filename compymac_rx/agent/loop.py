@@ -7,7 +7,14 @@ import time
 from collections.abc import Sequence
 
 from compymac_rx.agent.tools import Toolbox
-from compymac_rx.agent.types import ChatItem, ModelBackend, TextDelta, ToolCall, TurnSink
+from compymac_rx.agent.types import (
+    ChatItem,
+    ModelBackend,
+    ModelUsage,
+    TextDelta,
+    ToolCall,
+    TurnSink,
+)
 
 
 class TurnOutcome(enum.StrEnum):
@@ -36,6 +43,8 @@ def run_turn(
             return TurnOutcome.CANCELLED
         text_parts: list[str] = []
         calls: list[ToolCall] = []
+        usage: ModelUsage | None = None
+        model_started = time.monotonic()
         stream = backend.stream(conversation, specs)
         try:
             for event in stream:
@@ -46,6 +55,8 @@ def run_turn(
                     if event.text:
                         text_parts.append(event.text)
                         sink.text_delta(event.text)
+                elif isinstance(event, ModelUsage):
+                    usage = event
                 else:
                     calls.append(event)
         finally:
@@ -53,6 +64,7 @@ def run_turn(
             close = getattr(stream, "close", None)
             if callable(close):
                 close()
+            sink.model_call_finished(_ms_since(model_started), usage)
         text = _finish_text(sink, text_parts)
         if not calls:
             return TurnOutcome.DONE
@@ -63,7 +75,7 @@ def run_turn(
             sink.tool_started(call)
             started = time.monotonic()
             result = toolbox.call(call)
-            sink.tool_finished(call, result, int((time.monotonic() - started) * 1000))
+            sink.tool_finished(call, result, _ms_since(started))
             conversation.append(ChatItem(role="tool", content=result.output, tool_call_id=call.id))
     sink.assistant_message(f"Stopped after {max_steps} steps (the step limit).")
     return TurnOutcome.STEP_LIMIT
@@ -74,3 +86,7 @@ def _finish_text(sink: TurnSink, parts: list[str]) -> str:
     if text:
         sink.assistant_message(text)
     return text
+
+
+def _ms_since(started: float) -> int:
+    return int((time.monotonic() - started) * 1000)

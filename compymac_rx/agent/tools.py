@@ -18,6 +18,8 @@ from compymac_rx.workspaces import resolve_in_workspace
 
 ERROR_PREFIX = "Error: "
 _MAX_LISTED = 1000
+_MAX_HITS = 200
+_SEARCH_MAX = 2_000_000
 
 _PATH = {"type": "string", "description": "Path relative to the workspace, e.g. notes/todo.md"}
 _SPECS = (
@@ -53,6 +55,39 @@ _SPECS = (
                 "content": {"type": "string", "description": "The whole new file content"},
             },
             "required": ["path", "content"],
+            "additionalProperties": False,
+        },
+    ),
+    ToolSpec(
+        name="edit_file",
+        description=(
+            "Replace one exact piece of text in a workspace file. old_text must occur exactly "
+            "once (include enough surrounding lines to make it unique)."
+        ),
+        parameters={
+            "type": "object",
+            "properties": {
+                "path": _PATH,
+                "old_text": {"type": "string", "description": "The exact text to replace"},
+                "new_text": {"type": "string", "description": "The replacement text"},
+            },
+            "required": ["path", "old_text", "new_text"],
+            "additionalProperties": False,
+        },
+    ),
+    ToolSpec(
+        name="search_text",
+        description=(
+            "Search the workspace's text files for a plain string (case-insensitive); "
+            "answers with file:line: text for each match."
+        ),
+        parameters={
+            "type": "object",
+            "properties": {
+                "query": {"type": "string", "description": "The text to look for"},
+                "path": {**_PATH, "description": "Folder to search in; default '.'"},
+            },
+            "required": ["query"],
             "additionalProperties": False,
         },
     ),
@@ -95,6 +130,8 @@ class Toolbox:
             "list_files": self._list_files,
             "read_file": self._read_file,
             "write_file": self._write_file,
+            "edit_file": self._edit_file,
+            "search_text": self._search_text,
             "run_command": self._run_command,
         }
 
@@ -193,6 +230,48 @@ class Toolbox:
             file.truncate()
             file.write(data)
         return ToolResult(f"Wrote {_size(len(data))} to {shown}")
+
+    def _edit_file(self, arguments: Mapping[str, Any]) -> ToolResult:
+        relative = _string(arguments, "path")
+        old = _string(arguments, "old_text")
+        new = _string(arguments, "new_text", allow_empty=True)
+        path = self._resolve(relative)
+        if not path.is_file() or path.is_symlink():
+            raise _ToolError(f"no such file: {self._shown(path)}")
+        if path.stat().st_size > self.file_read_limit:
+            raise _ToolError(f"{relative} is too long to edit here; use write_file")
+        text = _decode_text(path.read_bytes(), cut=False)
+        if text is None:
+            raise _ToolError(f"{relative} is a binary file; only text files can be edited")
+        count = text.count(old)
+        if count == 0:
+            raise _ToolError(f"old_text was not found in {relative}; read the file first")
+        if count > 1:
+            raise _ToolError(f"old_text occurs {count} times in {relative}; make it unique")
+        written = self._write_file({"path": relative, "content": text.replace(old, new, 1)})
+        return ToolResult(f"Edited {relative}: replaced 1 occurrence. " + written.output)
+
+    def _search_text(self, arguments: Mapping[str, Any]) -> ToolResult:
+        query = _string(arguments, "query").lower()
+        root = self._resolve(_string(arguments, "path", default="."))
+        if not root.is_dir():
+            raise _ToolError(f"no such folder: {self._shown(root)}")
+        hits: list[str] = []
+        # os.walk does not follow symlinks by default; symlinked files are skipped below.
+        for folder, dirs, files in os.walk(root):
+            dirs.sort()
+            for name in sorted(files):
+                path = Path(folder) / name
+                if path.is_symlink() or not path.is_file() or path.stat().st_size > _SEARCH_MAX:
+                    continue
+                text = _decode_text(path.read_bytes(), cut=False)
+                for number, line in enumerate((text or "").splitlines(), 1):
+                    if query in line.lower():
+                        hits.append(f"{self._shown(path)}:{number}: {line.strip()[:200]}")
+                        if len(hits) >= _MAX_HITS:
+                            hits.append(f"[stopped after {_MAX_HITS} matches]")
+                            return ToolResult("\n".join(hits))
+        return ToolResult("\n".join(hits) if hits else "No matches.")
 
     def _run_command(self, arguments: Mapping[str, Any]) -> ToolResult:
         command = _string(arguments, "command")

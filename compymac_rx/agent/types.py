@@ -23,7 +23,19 @@ class TextDelta:
     text: str
 
 
-ModelEvent = TextDelta | ToolCall
+@dataclasses.dataclass(frozen=True)
+class ModelUsage:
+    """Tokens one model call used, as the provider reported them (0 when it did not)."""
+
+    prompt_tokens: int
+    completion_tokens: int
+
+
+ModelEvent = TextDelta | ToolCall | ModelUsage
+
+
+class ModelError(Exception):
+    """A provider refused or failed; the message is plain and safe to show in the chat."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -75,5 +87,7 @@ class TurnSink(Protocol):
     def tool_finished(self, call: ToolCall, result: ToolResult, duration_ms: int) -> None: ...
 
     def assistant_message(self, text: str) -> None: ...
+
+    def model_call_finished(self, duration_ms: int, usage: ModelUsage | None) -> None: ...
 
     def cancelled(self) -> bool: ...

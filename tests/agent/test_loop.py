@@ -10,7 +10,15 @@ from compymac_rx.agent.builtin import BuiltinBackend
 from compymac_rx.agent.loop import TurnOutcome, run_turn
 from compymac_rx.agent.sandbox import SandboxLimits
 from compymac_rx.agent.tools import Toolbox
-from compymac_rx.agent.types import ChatItem, ModelEvent, TextDelta, ToolCall, ToolResult, ToolSpec
+from compymac_rx.agent.types import (
+    ChatItem,
+    ModelEvent,
+    ModelUsage,
+    TextDelta,
+    ToolCall,
+    ToolResult,
+    ToolSpec,
+)
 
 LIMITS = SandboxLimits(
     timeout_seconds=10, cpu_seconds=10, memory_mb=512, max_processes=64, output_limit=2000
@@ -38,6 +46,10 @@ class RecordingSink:
 
     def assistant_message(self, text: str) -> None:
         self.events.append(("message", text))
+
+    def model_call_finished(self, duration_ms: int, usage: ModelUsage | None) -> None:
+        assert duration_ms >= 0
+        self.events.append(("model_call", usage))
 
     def cancelled(self) -> bool:
         return self.cancel
@@ -69,8 +81,10 @@ def turn(toolbox: Toolbox, message: str, sink: RecordingSink | None = None) -> R
 def test_write_then_cat_then_ls(toolbox: Toolbox) -> None:
     write = turn(toolbox, "write notes/todo.md\n- milk")
     assert [kind for kind, _ in write.events if kind != "delta"] == [
+        "model_call",
         "started",
         "finished",
+        "model_call",
         "message",
     ]
     assert write.of("message") == ["Wrote `notes/todo.md` (6 bytes)."]

@@ -37,9 +37,16 @@ def call(toolbox: Toolbox, name: str, **arguments: object) -> ToolResult:
     return toolbox.call(ToolCall(id="call_1", name=name, arguments=dict(arguments)))
 
 
-def test_specs_describe_the_four_tools(toolbox: Toolbox) -> None:
+def test_specs_describe_the_six_tools(toolbox: Toolbox) -> None:
     specs = {spec.name: spec for spec in toolbox.specs()}
-    assert list(specs) == ["list_files", "read_file", "write_file", "run_command"]
+    assert list(specs) == [
+        "list_files",
+        "read_file",
+        "write_file",
+        "edit_file",
+        "search_text",
+        "run_command",
+    ]
     assert specs["write_file"].parameters["required"] == ["path", "content"]
     assert specs["list_files"].parameters["required"] == []
     for spec in specs.values():
@@ -203,3 +210,40 @@ def test_bad_arguments_and_unknown_tools(toolbox: Toolbox) -> None:
     unknown = call(toolbox, "delete_everything")
     assert not unknown.ok
     assert "no tool named 'delete_everything'" in unknown.output
+
+
+def test_edit_file_replaces_one_unique_occurrence(toolbox: Toolbox, workspace: Path) -> None:
+    (workspace / "app.py").write_text("x = 1\ny = 2\n")
+    result = call(toolbox, "edit_file", path="app.py", old_text="y = 2", new_text="y = 3")
+    assert result.ok, result.output
+    assert (workspace / "app.py").read_text() == "x = 1\ny = 3\n"
+
+
+def test_edit_file_refuses_missing_or_ambiguous_text(toolbox: Toolbox, workspace: Path) -> None:
+    (workspace / "a.txt").write_text("same same")
+    missing = call(toolbox, "edit_file", path="a.txt", old_text="other", new_text="x")
+    twice = call(toolbox, "edit_file", path="a.txt", old_text="same", new_text="x")
+    assert not missing.ok and "not found" in missing.output
+    assert not twice.ok and "2 times" in twice.output
+    assert (workspace / "a.txt").read_text() == "same same"
+
+
+def test_edit_file_refuses_paths_outside(toolbox: Toolbox, outside: Path) -> None:
+    result = call(toolbox, "edit_file", path="../secret.txt", old_text="TOP", new_text="x")
+    assert not result.ok
+    assert outside.read_text() == "TOP-SECRET"
+
+
+def test_search_text_finds_lines_and_skips_symlinks_out(
+    toolbox: Toolbox, workspace: Path, outside: Path
+) -> None:
+    (workspace / "src").mkdir()
+    (workspace / "src" / "main.py").write_text("import os\nprint('Hello')\n")
+    (workspace / "leak.txt").symlink_to(outside)
+    (workspace / "blob.bin").write_bytes(b"\x00hello\x00")
+    result = call(toolbox, "search_text", query="hello")
+    assert result.ok
+    assert result.output == "src/main.py:2: print('Hello')"
+    assert "TOP-SECRET" not in call(toolbox, "search_text", query="secret").output
+    assert call(toolbox, "search_text", query="nothing-here").output == "No matches."
+    assert not call(toolbox, "search_text", query="x", path="..").ok

@@ -1,0 +1,160 @@
+"""A ModelBackend for any OpenAI-compatible chat-completions endpoint, through the openai SDK.
+
+Works with OpenAI, OpenRouter, vLLM, Ollama and llama.cpp servers: all speak
+`POST /chat/completions` with `stream=true` and function tools. Provider errors become a
+`ModelError` with a plain message; the key never appears in one.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+import openai
+
+from compymac_rx.agent.context import estimate_tokens, trim_to_window
+from compymac_rx.agent.types import (
+    ChatItem,
+    ModelError,
+    ModelEvent,
+    ModelUsage,
+    TextDelta,
+    ToolCall,
+    ToolSpec,
+)
+
+SYSTEM_PROMPT = (
+    "You are a coding agent working in a private workspace folder. Use the tools to list, "
+    "read, write, edit and search files and to run shell commands (the workspace is the "
+    "current folder, /workspace; there is no network). Paths are relative to the workspace. "
+    "Keep answers short; say what you changed."
+)
+
+
+class OpenAIBackend:
+    """Streams one model call; `stream()` is a generator the loop may close mid-way."""
+
+    def __init__(
+        self,
+        *,
+        base_url: str,
+        api_key: str,
+        model: str,
+        context_window: int,
+        max_output_tokens: int,
+        timeout_seconds: float,
+        max_retries: int,
+    ) -> None:
+        self.model = model
+        self.context_window = context_window
+        self.max_output_tokens = max_output_tokens
+        # Local servers (Ollama, llama.cpp) take any key; the SDK insists on a non-empty one.
+        self._client = openai.OpenAI(
+            base_url=base_url,
+            api_key=api_key or "none",
+            timeout=timeout_seconds,
+            max_retries=max_retries,
+        )
+
+    def stream(
+        self, conversation: Sequence[ChatItem], tools: Sequence[ToolSpec]
+    ) -> Iterator[ModelEvent]:
+        tool_params = [_tool_param(spec) for spec in tools]
+        budget = (
+            self.context_window - self.max_output_tokens - estimate_tokens(json.dumps(tool_params))
+        )
+        messages = trim_to_window(SYSTEM_PROMPT, conversation, budget)
+        try:
+            response = self._client.chat.completions.create(
+                model=self.model,
+                messages=messages,  # type: ignore[arg-type]
+                tools=tool_params,  # type: ignore[arg-type]
+                stream=True,
+                stream_options={"include_usage": True},
+                max_tokens=self.max_output_tokens,
+            )
+        except openai.OpenAIError as error:
+            raise ModelError(plain_message(error)) from None
+        calls: dict[int, dict[str, str]] = {}
+        try:
+            for chunk in response:
+                if chunk.usage is not None:
+                    yield ModelUsage(chunk.usage.prompt_tokens, chunk.usage.completion_tokens)
+                for choice in chunk.choices:
+                    delta = choice.delta
+                    if delta.content:
+                        yield TextDelta(delta.content)
+                    for part in delta.tool_calls or ():
+                        slot = calls.setdefault(part.index, {"id": "", "name": "", "args": ""})
+                        slot["id"] = part.id or slot["id"]
+                        if part.function is not None:
+                            slot["name"] += part.function.name or ""
+                            slot["args"] += part.function.arguments or ""
+        except openai.OpenAIError as error:
+            raise ModelError(plain_message(error)) from None
+        finally:
+            # Closing the HTTP response is what stops a provider mid-stream on cancel.
+            response.close()
+        for index in sorted(calls):
+            slot = calls[index]
+            yield ToolCall(
+                id=slot["id"] or f"call_{index}",
+                name=slot["name"],
+                arguments=_arguments(slot["args"]),
+            )
+
+    def list_models(self) -> list[str]:
+        """The cheap call used to validate a key."""
+        try:
+            return sorted(model.id for model in self._client.models.list())
+        except openai.OpenAIError as error:
+            raise ModelError(plain_message(error)) from None
+
+
+def _tool_param(spec: ToolSpec) -> dict[str, Any]:
+    return {
+        "type": "function",
+        "function": {
+            "name": spec.name,
+            "description": spec.description,
+            "parameters": spec.parameters,
+        },
+    }
+
+
+def _arguments(raw: str) -> dict[str, Any]:
+    """A tool's JSON arguments; malformed JSON reaches the tool as a value it will refuse."""
+    try:
+        value = json.loads(raw) if raw.strip() else {}
+    except json.JSONDecodeError:
+        return {"_invalid_arguments": raw[:200]}
+    return value if isinstance(value, dict) else {"_invalid_arguments": raw[:200]}
+
+
+def plain_message(error: openai.OpenAIError) -> str:
+    """What the user reads in the chat. Never echoes the provider's text for auth errors:
+    some providers quote part of the key back."""
+    if isinstance(error, openai.AuthenticationError):
+        return "The model provider rejected the API key. Check or replace it in Settings."
+    if isinstance(error, openai.PermissionDeniedError):
+        return "The API key is not allowed to use this model. Pick another model or key."
+    if isinstance(error, openai.RateLimitError):
+        return "The model provider is rate-limiting this key (429). Wait a moment and retry."
+    if isinstance(error, openai.APITimeoutError):
+        return "The model provider did not answer in time. Try again."
+    if isinstance(error, openai.APIConnectionError):
+        return "Could not reach the model provider. Check its base URL and that it is up."
+    if isinstance(error, openai.NotFoundError):
+        return "The model provider does not know this model (404). Pick another model."
+    if isinstance(error, openai.BadRequestError):
+        code = getattr(error, "code", None)
+        if code == "context_length_exceeded" or "context length" in str(error).lower():
+            return (
+                "The conversation is too long for this model's context window. Start a new "
+                "session, or lower MODEL_CONTEXT_TOKENS to trim more."
+            )
+        return "The model provider refused the request (400)."
+    if isinstance(error, openai.APIStatusError):
+        return f"The model provider failed ({error.status_code}). Try again later."
+    return "The model call failed."

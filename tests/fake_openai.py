@@ -1,0 +1,216 @@
+"""A small local OpenAI-compatible HTTP server that plays the model in tests.
+
+It speaks `POST /v1/chat/completions` (stream=True, server-sent events, as the real API) and
+`GET /v1/models`. Tests queue scripted replies (text pieces, tool calls, error modes); with
+nothing queued it answers with an echo of the last user message. Every request is recorded so
+a test can check what the real SDK client sent. It is the only fake the test suite uses.
+"""
+
+from __future__ import annotations
+
+import collections
+import dataclasses
+import json
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+BAD_KEY_PREFIX = "bad"
+
+
+@dataclasses.dataclass
+class Reply:
+    """One scripted answer to one chat-completions request.
+
+    `error`: None, or "auth" (401), "rate_limit" (429), "context_length" (400) or "timeout"
+    (the server waits `hang_seconds` before answering anything).
+    """
+
+    text: list[str] = dataclasses.field(default_factory=list)
+    tool_calls: list[tuple[str, dict[str, Any]]] = dataclasses.field(default_factory=list)
+    error: str | None = None
+    chunk_delay: float = 0.0
+    hang_seconds: float = 30.0
+    prompt_tokens: int = 11
+    completion_tokens: int = 7
+
+
+@dataclasses.dataclass
+class Recorded:
+    path: str
+    authorization: str
+    body: dict[str, Any]
+
+
+_ERRORS = {
+    "auth": (401, "invalid_api_key", "Incorrect API key provided: sk-***."),
+    "rate_limit": (429, "rate_limit_exceeded", "Rate limit reached for requests."),
+    "context_length": (
+        400,
+        "context_length_exceeded",
+        "This model's maximum context length is 8192 tokens.",
+    ),
+}
+
+
+class FakeOpenAI:
+    """Start with `start()`; `url` is the base URL to give the SDK (ends with /v1)."""
+
+    def __init__(self) -> None:
+        self.replies: collections.deque[Reply] = collections.deque()
+        self.requests: list[Recorded] = []
+        self.revoked_keys: set[str] = set()
+        self.models = ["fake-small", "fake-large"]
+        self._lock = threading.Lock()
+        self._server: ThreadingHTTPServer | None = None
+        self.url = ""
+
+    def script(self, *replies: Reply) -> None:
+        with self._lock:
+            self.replies.extend(replies)
+
+    def reset(self) -> None:
+        with self._lock:
+            self.replies.clear()
+            self.requests.clear()
+            self.revoked_keys.clear()
+
+    def chat_requests(self) -> list[Recorded]:
+        return [r for r in self.requests if r.path.endswith("/chat/completions")]
+
+    def _next_reply(self, body: dict[str, Any]) -> Reply:
+        with self._lock:
+            if self.replies:
+                return self.replies.popleft()
+        last_user = next(
+            (m.get("content") for m in reversed(body.get("messages", [])) if m["role"] == "user"),
+            "",
+        )
+        return Reply(text=["You said: ", str(last_user)])
+
+    def key_ok(self, authorization: str) -> bool:
+        key = authorization.removeprefix("Bearer ").strip()
+        return bool(key) and not key.startswith(BAD_KEY_PREFIX) and key not in self.revoked_keys
+
+    def start(self) -> FakeOpenAI:
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+            def _json(self, status: int, payload: dict[str, Any]) -> None:
+                data = json.dumps(payload).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def _error(self, kind: str) -> None:
+                status, code, message = _ERRORS[kind]
+                self._json(
+                    status,
+                    {"error": {"message": message, "type": "invalid_request_error", "code": code}},
+                )
+
+            def do_GET(self) -> None:
+                auth = self.headers.get("Authorization", "")
+                fake.requests.append(Recorded(self.path, auth, {}))
+                if not self.path.endswith("/models"):
+                    self._json(404, {"error": {"message": "not found"}})
+                elif not fake.key_ok(auth):
+                    self._error("auth")
+                else:
+                    data = [{"id": m, "object": "model", "owned_by": "fake"} for m in fake.models]
+                    self._json(200, {"object": "list", "data": data})
+
+            def do_POST(self) -> None:
+                length = int(self.headers.get("Content-Length", "0"))
+                body = json.loads(self.rfile.read(length) or b"{}")
+                auth = self.headers.get("Authorization", "")
+                fake.requests.append(Recorded(self.path, auth, body))
+                if not self.path.endswith("/chat/completions"):
+                    self._json(404, {"error": {"message": "not found"}})
+                    return
+                if not fake.key_ok(auth):
+                    self._error("auth")
+                    return
+                reply = fake._next_reply(body)
+                if reply.error == "timeout":
+                    time.sleep(reply.hang_seconds)
+                    self.close_connection = True
+                    return
+                if reply.error:
+                    self._error(reply.error)
+                    return
+                self._stream(body, reply)
+
+            def _chunk(self, payload: dict[str, Any] | str) -> None:
+                line = payload if isinstance(payload, str) else json.dumps(payload)
+                data = f"data: {line}\n\n".encode()
+                self.wfile.write(f"{len(data):x}\r\n".encode() + data + b"\r\n")
+                self.wfile.flush()
+
+            def _stream(self, body: dict[str, Any], reply: Reply) -> None:
+                self.send_response(200)
+                self.send_header("Content-Type", "text/event-stream")
+                self.send_header("Transfer-Encoding", "chunked")
+                self.end_headers()
+                model = body.get("model", "fake")
+
+                def chunk(delta: dict[str, Any], finish: str | None = None) -> dict[str, Any]:
+                    return {
+                        "id": "chatcmpl-fake",
+                        "object": "chat.completion.chunk",
+                        "created": int(time.time()),
+                        "model": model,
+                        "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
+                    }
+
+                try:
+                    self._chunk(chunk({"role": "assistant", "content": ""}))
+                    for piece in reply.text:
+                        if reply.chunk_delay:
+                            time.sleep(reply.chunk_delay)
+                        self._chunk(chunk({"content": piece}))
+                    for index, (name, args) in enumerate(reply.tool_calls):
+                        arguments = json.dumps(args)
+                        half = len(arguments) // 2
+                        call_id = f"call_{len(fake.requests)}_{index}"
+                        start = {"index": index, "id": call_id, "type": "function"}
+                        start["function"] = {"name": name, "arguments": arguments[:half]}
+                        self._chunk(chunk({"tool_calls": [start]}))
+                        rest = {"index": index, "function": {"arguments": arguments[half:]}}
+                        self._chunk(chunk({"tool_calls": [rest]}))
+                    self._chunk(chunk({}, "tool_calls" if reply.tool_calls else "stop"))
+                    if body.get("stream_options", {}).get("include_usage"):
+                        usage = {
+                            "prompt_tokens": reply.prompt_tokens,
+                            "completion_tokens": reply.completion_tokens,
+                            "total_tokens": reply.prompt_tokens + reply.completion_tokens,
+                        }
+                        final = chunk({})
+                        final["choices"], final["usage"] = [], usage
+                        self._chunk(final)
+                    self._chunk("[DONE]")
+                    self.wfile.write(b"0\r\n\r\n")
+                    self.wfile.flush()
+                except (BrokenPipeError, ConnectionResetError):
+                    # The client closed the stream (a user pressed Stop): that is allowed.
+                    self.close_connection = True
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        port = self._server.server_address[1]
+        self.url = f"http://127.0.0.1:{port}/v1"
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
