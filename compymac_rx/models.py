@@ -3,5 +3,6 @@
 from compymac_rx.accounts.models import AuthSession, User
 from compymac_rx.chats.models import AgentSession, Message
 from compymac_rx.jobs.models import Job
+from compymac_rx.keys.models import ApiKey, ModelPreference
 
-__all__ = ["AgentSession", "AuthSession", "Job", "Message", "User"]
+__all__ = ["AgentSession", "ApiKey", "AuthSession", "Job", "Message", "ModelPreference", "User"]

@@ -30,7 +30,7 @@ class Settings(BaseSettings):
     identity_provider: Literal["local"] = "local"
     job_runner: Literal["inline"] = "inline"
     event_bus: Literal["memory"] = "memory"
-    model_backend: Literal["builtin"] = "builtin"
+    model_backend: Literal["builtin", "openai"] = "builtin"
 
     # `kid:base64url(32 bytes)`, comma-separated, first one current. Empty in the embedded
     # profile: a key is generated into DATA_DIR/secret.key. Required in production.
@@ -76,6 +76,8 @@ class Settings(BaseSettings):
     def _production_needs_secrets(self) -> Settings:
         if self.environment == "production" and not self.secret_keys:
             raise ValueError("SECRET_KEYS is required when ENVIRONMENT=production")
+        if self.model_max_output_tokens >= self.model_context_tokens:
+            raise ValueError("MODEL_MAX_OUTPUT_TOKENS must be below MODEL_CONTEXT_TOKENS")
         if self.secret_keys:
             from compymac_rx.crypto import parse_keys
 
@@ -85,6 +87,24 @@ class Settings(BaseSettings):
     # --- identity: OIDC / Keycloak (issue 3) ---
 
     # --- agent runtime: models, keys, files (issue 5) ---
+    # MODEL_BACKEND=openai offers the server's own model ("server") to every user, and makes
+    # it the default; MODEL_* below describe it. MODEL_API_KEY is the server's key.
+    model_base_url: str = Field("https://api.openai.com/v1", pattern=r"^https?://\S+$")
+    model_name: str = Field("gpt-4o-mini", min_length=1, max_length=200)
+    model_api_key: str = ""
+    # When a user's key for the model they chose is missing, run on the server model instead
+    # of refusing. Off by default: the server key is spent only where the operator allows.
+    model_server_fallback: bool = False
+    model_context_tokens: int = Field(32_768, ge=1024)
+    model_max_output_tokens: int = Field(4096, ge=64)
+    model_timeout_seconds: float = Field(60, gt=0, le=600)
+    model_max_retries: int = Field(2, ge=0, le=10)
+    provider_openai_url: str = Field("https://api.openai.com/v1", pattern=r"^https?://\S+$")
+    provider_openrouter_url: str = Field("https://openrouter.ai/api/v1", pattern=r"^https?://\S+$")
+    # Users may point a key at their own base URL (vLLM, Ollama...). The server then makes
+    # requests to that URL: turn it off where that reach matters.
+    allow_custom_base_url: bool = True
+    upload_max_bytes: int = Field(5_000_000, ge=1000)
 
     # --- production profile: celery, redis, postgres (issue 4) ---
 

@@ -65,11 +65,12 @@ class OpenAIBackend:
             self.context_window - self.max_output_tokens - estimate_tokens(json.dumps(tool_params))
         )
         messages = trim_to_window(SYSTEM_PROMPT, conversation, budget)
+        create: Any = self._client.chat.completions.create  # plain dicts, as on the wire
         try:
-            response = self._client.chat.completions.create(
+            response = create(
                 model=self.model,
-                messages=messages,  # type: ignore[arg-type]
-                tools=tool_params,  # type: ignore[arg-type]
+                messages=messages,
+                tools=tool_params,
                 stream=True,
                 stream_options={"include_usage": True},
                 max_tokens=self.max_output_tokens,

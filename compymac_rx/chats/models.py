@@ -26,6 +26,8 @@ class AgentSession(SQLModel, table=True):
     title_is_auto: bool = True
     workspace_path: str = Field(max_length=1000)
     archived: bool = False
+    # "" = the user's default model; see agent.factory for the format.
+    model: str = Field(default="", max_length=200)
     created_at: datetime = Field(default_factory=utcnow)
     last_activity_at: datetime = Field(default_factory=utcnow, index=True)
 

@@ -142,3 +142,33 @@ def list_messages(
         query = query.where(Message.seq < before_seq)
     rows = session.exec(query.order_by(col(Message.seq).desc()).limit(limit)).all()
     return list(reversed(rows))
+
+
+def get_message(
+    session: Session, *, user_id: str, session_id: str, message_id: int
+) -> Message | None:
+    return session.exec(
+        select(Message).where(
+            Message.id == message_id, Message.session_id == session_id, Message.user_id == user_id
+        )
+    ).first()
+
+
+def last_user_message(session: Session, *, user_id: str, session_id: str) -> Message | None:
+    return session.exec(
+        select(Message)
+        .where(Message.session_id == session_id, Message.user_id == user_id, Message.role == "user")
+        .order_by(col(Message.seq).desc())
+    ).first()
+
+
+def delete_messages_after(session: Session, *, user_id: str, session_id: str, seq: int) -> int:
+    result = session.execute(
+        delete(Message).where(
+            col(Message.session_id) == session_id,
+            col(Message.user_id) == user_id,
+            col(Message.seq) > seq,
+        )
+    )
+    session.flush()
+    return int(getattr(result, "rowcount", 0) or 0)

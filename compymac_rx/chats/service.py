@@ -149,6 +149,60 @@ def validate_message(text: str) -> str:
     return text.strip("\n")
 
 
+def _queue_job(user_id: str, session_id: str, job_id: str) -> str:
+    # seq 0: the runner numbers its own events from 1.
+    get_bus().publish(JobEvent(job_id, session_id, user_id, 0, "status", {"status": "queued"}))
+    get_runner().submit(job_id)
+    return job_id
+
+
+def set_session_model(user_id: str, session_id: str, choice: str) -> None:
+    """The session's model ("" = the user's default); the next turn uses it."""
+    if len(choice) > 200:
+        raise ChatError("That model name is too long.")
+    with session_scope() as db:
+        row = repository.get_session(db, user_id=user_id, session_id=session_id)
+        if row is None:
+            raise NotFound()
+        row.model = choice
+        db.add(row)
+
+
+def get_session_model(user_id: str, session_id: str) -> str:
+    with session_scope() as db:
+        row = repository.get_session(db, user_id=user_id, session_id=session_id)
+        if row is None:
+            raise NotFound()
+        return row.model
+
+
+def resend_from(user_id: str, session_id: str, message_id: int | None, text: str | None) -> str:
+    """Regenerate (message_id None: the last user message) or edit a user message and resend.
+
+    Everything after that user message is removed, then a new turn starts from it. Workspace
+    files the earlier reply changed stay as they are.
+    """
+    with session_scope() as db:
+        if repository.get_session(db, user_id=user_id, session_id=session_id) is None:
+            raise NotFound()
+        if jobs.active_job(db, user_id=user_id, session_id=session_id) is not None:
+            raise ChatError("The agent is still working. Stop it first.")
+        if message_id is None:
+            anchor = repository.last_user_message(db, user_id=user_id, session_id=session_id)
+        else:
+            anchor = repository.get_message(
+                db, user_id=user_id, session_id=session_id, message_id=message_id
+            )
+        if anchor is None or anchor.role != "user":
+            raise ChatError("There is no message of yours to send again.")
+        if text is not None:
+            anchor.content = validate_message(text)
+            db.add(anchor)
+        repository.delete_messages_after(db, user_id=user_id, session_id=session_id, seq=anchor.seq)
+        job_id = jobs.add_job(db, user_id=user_id, session_id=session_id, now=utcnow()).id
+    return _queue_job(user_id, session_id, job_id)
+
+
 def send_message(user_id: str, session_id: str, text: str) -> str:
     """Store the user's message and a queued job in one transaction, then submit the job."""
     text = validate_message(text)
@@ -171,10 +225,7 @@ def send_message(user_id: str, session_id: str, text: str) -> str:
             db, user_id=user_id, session_id=session_id, role="user", content=text, now=now
         )
         job_id = jobs.add_job(db, user_id=user_id, session_id=session_id, now=now).id
-    # seq 0: the runner numbers its own events from 1.
-    get_bus().publish(JobEvent(job_id, session_id, user_id, 0, "status", {"status": "queued"}))
-    get_runner().submit(job_id)
-    return job_id
+    return _queue_job(user_id, session_id, job_id)
 
 
 def stop_turn(user_id: str, session_id: str) -> bool:

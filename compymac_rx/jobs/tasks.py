@@ -9,11 +9,11 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from compymac_rx.agent.factory import get_model_backend
+from compymac_rx.agent.factory import backend_for_job
 from compymac_rx.agent.loop import run_turn
 from compymac_rx.agent.sandbox import SandboxLimits
 from compymac_rx.agent.tools import Toolbox
-from compymac_rx.agent.types import ChatItem, ToolCall, ToolResult
+from compymac_rx.agent.types import ChatItem, ModelError, ModelUsage, ToolCall, ToolResult
 from compymac_rx.chats import repository as chats
 from compymac_rx.chats.models import Message
 from compymac_rx.db import session_scope, utcnow
@@ -53,6 +53,8 @@ class JobSink:
         self._step = 0
         self._last_poll = 0.0
         self._cancelled = False
+        self.model = ""
+        self.trace: list[dict[str, Any]] = []
 
     def _store(self, role: str, content: str, meta: dict[str, Any]) -> Message:
         self._step += 1
@@ -84,7 +86,27 @@ class JobSink:
             "duration_ms": duration_ms,
         }
         message = self._store("tool", result.output, meta)
+        self.trace.append({"kind": "tool", "name": call.name, "ms": duration_ms, "ok": result.ok})
         self._publisher.publish("tool_end", call_id=call.id, message_id=message.id)
+
+    def model_call_finished(self, duration_ms: int, usage: ModelUsage | None) -> None:
+        step = {"kind": "model", "name": self.model, "ms": duration_ms}
+        if usage is not None:
+            step["prompt_tokens"], step["completion_tokens"] = (
+                usage.prompt_tokens,
+                usage.completion_tokens,
+            )
+        self.trace.append(step)
+
+    def finish(self, error: str | None) -> None:
+        """The turn's durable tail: the error shown in the chat, then the trace timeline."""
+        if error:
+            message = self._store("error", error, {})
+            self._publisher.publish("message", message_id=message.id)
+        if self.trace:
+            total = sum(int(step["ms"]) for step in self.trace)
+            message = self._store("trace", "", {"steps": self.trace, "total_ms": total})
+            self._publisher.publish("message", message_id=message.id)
 
     def assistant_message(self, text: str) -> None:
         message = self._store("assistant", text, {})
@@ -126,7 +148,7 @@ def finish_job(job_id: str, status: JobStatus, error: str | None, now: datetime)
     return job
 
 
-def _start(job_id: str) -> tuple[Job, str, list[ChatItem]] | None:
+def _start(job_id: str) -> tuple[Job, str, str, list[ChatItem]] | None:
     with session_scope() as db:
         job = repository.get_job_for_runner(db, job_id=job_id)
         if job is None or JobStatus(job.status).finished:
@@ -139,7 +161,7 @@ def _start(job_id: str) -> tuple[Job, str, list[ChatItem]] | None:
         history = chats.list_messages(
             db, user_id=job.user_id, session_id=job.session_id, limit=HISTORY_LIMIT
         )
-        return job, owner.workspace_path, history_to_items(history)
+        return job, owner.workspace_path, owner.model, history_to_items(history)
 
 
 def run_job(job_id: str) -> None:
@@ -147,7 +169,7 @@ def run_job(job_id: str) -> None:
     started = _start(job_id)
     if started is None:
         return
-    job, workspace, history = started
+    job, workspace, session_model, history = started
     settings = get_settings()
     publisher = JobPublisher(get_bus(), job)
     publisher.publish("status", status=JobStatus.RUNNING.value)
@@ -157,8 +179,9 @@ def run_job(job_id: str) -> None:
         toolbox = Toolbox(
             Path(workspace), SandboxLimits.from_settings(settings), settings.file_read_limit
         )
+        backend, sink.model = backend_for_job(job.user_id, session_model)
         outcome = run_turn(
-            backend=get_model_backend(),
+            backend=backend,
             toolbox=toolbox,
             history=history,
             sink=sink,
@@ -166,8 +189,13 @@ def run_job(job_id: str) -> None:
         )
         if outcome == "cancelled":
             status = JobStatus.CANCELLED
+    except ModelError as exc:
+        # A provider refusal is the user's business, not a crash: no traceback in the log.
+        log.info("job %s: model error: %s", job_id, exc)
+        status, error = JobStatus.FAILED, str(exc)
     except Exception as exc:
         log.exception("job %s failed", job_id)
         status, error = JobStatus.FAILED, f"The agent stopped with an error: {type(exc).__name__}"
+    sink.finish(error)
     finish_job(job_id, status, error, utcnow())
     publisher.publish("status", status=status.value, error=error)

@@ -1,0 +1,145 @@
+"""Whole turns through the job runner with a user's key against the fake provider."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import pytest
+
+from compymac_rx.agent import factory
+from compymac_rx.chats import service as chats
+from compymac_rx.keys import service as keys
+from tests.conftest import clear_caches
+from tests.factories import make_user, wait_for_job
+from tests.fake_openai import FakeOpenAI, Reply
+
+PLANTED = "sk-PLANTED-job-key-7a7a"
+
+
+@pytest.fixture(autouse=True)
+def providers_point_at_the_fake(fake_openai: FakeOpenAI, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PROVIDER_OPENAI_URL", fake_openai.url)
+    monkeypatch.setenv("MODEL_MAX_RETRIES", "0")
+    clear_caches()
+
+
+def roles(user_id: str, session_id: str) -> list[str]:
+    return [m.role for m in chats.load_messages(user_id, session_id)]
+
+
+def test_a_turn_uses_the_users_key_and_stores_a_trace(
+    fake_openai: FakeOpenAI, data_dir: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    user = make_user()
+    keys.save_key(user.id, "openai", PLANTED)
+    session = chats.create_session(user.id)
+    chats.set_session_model(user.id, session.id, "openai:fake-small")
+    fake_openai.script(
+        Reply(tool_calls=[("write_file", {"path": "a.txt", "content": "A"})]),
+        Reply(text=["Wrote ", "a.txt."], prompt_tokens=99, completion_tokens=3),
+    )
+    job = wait_for_job(user.id, chats.send_message(user.id, session.id, "write a.txt"))
+    assert job.status == "done", job.error
+    assert roles(user.id, session.id) == ["user", "tool", "assistant", "trace"]
+    trace = chats.load_messages(user.id, session.id)[-1].meta
+    kinds = [(s["kind"], s["name"]) for s in trace["steps"]]
+    assert kinds == [
+        ("model", "openai:fake-small"),
+        ("tool", "write_file"),
+        ("model", "openai:fake-small"),
+    ]
+    assert trace["steps"][2]["prompt_tokens"] == 99
+    [request, _] = fake_openai.chat_requests()
+    assert request.authorization == f"Bearer {PLANTED}"
+    assert request.body["model"] == "fake-small"
+    workspace = data_dir / "workspaces" / user.id / session.id
+    assert (workspace / "a.txt").read_text() == "A"
+    assert PLANTED not in caplog.text
+
+
+def test_a_provider_error_is_shown_and_the_conversation_stays(fake_openai: FakeOpenAI) -> None:
+    user = make_user()
+    keys.save_key(user.id, "openai", PLANTED)
+    session = chats.create_session(user.id)
+    chats.set_session_model(user.id, session.id, "openai:fake-small")
+    fake_openai.script(Reply(error="rate_limit"))
+    job = wait_for_job(user.id, chats.send_message(user.id, session.id, "hello"))
+    assert job.status == "failed"
+    assert job.error is not None and "rate-limiting" in job.error
+    messages = chats.load_messages(user.id, session.id)
+    assert [(m.role, m.content) for m in messages][:2] == [("user", "hello"), ("error", job.error)]
+    assert messages[2].role == "trace" and messages[2].meta["steps"][0]["kind"] == "model"
+    # The next turn goes on from the same conversation.
+    job = wait_for_job(user.id, chats.send_message(user.id, session.id, "again"))
+    assert job.status == "done"
+    sent = fake_openai.chat_requests()[-1].body["messages"]
+    assert [m["content"] for m in sent if m["role"] == "user"] == ["hello", "again"]
+
+
+def test_a_revoked_key_gives_a_clear_error(fake_openai: FakeOpenAI) -> None:
+    user = make_user()
+    keys.save_key(user.id, "openai", PLANTED)
+    session = chats.create_session(user.id)
+    chats.set_session_model(user.id, session.id, "openai:fake-small")
+    fake_openai.revoked_keys.add(PLANTED)
+    job = wait_for_job(user.id, chats.send_message(user.id, session.id, "hello"))
+    assert job.status == "failed"
+    assert job.error == "The model provider rejected the API key. Check or replace it in Settings."
+
+
+def test_no_key_refuses_unless_the_operator_allows_the_server_fallback(
+    fake_openai: FakeOpenAI, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    user = make_user()
+    session = chats.create_session(user.id)
+    chats.set_session_model(user.id, session.id, "openai:fake-small")
+    job = wait_for_job(user.id, chats.send_message(user.id, session.id, "hi"))
+    assert job.error is not None and job.error.startswith("No OpenAI API key saved")
+    assert fake_openai.chat_requests() == []
+    monkeypatch.setenv("MODEL_BACKEND", "openai")
+    monkeypatch.setenv("MODEL_BASE_URL", fake_openai.url)
+    monkeypatch.setenv("MODEL_API_KEY", "sk-server-key")
+    monkeypatch.setenv("MODEL_NAME", "fake-large")
+    monkeypatch.setenv("MODEL_SERVER_FALLBACK", "true")
+    clear_caches()
+    job = wait_for_job(user.id, chats.send_message(user.id, session.id, "hi"))
+    assert job.status == "done"
+    [request] = fake_openai.chat_requests()
+    assert request.authorization == "Bearer sk-server-key"
+    assert request.body["model"] == "fake-large"
+
+
+def test_choices_and_defaults(fake_openai: FakeOpenAI, monkeypatch: pytest.MonkeyPatch) -> None:
+    user = make_user()
+    assert factory.resolve_choice(user.id, "") == "builtin"
+    keys.save_key(user.id, "openai", PLANTED)
+    values = [value for value, _ in factory.model_choices(user.id)]
+    assert values == ["builtin", "openai:fake-large", "openai:fake-small"]
+    keys.set_default_model(user.id, "openai:fake-large")
+    assert factory.resolve_choice(user.id, "") == "openai:fake-large"
+    assert factory.resolve_choice(user.id, "builtin") == "builtin"
+    monkeypatch.setenv("MODEL_BACKEND", "openai")
+    clear_caches()
+    keys.set_default_model(user.id, "")
+    assert factory.resolve_choice(user.id, "") == "server"
+
+
+def test_regenerate_and_edit_replace_the_tail(fake_openai: FakeOpenAI) -> None:
+    user = make_user()
+    keys.save_key(user.id, "openai", PLANTED)
+    session = chats.create_session(user.id)
+    chats.set_session_model(user.id, session.id, "openai:fake-small")
+    fake_openai.script(Reply(text=["first"]), Reply(text=["second"]), Reply(text=["third"]))
+    wait_for_job(user.id, chats.send_message(user.id, session.id, "question"))
+    wait_for_job(user.id, chats.resend_from(user.id, session.id, None, None))
+    contents = [m.content for m in chats.load_messages(user.id, session.id) if m.role != "trace"]
+    assert contents == ["question", "second"]
+    first = chats.load_messages(user.id, session.id)[0]
+    wait_for_job(user.id, chats.resend_from(user.id, session.id, first.id, "better question"))
+    contents = [m.content for m in chats.load_messages(user.id, session.id) if m.role != "trace"]
+    assert contents == ["better question", "third"]
+    other = make_user()
+    with pytest.raises(chats.NotFound):
+        chats.resend_from(other.id, session.id, first.id, "hijack")
