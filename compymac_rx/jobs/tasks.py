@@ -9,7 +9,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from compymac_rx.agent.factory import backend_for_job
+from compymac_rx.agent.factory import BUILTIN, backend_for_job
 from compymac_rx.agent.loop import run_turn
 from compymac_rx.agent.sandbox import SandboxLimits
 from compymac_rx.agent.tools import Toolbox
@@ -103,7 +103,8 @@ class JobSink:
         if error:
             message = self._store("error", error, {})
             self._publisher.publish("message", message_id=message.id)
-        if self.trace:
+        # The offline builtin agent has no model calls worth timing: no trace row for it.
+        if self.trace and self.model != BUILTIN:
             total = sum(int(step["ms"]) for step in self.trace)
             message = self._store("trace", "", {"steps": self.trace, "total_ms": total})
             self._publisher.publish("message", message_id=message.id)
