@@ -10,10 +10,12 @@ from compymac_rx.identity.factory import get_identity_provider
 from compymac_rx.identity.http import shared_routes
 from compymac_rx.jobs.runner import get_runner
 from compymac_rx.pages.chat import chat_page
+from compymac_rx.pages.settings import settings_page
 from compymac_rx.pages.signin import signin_page, signup_page
 from compymac_rx.state.auth import SignInState
 from compymac_rx.state.chat import ChatState
 from compymac_rx.state.live import deliver_events
+from compymac_rx.state.settings import SettingsState
 
 
 async def live_events(app: rx.App) -> None:
@@ -30,4 +32,5 @@ app.add_page(chat_page, route=routes.HOME, on_load=ChatState.load_page, title="C
 app.add_page(chat_page, route=routes.SESSION, on_load=ChatState.load_page, title="CompyMac RX")
 app.add_page(signin_page, route=routes.SIGNIN, on_load=SignInState.load, title="Sign in")
 app.add_page(signup_page, route=routes.SIGNUP, on_load=SignInState.load, title="Create account")
+app.add_page(settings_page, route=routes.SETTINGS, on_load=SettingsState.load, title="Settings")
 app.register_lifespan_task(live_events)

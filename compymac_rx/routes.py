@@ -9,6 +9,7 @@ SIGNIN = "/signin"
 SIGNUP = "/signup"
 SESSION = "/s/[session_id]"
 SESSION_PREFIX = "/s/"
+SETTINGS = "/settings"
 
 AUTH_LOGIN = "/auth/login"
 AUTH_SIGNUP = "/auth/signup"

@@ -41,11 +41,40 @@ def tool_card(message: MessageView) -> rx.Component:
     )
 
 
+def trace_timeline(message: MessageView) -> rx.Component:
+    """A turn's timeline: model calls (with tokens) and tool calls, with durations."""
+    return rx.el.details(
+        rx.el.summary(
+            rx.hstack(
+                rx.icon("activity", size=14),
+                rx.text("Trace", size="1"),
+                rx.text(message.duration, size="1", color_scheme="gray"),
+                align="center",
+            ),
+            aria_label="Show this turn's trace",
+        ),
+        rx.el.pre(message.content),
+        class_name="tool-card trace",
+        data_testid="trace",
+    )
+
+
 def message_bubble(message: MessageView) -> rx.Component:
     return rx.match(
         message.role,
         ("user", rx.box(rx.markdown(message.content), class_name="bubble user")),
         ("assistant", rx.box(rx.markdown(message.content), class_name="bubble assistant")),
         ("tool", tool_card(message)),
+        (
+            "error",
+            rx.callout(
+                message.content,
+                icon="triangle_alert",
+                color_scheme="red",
+                role="alert",
+                data_testid="turn-error",
+            ),
+        ),
+        ("trace", trace_timeline(message)),
         rx.fragment(),
     )

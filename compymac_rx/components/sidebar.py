@@ -181,6 +181,11 @@ def sidebar() -> rx.Component:
         ),
         rx.hstack(
             rx.text(SessionsState.user_email, size="1", truncate=True, flex="1"),
+            rx.link(
+                rx.icon_button(rx.icon("settings", size=14), variant="soft", size="1"),
+                href=routes.SETTINGS,
+                aria_label="Settings: API keys and models",
+            ),
             native_form(
                 rx.button("Sign out", variant="soft", size="1", type="submit"),
                 action=routes.AUTH_LOGOUT,

@@ -49,6 +49,25 @@ def _header() -> rx.Component:
         ),
         rx.heading(ChatState.title, size="4", truncate=True),
         rx.spacer(),
+        rx.select.root(
+            rx.select.trigger(aria_label="Model for this session", max_width="220px"),
+            rx.select.content(
+                rx.foreach(ChatState.model_choices, lambda c: rx.select.item(c[1], value=c[0]))
+            ),
+            value=ChatState.model,
+            on_change=ChatState.set_model,
+            size="1",
+        ),
+        rx.cond(
+            ~ChatState.running & (ChatState.messages.length() > 0),
+            rx.icon_button(
+                rx.icon("refresh-cw", size=14),
+                variant="ghost",
+                size="1",
+                on_click=ChatState.regenerate,
+                aria_label="Regenerate the last reply",
+            ),
+        ),
         rx.box(_status_badge(), role="status", aria_live="polite", data_testid="job-status"),
         padding="10px 16px",
         border_bottom="1px solid var(--gray-a5)",
@@ -91,10 +110,6 @@ def _conversation() -> rx.Component:
                     class_name="bubble assistant",
                     data_testid="live-reply",
                 ),
-            ),
-            rx.cond(
-                ChatState.job_status == "failed",
-                rx.callout(ChatState.job_error, icon="triangle_alert", color_scheme="red"),
             ),
             spacing="3",
             padding="16px",

@@ -8,6 +8,7 @@ import reflex as rx
 from reflex.event import EventSpec
 
 from compymac_rx import routes
+from compymac_rx.agent import factory
 from compymac_rx.chats import service as chats
 from compymac_rx.jobs.bus import get_bus
 from compymac_rx.jobs.events import JobEvent
@@ -33,6 +34,8 @@ class ChatState(AuthState):
     job_status: str = ""
     job_error: str = ""
     notice: str = ""
+    model: str = ""
+    model_choices: rx.Field[list[list[str]]] = rx.field(default_factory=list)
     _user_id: str = ""
     _seq: int = -1
 
@@ -67,6 +70,8 @@ class ChatState(AuthState):
             hub.forget(token)
             return None
         self.current_id, self.title = found.id, found.title
+        self.model = factory.resolve_choice(user.id, chats.get_session_model(user.id, session_id))
+        self.model_choices = [[v, label] for v, label in factory.model_choices(user.id)]
         rows = chats.load_messages(user.id, session_id)
         self.messages = [message_view(m) for m in rows]
         self.has_older = len(rows) >= get_settings().history_page_size
@@ -101,6 +106,36 @@ class ChatState(AuthState):
             self.title = found.title
         (await self.get_state(SessionsState)).refresh_for(user.id)
         return rx.set_value(COMPOSER_ID, "")
+
+    @rx.event
+    def set_model(self, choice: str) -> Redirect | None:
+        if (user := self._current_user()) is None:
+            return self._to_signin()
+        if choice in {value for value, _ in factory.model_choices(user.id)}:
+            chats.set_session_model(user.id, self.current_id, choice)
+            self.model = choice
+        return None
+
+    @rx.event
+    def regenerate(self) -> Redirect | None:
+        """Send the last user message again; its old reply is replaced."""
+        if (user := self._current_user()) is None:
+            return self._to_signin()
+        try:
+            job_id = chats.resend_from(user.id, self.current_id, None, None)
+        except chats.ChatError as error:
+            self.notice = str(error)
+            return None
+        self.notice, self.job_id, self._seq, self.job_status, self.job_error = (
+            "",
+            job_id,
+            0,
+            "queued",
+            "",
+        )
+        self.live_text, self.live_tools = "", []
+        self.messages = [message_view(m) for m in chats.load_messages(user.id, self.current_id)]
+        return None
 
     @rx.event
     def stop(self) -> Redirect | None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 from datetime import datetime
+from typing import Any
 
 from compymac_rx.chats.models import SessionPublic
 from compymac_rx.chats.service import MessagePublic
@@ -57,7 +58,28 @@ def format_args(args: object) -> str:
     return json.dumps(args, ensure_ascii=False)
 
 
+def trace_lines(meta: dict[str, Any]) -> str:
+    """One line per step of a turn: model calls with tokens, tool calls with status."""
+    lines = []
+    for step in meta.get("steps", []) or []:
+        if step.get("kind") == "model":
+            tokens = ""
+            if "prompt_tokens" in step:
+                tokens = f" · {step['prompt_tokens']} in / {step['completion_tokens']} out tokens"
+            lines.append(f"model  {step.get('name', '')} · {step.get('ms', 0)} ms{tokens}")
+        else:
+            status = "ok" if step.get("ok") else "failed"
+            lines.append(f"tool   {step.get('name', '')} · {step.get('ms', 0)} ms · {status}")
+    return "\n".join(lines)
+
+
 def message_view(message: MessagePublic) -> MessageView:
+    if message.role == "trace":
+        steps = len(message.meta.get("steps", []))
+        total = f"{steps} steps · {int(message.meta.get('total_ms', 0))} ms"
+        return MessageView(
+            message.id, message.seq, "trace", trace_lines(message.meta), duration=total
+        )
     if message.role != "tool":
         return MessageView(message.id, message.seq, message.role, message.content)
     meta = message.meta

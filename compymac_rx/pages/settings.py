@@ -1,0 +1,158 @@
+"""The settings page: API keys per provider (hint only) and the default model."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import reflex as rx
+
+from compymac_rx import routes
+from compymac_rx.keys.models import PROVIDER_LABELS
+from compymac_rx.state.settings import KEY_INPUT_ID, SettingsState
+
+
+def _key_row(row: Any) -> rx.Component:  # a Var of one saved_keys dict
+    return rx.hstack(
+        rx.text(row["label"], weight="bold"),
+        rx.code(row["hint"]),
+        rx.text(row["base_url"], size="1", color_scheme="gray", truncate=True),
+        rx.spacer(),
+        rx.button(
+            "Delete",
+            size="1",
+            color_scheme="red",
+            variant="soft",
+            on_click=SettingsState.ask_delete(row["provider"]),
+            aria_label="Delete the " + row["label"] + " key",
+        ),
+        width="100%",
+        align="center",
+        data_testid="saved-key",
+    )
+
+
+def _delete_dialog() -> rx.Component:
+    return rx.alert_dialog.root(
+        rx.alert_dialog.content(
+            rx.alert_dialog.title("Delete this key?"),
+            rx.alert_dialog.description(
+                "Sessions that use this provider stop working until you add a key again."
+            ),
+            rx.hstack(
+                rx.alert_dialog.cancel(
+                    rx.button("Cancel", variant="soft", on_click=SettingsState.cancel_delete)
+                ),
+                rx.alert_dialog.action(
+                    rx.button("Delete key", color_scheme="red", on_click=SettingsState.delete)
+                ),
+                justify="end",
+                spacing="3",
+            ),
+        ),
+        open=SettingsState.confirm_delete != "",
+    )
+
+
+def _key_form() -> rx.Component:
+    return rx.form(
+        rx.vstack(
+            rx.el.label("Provider", html_for="provider-select", size="2"),
+            rx.select.root(
+                rx.select.trigger(id="provider-select", aria_label="Provider"),
+                rx.select.content(
+                    *[
+                        rx.select.item(label, value=value)
+                        for value, label in PROVIDER_LABELS.items()
+                    ]
+                ),
+                value=SettingsState.provider,
+                on_change=SettingsState.set_provider,
+            ),
+            rx.cond(
+                SettingsState.provider == "custom",
+                rx.input(
+                    name="base_url",
+                    placeholder="https://my-server.example/v1",
+                    aria_label="Base URL",
+                    width="100%",
+                ),
+            ),
+            rx.input(
+                id=KEY_INPUT_ID,
+                name="api_key",
+                type="password",
+                placeholder="sk-…",
+                aria_label="API key",
+                auto_complete="off",
+                width="100%",
+            ),
+            rx.button(
+                "Check and save key",
+                type="submit",
+                loading=SettingsState.saving,
+                aria_label="Check and save key",
+            ),
+            rx.cond(
+                SettingsState.result != "",
+                rx.text(
+                    SettingsState.result,
+                    color_scheme=rx.cond(SettingsState.result_ok, "green", "red"),
+                    size="2",
+                    role="status",
+                    data_testid="key-result",
+                ),
+            ),
+            width="100%",
+            spacing="2",
+        ),
+        on_submit=[SettingsState.start_save, SettingsState.save],
+        reset_on_submit=False,
+        width="100%",
+    )
+
+
+def settings_page() -> rx.Component:
+    return rx.cond(
+        SettingsState.user_email == "",
+        rx.center(rx.spinner(size="3"), height="100vh", aria_label="Loading"),
+        rx.vstack(
+            rx.hstack(
+                rx.link("← Back to sessions", href=routes.HOME),
+                rx.spacer(),
+                rx.text(SettingsState.user_email, size="2", color_scheme="gray"),
+                width="100%",
+            ),
+            rx.heading("Settings", size="6"),
+            rx.heading("Model API keys", size="4"),
+            rx.text(
+                "Keys are checked with the provider, stored encrypted, and only their last four "
+                "characters are ever shown.",
+                size="2",
+                color_scheme="gray",
+            ),
+            rx.cond(
+                SettingsState.saved_keys.length() == 0,
+                rx.text("No keys yet.", color_scheme="gray", size="2"),
+                rx.vstack(rx.foreach(SettingsState.saved_keys, _key_row), width="100%"),
+            ),
+            _key_form(),
+            rx.heading("Default model", size="4"),
+            rx.select.root(
+                rx.select.trigger(aria_label="Default model"),
+                rx.select.content(
+                    rx.foreach(
+                        SettingsState.choices,
+                        lambda c: rx.select.item(c[1], value=c[0]),
+                    )
+                ),
+                value=SettingsState.default_model,
+                on_change=SettingsState.set_default_model,
+            ),
+            _delete_dialog(),
+            max_width="640px",
+            margin="0 auto",
+            padding="24px",
+            spacing="4",
+            width="100%",
+        ),
+    )
