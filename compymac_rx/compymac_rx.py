@@ -6,6 +6,7 @@ import reflex as rx
 from starlette.applications import Starlette
 
 from compymac_rx import routes
+from compymac_rx.files.http import file_routes
 from compymac_rx.identity.factory import get_identity_provider
 from compymac_rx.identity.http import shared_routes
 from compymac_rx.jobs.runner import get_runner
@@ -25,7 +26,9 @@ async def live_events(app: rx.App) -> None:
 
 
 app = rx.App(
-    api_transformer=Starlette(routes=[*shared_routes(), *get_identity_provider().routes()]),
+    api_transformer=Starlette(
+        routes=[*shared_routes(), *file_routes(), *get_identity_provider().routes()]
+    ),
     stylesheets=["/app.css"],
 )
 app.add_page(chat_page, route=routes.HOME, on_load=ChatState.load_page, title="CompyMac RX")

@@ -10,11 +10,18 @@ SIGNUP = "/signup"
 SESSION = "/s/[session_id]"
 SESSION_PREFIX = "/s/"
 SETTINGS = "/settings"
+FILES_ROUTE = "/files/{session_id}/{path:path}"
 
 AUTH_LOGIN = "/auth/login"
 AUTH_SIGNUP = "/auth/signup"
 AUTH_LOGOUT = "/auth/logout"
 HEALTH = "/health"
+
+
+def file_url(session_id: str, path: str, *, inline: bool = False) -> str:
+    from urllib.parse import quote
+
+    return f"/files/{session_id}/{quote(path)}" + ("?inline=1" if inline else "")
 
 
 def session_url(session_id: str) -> str:

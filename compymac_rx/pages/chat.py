@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import reflex as rx
 
+from compymac_rx.components.file_panel import file_panel
 from compymac_rx.components.message import message_bubble
 from compymac_rx.components.sidebar import sidebar
 from compymac_rx.state.chat import COMPOSER_ID, ChatState
+from compymac_rx.state.files import FilesState
 from compymac_rx.state.sessions import SessionsState
 
 # Clicks "Load older" when it scrolls into view, so older history loads on scroll.
@@ -67,6 +69,13 @@ def _header() -> rx.Component:
                 on_click=ChatState.regenerate,
                 aria_label="Regenerate the last reply",
             ),
+        ),
+        rx.icon_button(
+            rx.icon("folder-open", size=14),
+            variant="ghost",
+            size="1",
+            on_click=FilesState.toggle,
+            aria_label="Show the workspace files",
         ),
         rx.box(_status_badge(), role="status", aria_live="polite", data_testid="job-status"),
         padding="10px 16px",
@@ -234,6 +243,7 @@ def chat_page() -> rx.Component:
                 class_name="main",
                 spacing="0",
             ),
+            rx.cond(ChatState.current_id != "", file_panel()),
             rx.script(_LOAD_OLDER_ON_SCROLL),
             class_name="layout",
         ),

@@ -14,6 +14,7 @@ from compymac_rx.jobs.bus import get_bus
 from compymac_rx.jobs.events import JobEvent
 from compymac_rx.settings import get_settings
 from compymac_rx.state.auth import AuthState
+from compymac_rx.state.files import FilesState
 from compymac_rx.state.live import hub
 from compymac_rx.state.sessions import SessionsState
 from compymac_rx.state.views import MessageView, live_tool_view, message_view
@@ -72,6 +73,7 @@ class ChatState(AuthState):
         self.current_id, self.title = found.id, found.title
         self.model = factory.resolve_choice(user.id, chats.get_session_model(user.id, session_id))
         self.model_choices = [[v, label] for v, label in factory.model_choices(user.id)]
+        (await self.get_state(FilesState)).refresh_for(user.id, session_id)
         rows = chats.load_messages(user.id, session_id)
         self.messages = [message_view(m) for m in rows]
         self.has_older = len(rows) >= get_settings().history_page_size
@@ -165,6 +167,12 @@ class ChatState(AuthState):
             self.messages = self.messages + [message_view(m) for m in rows]
             if len(rows) < page:
                 return
+
+    async def deliver(self, event: JobEvent) -> None:
+        """Apply an event; when a tool ran or the turn ended, the file panel may have changed."""
+        self.apply_event(event)
+        if event.session_id == self.current_id and (event.kind == "tool_end" or event.terminal):
+            (await self.get_state(FilesState)).refresh_for(self._user_id, self.current_id)
 
     def apply_event(self, event: JobEvent) -> None:
         """Fold one job event into the view; events at or below the last seq are copies."""

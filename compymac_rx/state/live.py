@@ -15,7 +15,7 @@ log = logging.getLogger(__name__)
 
 
 class EventTarget(Protocol):
-    def apply_event(self, event: JobEvent) -> None: ...
+    async def deliver(self, event: JobEvent) -> None: ...
 
 
 class LiveHub:
@@ -58,6 +58,6 @@ async def deliver_events(app: rx.App, state_cls: type[Any]) -> None:
             try:
                 async with app.modify_state(rx.BaseStateToken(ident=token, cls=state_cls)) as root:
                     target: EventTarget = await root.get_state(state_cls)
-                    target.apply_event(event)
+                    await target.deliver(event)
             except Exception:
                 log.exception("could not deliver an event of job %s", event.job_id)

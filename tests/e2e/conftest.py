@@ -15,6 +15,8 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Playwright, sync_playwright
 
+from tests.fake_openai import FakeOpenAI
+
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -68,7 +70,9 @@ class RunningApp:
 
 
 @pytest.fixture(scope="session")
-def app_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningApp]:
+def app_server(
+    tmp_path_factory: pytest.TempPathFactory, fake_openai_server: FakeOpenAI
+) -> Iterator[RunningApp]:
     data_dir = tmp_path_factory.mktemp("e2e-data")
     port = free_port()
     env = {
@@ -78,6 +82,11 @@ def app_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningApp]
         "PUBLIC_URL": f"http://localhost:{port}",
         "BUILTIN_STREAM_DELAY_MS": "120",
         "HISTORY_PAGE_SIZE": "6",
+        # Builtin stays the default model; a user's "OpenAI" key talks to the local fake.
+        "PROVIDER_OPENAI_URL": fake_openai_server.url,
+        "MODEL_MAX_RETRIES": "0",
+        "MODEL_TIMEOUT_SECONDS": "10",
+        "UPLOAD_MAX_BYTES": "2000000",
         "PATH": f"{ROOT / '.tools' / 'node_modules' / '.bin'}:{os.environ['PATH']}",
         "REFLEX_USE_SYSTEM_BUN": "1",
         "REFLEX_TELEMETRY_ENABLED": "false",

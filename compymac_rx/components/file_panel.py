@@ -1,0 +1,147 @@
+"""The workspace file panel: tree, upload, preview (highlighted text, images), delete."""
+
+from __future__ import annotations
+
+import reflex as rx
+
+from compymac_rx.state.files import UPLOAD_ID, FilesState, FileView
+
+
+def _row(entry: FileView) -> rx.Component:
+    return rx.hstack(
+        rx.cond(entry.is_dir, rx.icon("folder", size=14), rx.icon("file", size=14)),
+        rx.cond(
+            entry.is_dir,
+            rx.text(entry.name + "/", size="1"),
+            rx.link(
+                entry.name,
+                size="1",
+                on_click=FilesState.select(entry.path),
+                aria_label="Preview " + entry.path,
+                href="#",
+            ),
+        ),
+        rx.spacer(),
+        rx.text(entry.size, size="1", color_scheme="gray"),
+        rx.icon_button(
+            rx.icon("trash-2", size=12),
+            size="1",
+            variant="ghost",
+            color_scheme="red",
+            on_click=FilesState.ask_delete(entry.path),
+            aria_label="Delete " + entry.path,
+        ),
+        padding_left=entry.indent,
+        width="100%",
+        align="center",
+        data_testid="file-row",
+    )
+
+
+def _preview() -> rx.Component:
+    return rx.cond(
+        FilesState.selected != "",
+        rx.vstack(
+            rx.hstack(
+                rx.code(FilesState.selected, size="1"),
+                rx.spacer(),
+                rx.link("Download", href=FilesState.download_url, size="1", is_external=False),
+                width="100%",
+            ),
+            rx.match(
+                FilesState.preview_kind,
+                (
+                    "text",
+                    rx.code_block(
+                        FilesState.preview_text,
+                        language=FilesState.preview_language,
+                        show_line_numbers=True,
+                        width="100%",
+                        font_size="12px",
+                    ),
+                ),
+                ("image", rx.image(src=FilesState.preview_url, max_width="100%", alt="Preview")),
+                rx.text("Binary file: download it to open it.", size="1", color_scheme="gray"),
+            ),
+            width="100%",
+            data_testid="file-preview",
+        ),
+    )
+
+
+def _delete_dialog() -> rx.Component:
+    return rx.alert_dialog.root(
+        rx.alert_dialog.content(
+            rx.alert_dialog.title("Delete from the workspace?"),
+            rx.alert_dialog.description(
+                rx.text("This removes ", rx.code(FilesState.confirm_delete), " for good.")
+            ),
+            rx.hstack(
+                rx.alert_dialog.cancel(
+                    rx.button("Cancel", variant="soft", on_click=FilesState.cancel_delete)
+                ),
+                rx.alert_dialog.action(
+                    rx.button("Delete", color_scheme="red", on_click=FilesState.delete)
+                ),
+                justify="end",
+                spacing="3",
+            ),
+        ),
+        open=FilesState.confirm_delete != "",
+    )
+
+
+def file_panel() -> rx.Component:
+    return rx.cond(
+        FilesState.panel_open,
+        rx.vstack(
+            rx.hstack(
+                rx.heading("Workspace", size="3"),
+                rx.spacer(),
+                rx.icon_button(
+                    rx.icon("x", size=14),
+                    variant="ghost",
+                    size="1",
+                    on_click=FilesState.toggle,
+                    aria_label="Close the file panel",
+                ),
+                width="100%",
+            ),
+            rx.upload(
+                rx.text("Drop files here or click to choose", size="1"),
+                id=UPLOAD_ID,
+                multiple=True,
+                border="1px dashed var(--gray-a7)",
+                padding="8px",
+                width="100%",
+                aria_label="Choose files to upload",
+            ),
+            rx.hstack(
+                rx.foreach(rx.selected_files(UPLOAD_ID), lambda f: rx.text(f, size="1")),
+                rx.button(
+                    "Upload",
+                    size="1",
+                    on_click=FilesState.upload(rx.upload_files(upload_id=UPLOAD_ID)),
+                    aria_label="Upload the chosen files",
+                ),
+                rx.text("max " + FilesState.upload_limit, size="1", color_scheme="gray"),
+                align="center",
+                wrap="wrap",
+            ),
+            rx.cond(
+                FilesState.notice != "",
+                rx.text(FilesState.notice, size="1", role="status", data_testid="file-notice"),
+            ),
+            rx.cond(
+                FilesState.entries.length() == 0,
+                rx.text("The workspace is empty.", size="1", color_scheme="gray"),
+                rx.vstack(rx.foreach(FilesState.entries, _row), spacing="1", width="100%"),
+            ),
+            _preview(),
+            _delete_dialog(),
+            class_name="file-panel",
+            data_testid="file-panel",
+            padding="12px",
+            spacing="3",
+        ),
+    )
