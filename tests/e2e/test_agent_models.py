@@ -10,9 +10,16 @@ from pathlib import Path
 from playwright.sync_api import Browser, Page, expect
 
 from compymac_rx.state.files import UPLOAD_ID
-
 from tests.e2e.conftest import RunningApp
-from tests.e2e.helpers import DOCS, TIMEOUT, new_session, send, sign_up, unique_email
+from tests.e2e.helpers import (
+    DOCS,
+    TIMEOUT,
+    conversation,
+    new_session,
+    send,
+    sign_up,
+    unique_email,
+)
 from tests.fake_openai import FakeOpenAI, Reply
 
 GOOD_KEY = "sk-e2e-good-key-abcd"
@@ -103,7 +110,7 @@ def test_a_turn_with_two_tool_calls_then_regenerate(
     expect(page.get_by_text("A fresh answer.")).to_be_visible(timeout=TIMEOUT)
     expect(page.get_by_test_id("job-status")).to_contain_text("done", timeout=TIMEOUT)
     expect(page.get_by_text("All done: notes.md is there.")).to_have_count(0)
-    expect(page.get_by_text("write some notes")).to_have_count(1)
+    expect(conversation(page).get_by_text("write some notes")).to_have_count(1)
 
 
 def test_stop_mid_stream_and_a_revoked_key(
@@ -126,8 +133,8 @@ def test_stop_mid_stream_and_a_revoked_key(
     expect(error).to_contain_text("rejected the API key", timeout=TIMEOUT)
     expect(page.get_by_test_id("job-status")).to_contain_text("failed")
     # The conversation is intact: both messages are still there.
-    expect(page.get_by_text("talk for a long time")).to_be_visible()
-    expect(page.get_by_text("hello again")).to_be_visible()
+    expect(conversation(page).get_by_text("talk for a long time")).to_be_visible()
+    expect(conversation(page).get_by_text("hello again")).to_be_visible()
 
 
 def test_file_panel_upload_preview_download_delete(

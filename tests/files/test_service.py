@@ -1,0 +1,95 @@
+"""The file panel's operations: owner-checked, confined to the workspace."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from compymac_rx.chats import service as chats
+from compymac_rx.files import service as files
+from tests.factories import make_user
+
+
+@pytest.fixture
+def owned(data_dir: Path) -> tuple[str, str, Path]:
+    user = make_user()
+    session = chats.create_session(user.id)
+    return user.id, session.id, data_dir / "workspaces" / user.id / session.id
+
+
+def test_tree_preview_and_download(owned: tuple[str, str, Path]) -> None:
+    user_id, session_id, workspace = owned
+    (workspace / "src").mkdir()
+    (workspace / "src" / "app.py").write_text("print('hi')\n")
+    (workspace / "logo.png").write_bytes(b"\x89PNG\r\n\x1a\n")
+    (workspace / "blob.bin").write_bytes(b"\x00\x01")
+    tree = [(e.path, e.is_dir, e.depth) for e in files.list_tree(user_id, session_id)]
+    assert tree == [
+        ("blob.bin", False, 0),
+        ("logo.png", False, 0),
+        ("src", True, 0),
+        ("src/app.py", False, 1),
+    ]
+    text = files.preview(user_id, session_id, "src/app.py")
+    assert (text.kind, text.language, text.text) == ("text", "python", "print('hi')\n")
+    assert files.preview(user_id, session_id, "logo.png").kind == "image"
+    assert files.preview(user_id, session_id, "blob.bin").kind == "binary"
+    assert (
+        files.file_for_download(user_id, session_id, "src/app.py")
+        == (workspace / "src" / "app.py").resolve()
+    )
+
+
+def test_everything_refuses_another_users_session(owned: tuple[str, str, Path]) -> None:
+    _owner, session_id, workspace = owned
+    (workspace / "secret.txt").write_text("mine")
+    stranger = make_user()
+    for attempt in (
+        lambda: files.list_tree(stranger.id, session_id),
+        lambda: files.preview(stranger.id, session_id, "secret.txt"),
+        lambda: files.file_for_download(stranger.id, session_id, "secret.txt"),
+        lambda: files.save_upload(stranger.id, session_id, "x.txt", b"x"),
+        lambda: files.delete_path(stranger.id, session_id, "secret.txt"),
+    ):
+        with pytest.raises(files.FileError, match="not yours"):
+            attempt()
+    assert (workspace / "secret.txt").read_text() == "mine"
+
+
+def test_paths_cannot_leave_the_workspace(owned: tuple[str, str, Path], tmp_path: Path) -> None:
+    user_id, session_id, workspace = owned
+    outside = tmp_path / "outside.txt"
+    outside.write_text("outside")
+    (workspace / "link").symlink_to(outside)
+    for path in ("../outside.txt", "/etc/passwd", "link"):
+        with pytest.raises(files.FileError):
+            files.file_for_download(user_id, session_id, path)
+        with pytest.raises(files.FileError):
+            files.preview(user_id, session_id, path)
+    with pytest.raises(files.FileError):
+        files.delete_path(user_id, session_id, "../outside.txt")
+    files.delete_path(user_id, session_id, "link")  # the link goes, its target stays
+    assert not (workspace / "link").exists() and outside.read_text() == "outside"
+    with pytest.raises(files.FileError, match="workspace itself"):
+        files.delete_path(user_id, session_id, ".")
+
+
+def test_uploads_get_safe_names_and_a_size_limit(
+    owned: tuple[str, str, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    user_id, session_id, workspace = owned
+    assert files.save_upload(user_id, session_id, "../../etc/passwd", b"x") == "passwd"
+    assert files.save_upload(user_id, session_id, "..\\evil?.sh", b"x") == "evil_.sh"
+    assert files.save_upload(user_id, session_id, ".bashrc", b"x") == "bashrc"
+    assert sorted(p.name for p in workspace.iterdir()) == ["bashrc", "evil_.sh", "passwd"]
+    with pytest.raises(files.FileError, match="no usable"):
+        files.save_upload(user_id, session_id, "...", b"x")
+    monkeypatch.setenv("UPLOAD_MAX_BYTES", "1000")
+    from tests.conftest import clear_caches
+
+    clear_caches()
+    with pytest.raises(files.FileError, match="too big"):
+        files.save_upload(user_id, session_id, "big.bin", b"x" * 1001)
+    files.delete_path(user_id, session_id, "passwd")
+    assert not (workspace / "passwd").exists()
