@@ -15,7 +15,7 @@ ENV := . scripts/env.sh
 LINT := (ruff check . && ruff format --check .)
 TYPECHECK := mypy compymac_rx
 
-.PHONY: help setup run test lint fmt typecheck migrate revision worker clean
+.PHONY: help setup run test lint fmt typecheck migrate revision worker clean rotate-keys bench
 
 help:
 	@echo "make setup      install system packages, .venv, bun, data/ (idempotent)"
@@ -26,6 +26,8 @@ help:
 	echo "make typecheck  mypy compymac_rx"
 	echo "make migrate    alembic upgrade head"
 	echo "make revision m='message'  alembic revision --autogenerate"
+	echo "make rotate-keys  re-encrypt stored API keys under the first SECRET_KEYS key"
+	echo "make bench      per-turn overhead of the agent loop (fake model server)"
 	echo "make worker     (production profile only)"
 	echo "make clean      remove build output (.web); data/ is kept"
 
@@ -69,6 +71,14 @@ revision:
 	# Make the generated file pass `make lint` (the template is not ruff-clean).
 	ruff check --fix --quiet alembic/versions || echo "revision: fix the remaining ruff findings above by hand" >&2
 	ruff format --quiet alembic/versions
+
+rotate-keys:
+	$(ENV)
+	python -m compymac_rx.keys.rotate
+
+bench:
+	$(ENV)
+	python -m bench.agent_overhead
 
 worker:
 	@echo "worker: nothing to run in the embedded profile (jobs run inline in the app process)."

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import reflex as rx
 
+from compymac_rx.state.chat import ChatState
+from compymac_rx.state.edit import EditState
 from compymac_rx.state.views import MessageView
 
 
@@ -59,10 +61,70 @@ def trace_timeline(message: MessageView) -> rx.Component:
     )
 
 
+def user_bubble(message: MessageView) -> rx.Component:
+    return rx.vstack(
+        rx.box(rx.markdown(message.content), class_name="bubble user"),
+        rx.cond(
+            ~ChatState.running,
+            rx.button(
+                rx.icon("pencil", size=12),
+                "Edit",
+                size="1",
+                variant="ghost",
+                on_click=EditState.open(message.id, message.content),
+                aria_label="Edit this message and send it again",
+            ),
+        ),
+        align="end",
+        spacing="1",
+        width="100%",
+    )
+
+
+def edit_dialog() -> rx.Component:
+    return rx.dialog.root(
+        rx.dialog.content(
+            rx.dialog.title("Edit and resend"),
+            rx.dialog.description(
+                "The replies after this message are replaced by a new turn.", size="2"
+            ),
+            rx.form(
+                rx.vstack(
+                    rx.text_area(
+                        name="text",
+                        default_value=EditState.edit_text,
+                        aria_label="Edited message",
+                        rows="5",
+                        width="100%",
+                        enter_key_submit=True,
+                    ),
+                    rx.cond(
+                        EditState.error != "",
+                        rx.text(EditState.error, color_scheme="red", size="2", role="alert"),
+                    ),
+                    rx.hstack(
+                        rx.button(
+                            "Cancel", type="button", variant="soft", on_click=EditState.close
+                        ),
+                        rx.button("Resend", type="submit"),
+                        justify="end",
+                        width="100%",
+                    ),
+                    width="100%",
+                ),
+                on_submit=EditState.resend,
+                reset_on_submit=False,
+            ),
+        ),
+        open=EditState.edit_id != 0,
+        on_open_change=lambda _open: EditState.close(),
+    )
+
+
 def message_bubble(message: MessageView) -> rx.Component:
     return rx.match(
         message.role,
-        ("user", rx.box(rx.markdown(message.content), class_name="bubble user")),
+        ("user", user_bubble(message)),
         ("assistant", rx.box(rx.markdown(message.content), class_name="bubble assistant")),
         ("tool", tool_card(message)),
         (

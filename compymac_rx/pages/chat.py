@@ -5,7 +5,7 @@ from __future__ import annotations
 import reflex as rx
 
 from compymac_rx.components.file_panel import file_panel
-from compymac_rx.components.message import message_bubble
+from compymac_rx.components.message import edit_dialog, message_bubble
 from compymac_rx.components.sidebar import sidebar
 from compymac_rx.state.chat import COMPOSER_ID, ChatState
 from compymac_rx.state.files import FilesState
@@ -244,6 +244,7 @@ def chat_page() -> rx.Component:
                 spacing="0",
             ),
             rx.cond(ChatState.current_id != "", file_panel()),
+            edit_dialog(),
             rx.script(_LOAD_OLDER_ON_SCROLL),
             class_name="layout",
         ),

@@ -95,14 +95,7 @@ class ChatState(AuthState):
         except chats.ChatError as error:
             self.notice = str(error)
             return None
-        self.notice, self.job_id, self._seq, self.job_status, self.job_error = (
-            "",
-            job_id,
-            0,
-            "queued",
-            "",
-        )
-        self.live_text, self.live_tools = "", []
+        self._started(job_id)
         self._sync()
         if (found := chats.get_session(user.id, self.current_id)) is not None:
             self.title = found.title
@@ -128,16 +121,19 @@ class ChatState(AuthState):
         except chats.ChatError as error:
             self.notice = str(error)
             return None
-        self.notice, self.job_id, self._seq, self.job_status, self.job_error = (
-            "",
-            job_id,
-            0,
-            "queued",
-            "",
-        )
-        self.live_text, self.live_tools = "", []
-        self.messages = [message_view(m) for m in chats.load_messages(user.id, self.current_id)]
+        self.restarted(job_id)
         return None
+
+    def _started(self, job_id: str) -> None:
+        self.notice, self.job_id, self._seq = "", job_id, 0
+        self.job_status, self.job_error, self.live_text, self.live_tools = "queued", "", "", []
+
+    def restarted(self, job_id: str) -> None:
+        """A turn started again from an earlier message: the history after it is gone."""
+        self._started(job_id)
+        self.messages = [
+            message_view(m) for m in chats.load_messages(self._user_id, self.current_id)
+        ]
 
     @rx.event
     def stop(self) -> Redirect | None:

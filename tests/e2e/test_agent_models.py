@@ -112,6 +112,17 @@ def test_a_turn_with_two_tool_calls_then_regenerate(
     expect(page.get_by_text("All done: notes.md is there.")).to_have_count(0)
     expect(conversation(page).get_by_text("write some notes")).to_have_count(1)
 
+    fake_openai.script(Reply(text=["Edited ", "answer."], chunk_delay=0.2))
+    page.get_by_role("button", name="Edit this message and send it again").click()
+    page.get_by_label("Edited message").fill("write better notes")
+    page.get_by_role("button", name="Resend").click()
+    expect(page.get_by_text("Edited answer.")).to_be_visible(timeout=TIMEOUT)
+    expect(page.get_by_test_id("job-status")).to_contain_text("done", timeout=TIMEOUT)
+    expect(conversation(page).get_by_text("write some notes")).to_have_count(0)
+    expect(page.get_by_text("A fresh answer.")).to_have_count(0)
+    sent = fake_openai.chat_requests()[-1].body["messages"]
+    assert [m["content"] for m in sent if m["role"] == "user"] == ["write better notes"]
+
 
 def test_stop_mid_stream_and_a_revoked_key(
     browser: Browser, app_server: RunningApp, fake_openai: FakeOpenAI
@@ -177,3 +188,11 @@ def test_file_panel_upload_preview_download_delete(
     page.get_by_role("button", name="Delete", exact=True).click()
     expect(page.get_by_test_id("file-row")).to_have_count(0, timeout=TIMEOUT)
     expect(page.get_by_text("The workspace is empty.")).to_be_visible()
+
+
+def test_keys_never_reach_the_app_log(app_server: RunningApp) -> None:
+    """Runs after the tests above typed GOOD_KEY and a bad key into the settings page."""
+    log = (app_server.data_dir / "app.log").read_text(errors="replace")
+    assert "App running" in log  # the right file; debug-level logging is covered in tests/keys
+    assert GOOD_KEY not in log
+    assert "bad-key-e2e-0000" not in log
