@@ -9,7 +9,7 @@ MODEL_BASE_URL with the server's key; offered when MODEL_BACKEND=openai), or
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 
 from compymac_rx.agent.builtin import BuiltinBackend
 from compymac_rx.agent.openai_backend import OpenAIBackend
@@ -62,7 +62,10 @@ def resolve_choice(user_id: str, session_model: str) -> str:
     return choice or (SERVER if server_model_offered() else BUILTIN)
 
 
-def _openai(base_url: str, api_key: str, model: str) -> OpenAIBackend:
+StopCheck = Callable[[], bool] | None
+
+
+def _openai(base_url: str, api_key: str, model: str, should_stop: StopCheck) -> OpenAIBackend:
     settings = get_settings()
     return OpenAIBackend(
         base_url=base_url,
@@ -72,29 +75,34 @@ def _openai(base_url: str, api_key: str, model: str) -> OpenAIBackend:
         max_output_tokens=settings.model_max_output_tokens,
         timeout_seconds=settings.model_timeout_seconds,
         max_retries=settings.model_max_retries,
+        should_stop=should_stop,
     )
 
 
-def _server_backend() -> OpenAIBackend:
+def _server_backend(should_stop: StopCheck) -> OpenAIBackend:
     settings = get_settings()
-    return _openai(settings.model_base_url, settings.model_api_key, settings.model_name)
+    return _openai(
+        settings.model_base_url, settings.model_api_key, settings.model_name, should_stop
+    )
 
 
-def backend_for_job(user_id: str, session_model: str) -> tuple[ModelBackend, str]:
+def backend_for_job(
+    user_id: str, session_model: str, should_stop: StopCheck = None
+) -> tuple[ModelBackend, str]:
     """(backend, the resolved choice). Raises ModelError with a plain reason."""
     choice = resolve_choice(user_id, session_model)
     if choice == BUILTIN:
         return get_model_backend(), choice
     if choice == SERVER:
-        return _server_backend(), choice
+        return _server_backend(should_stop), choice
     provider, _, model = choice.partition(":")
     if provider not in PROVIDER_LABELS or not model:
         raise ModelError(f"Unknown model {choice!r}: pick another one for this session.")
     saved = keys.key_for_job(user_id, provider)
     if saved is not None:
-        return _openai(saved.base_url, saved.api_key, model), choice
+        return _openai(saved.base_url, saved.api_key, model, should_stop), choice
     if get_settings().model_server_fallback and server_model_offered():
-        return _server_backend(), SERVER
+        return _server_backend(should_stop), SERVER
     raise ModelError(
         f"No {PROVIDER_LABELS[provider]} API key saved: add one in Settings, "
         "or pick another model for this session."

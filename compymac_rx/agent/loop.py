@@ -66,6 +66,8 @@ def run_turn(
                 close()
             sink.model_call_finished(_ms_since(model_started), usage)
         text = _finish_text(sink, text_parts)
+        if sink.cancelled():  # a backend may end its stream early because of the stop
+            return TurnOutcome.CANCELLED
         if not calls:
             return TurnOutcome.DONE
         conversation.append(ChatItem(role="assistant", content=text, tool_calls=tuple(calls)))

@@ -8,7 +8,9 @@ Works with OpenAI, OpenRouter, vLLM, Ollama and llama.cpp servers: all speak
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Sequence
+import queue
+import threading
+from collections.abc import Callable, Generator, Iterator, Sequence
 from typing import Any
 
 import openai
@@ -24,6 +26,7 @@ from compymac_rx.agent.types import (
     ToolSpec,
 )
 
+WATCH_SECONDS = 0.25
 SYSTEM_PROMPT = (
     "You are a coding agent working in a private workspace folder. Use the tools to list, "
     "read, write, edit and search files and to run shell commands (the workspace is the "
@@ -45,8 +48,10 @@ class OpenAIBackend:
         max_output_tokens: int,
         timeout_seconds: float,
         max_retries: int,
+        should_stop: Callable[[], bool] | None = None,
     ) -> None:
         self.model = model
+        self._should_stop = should_stop
         self.context_window = context_window
         self.max_output_tokens = max_output_tokens
         # Local servers (Ollama, llama.cpp) take any key; the SDK insists on a non-empty one.
@@ -65,6 +70,56 @@ class OpenAIBackend:
             self.context_window - self.max_output_tokens - estimate_tokens(json.dumps(tool_params))
         )
         messages = trim_to_window(SYSTEM_PROMPT, conversation, budget)
+        if self._should_stop is None:
+            yield from self._stream(messages, tool_params)
+        else:
+            yield from self._watched(messages, tool_params, self._should_stop)
+
+    def _watched(
+        self,
+        messages: list[dict[str, Any]],
+        tool_params: list[dict[str, Any]],
+        should_stop: Callable[[], bool],
+    ) -> Iterator[ModelEvent]:
+        """The stream read on a helper thread, so Stop works while the provider sends
+        nothing (a stalled connection, a slow first token): we stop waiting at once, and the
+        helper closes the response when its read returns (at the latest at the timeout)."""
+        events: queue.Queue[ModelEvent | BaseException | None] = queue.Queue()
+        abandoned = threading.Event()
+
+        def read() -> None:
+            source = self._stream(messages, tool_params)
+            try:
+                for event in source:
+                    if abandoned.is_set():
+                        return
+                    events.put(event)
+                events.put(None)
+            except BaseException as error:
+                events.put(error)
+            finally:
+                source.close()
+
+        threading.Thread(target=read, name="model-stream", daemon=True).start()
+        try:
+            while True:
+                try:
+                    item = events.get(timeout=WATCH_SECONDS)
+                except queue.Empty:
+                    if should_stop():
+                        return
+                    continue
+                if item is None:
+                    return
+                if isinstance(item, BaseException):
+                    raise item
+                yield item
+        finally:
+            abandoned.set()
+
+    def _stream(
+        self, messages: list[dict[str, Any]], tool_params: list[dict[str, Any]]
+    ) -> Generator[ModelEvent, None, None]:
         create: Any = self._client.chat.completions.create  # plain dicts, as on the wire
         try:
             response = create(

@@ -180,7 +180,9 @@ def run_job(job_id: str) -> None:
         toolbox = Toolbox(
             Path(workspace), SandboxLimits.from_settings(settings), settings.file_read_limit
         )
-        backend, sink.model = backend_for_job(job.user_id, session_model)
+        backend, sink.model = backend_for_job(
+            job.user_id, session_model, should_stop=sink.cancelled
+        )
         outcome = run_turn(
             backend=backend,
             toolbox=toolbox,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from pathlib import Path
 
@@ -18,8 +19,11 @@ from tests.fake_openai import FakeOpenAI, Reply
 KEY = "sk-test-PLANTED-1234"
 
 
-def backend(fake: FakeOpenAI, *, key: str = KEY, timeout: float = 10) -> OpenAIBackend:
+def backend(
+    fake: FakeOpenAI, *, key: str = KEY, timeout: float = 10, sink: RecordingSink | None = None
+) -> OpenAIBackend:
     return OpenAIBackend(
+        should_stop=sink.cancelled if sink else None,
         base_url=fake.url,
         api_key=key,
         model="fake-small",
@@ -107,6 +111,33 @@ def test_cancel_mid_stream_closes_the_stream(fake_openai: FakeOpenAI, toolbox: T
     # 100 pieces at 50 ms would take 5 s; closing the stream returns after the third or so.
     assert elapsed < 2.5, elapsed
     assert sink.of("message") == ["word0 word1 word2 "]
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        Reply(text=["late ", "words"], chunk_delay=8),  # stalls after the headers
+        Reply(error="timeout", hang_seconds=8),  # stalls before any answer
+    ],
+)
+def test_stop_works_while_the_provider_stalls(
+    fake_openai: FakeOpenAI, toolbox: Toolbox, reply: Reply
+) -> None:
+    fake_openai.script(reply)
+    sink = RecordingSink()
+    threading.Timer(0.5, lambda: setattr(sink, "cancel", True)).start()
+    started = time.monotonic()
+    outcome = run_turn(
+        backend=backend(fake_openai, sink=sink),
+        toolbox=toolbox,
+        history=[ChatItem("user", "hi")],
+        sink=sink,
+        max_steps=3,
+    )
+    assert outcome == TurnOutcome.CANCELLED
+    elapsed = time.monotonic() - started
+    assert elapsed < 3, elapsed  # the stall is 8 s, the client timeout 10 s
+    assert sink.of("message") == []
 
 
 @pytest.mark.parametrize(

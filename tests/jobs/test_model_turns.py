@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from pathlib import Path
 
 import pytest
@@ -143,3 +144,22 @@ def test_regenerate_and_edit_replace_the_tail(fake_openai: FakeOpenAI) -> None:
     other = make_user()
     with pytest.raises(chats.NotFound):
         chats.resend_from(other.id, session.id, first.id, "hijack")
+
+
+def test_stop_ends_a_turn_whose_provider_stalls(fake_openai: FakeOpenAI) -> None:
+    user = make_user()
+    keys.save_key(user.id, "openai", PLANTED)
+    session = chats.create_session(user.id)
+    chats.set_session_model(user.id, session.id, "openai:fake-small")
+    fake_openai.script(Reply(text=["never"], chunk_delay=8))
+    job_id = chats.send_message(user.id, session.id, "hello")
+    deadline = time.monotonic() + 5
+    while not fake_openai.chat_requests() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert chats.stop_turn(user.id, session.id)
+    stopped = time.monotonic()
+    job = wait_for_job(user.id, job_id, timeout=5)
+    assert job.status == "cancelled"
+    assert time.monotonic() - stopped < 3
+    roles = [m.role for m in chats.load_messages(user.id, session.id)]
+    assert roles[:1] == ["user"] and "assistant" not in roles
