@@ -43,3 +43,23 @@ def test_settings_come_from_a_dotenv_file(tmp_path: Path, monkeypatch: pytest.Mo
     (tmp_path / ".env").write_text("MAX_TITLE_CHARS=42\n")
     monkeypatch.chdir(tmp_path)
     assert load_settings().max_title_chars == 42
+
+
+def test_model_settings_are_validated_without_echoing_the_key(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("MODEL_MAX_OUTPUT_TOKENS", "40000")
+    with pytest.raises(SettingsError, match="MODEL_MAX_OUTPUT_TOKENS must be below"):
+        load_settings()
+    monkeypatch.delenv("MODEL_MAX_OUTPUT_TOKENS")
+    monkeypatch.setenv("MODEL_BACKEND", "anthropic")
+    with pytest.raises(SettingsError, match="MODEL_BACKEND"):
+        load_settings()
+    monkeypatch.setenv("MODEL_BACKEND", "openai")
+    monkeypatch.setenv("MODEL_API_KEY", "sk-server-secret")
+    monkeypatch.setenv("MODEL_BASE_URL", "not a url sk-server-secret")
+    with pytest.raises(SettingsError) as error:
+        load_settings()
+    assert "MODEL_BASE_URL" in str(error.value)
+    monkeypatch.setenv("MODEL_BASE_URL", "http://127.0.0.1:11434/v1")
+    assert load_settings().model_backend == "openai"
