@@ -5,7 +5,7 @@ from __future__ import annotations
 import reflex as rx
 
 from compymac_rx.state.chat import ChatState
-from compymac_rx.state.edit import EditState
+from compymac_rx.state.turns import TurnState
 from compymac_rx.state.views import MessageView
 
 
@@ -71,7 +71,7 @@ def user_bubble(message: MessageView) -> rx.Component:
                 "Edit",
                 size="1",
                 variant="ghost",
-                on_click=EditState.open(message.id, message.content),
+                on_click=TurnState.open_edit(message.id, message.content),
                 aria_label="Edit this message and send it again",
             ),
         ),
@@ -92,19 +92,19 @@ def edit_dialog() -> rx.Component:
                 rx.vstack(
                     rx.text_area(
                         name="text",
-                        default_value=EditState.edit_text,
+                        default_value=TurnState.edit_text,
                         aria_label="Edited message",
                         rows="5",
                         width="100%",
                         enter_key_submit=True,
                     ),
                     rx.cond(
-                        EditState.error != "",
-                        rx.text(EditState.error, color_scheme="red", size="2", role="alert"),
+                        TurnState.error != "",
+                        rx.text(TurnState.error, color_scheme="red", size="2", role="alert"),
                     ),
                     rx.hstack(
                         rx.button(
-                            "Cancel", type="button", variant="soft", on_click=EditState.close
+                            "Cancel", type="button", variant="soft", on_click=TurnState.close_edit
                         ),
                         rx.button("Resend", type="submit"),
                         justify="end",
@@ -112,12 +112,12 @@ def edit_dialog() -> rx.Component:
                     ),
                     width="100%",
                 ),
-                on_submit=EditState.resend,
+                on_submit=TurnState.resend,
                 reset_on_submit=False,
             ),
         ),
-        open=EditState.edit_id != 0,
-        on_open_change=lambda _open: EditState.close(),
+        open=TurnState.edit_id != 0,
+        on_open_change=lambda _open: TurnState.close_edit(),
     )
 
 

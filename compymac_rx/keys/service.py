@@ -6,10 +6,11 @@ import dataclasses
 from urllib.parse import urlsplit
 
 from compymac_rx import crypto
+from compymac_rx.agent.openai_backend import OpenAIBackend
+from compymac_rx.agent.types import ModelError
 from compymac_rx.db import session_scope, utcnow
 from compymac_rx.keys import repository
 from compymac_rx.keys.models import (
-    PROVIDER_LABELS,
     PROVIDERS,
     ApiKey,
     ApiKeyPublic,
@@ -76,8 +77,6 @@ def _check_input(provider: str, api_key: str, base_url: str) -> tuple[str, str]:
 
 def validate_key(provider: str, api_key: str, base_url: str) -> list[str]:
     """The cheap call: list the provider's models with this key. Raises ModelError."""
-    from compymac_rx.agent.openai_backend import OpenAIBackend
-
     settings = get_settings()
     client = OpenAIBackend(
         base_url=provider_url(provider, base_url),
@@ -96,13 +95,11 @@ def save_key(user_id: str, provider: str, api_key: str, base_url: str = "") -> A
 
     A key the provider rejects is not stored (KeyRefused with the provider's plain reason).
     """
-    from compymac_rx.agent.types import ModelError
-
     api_key, base_url = _check_input(provider, api_key, base_url)
     try:
         models = validate_key(provider, api_key, base_url)
     except ModelError as error:
-        raise KeyRefused(f"{PROVIDER_LABELS[provider]} did not accept it: {error}") from None
+        raise KeyRefused(f"The key was not saved: {error}") from None
     record = crypto.encrypt(api_key, context=_context(user_id, provider))
     key_id = record.split(".")[1]
     now = utcnow()

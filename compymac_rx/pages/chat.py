@@ -10,6 +10,7 @@ from compymac_rx.components.sidebar import sidebar
 from compymac_rx.state.chat import COMPOSER_ID, ChatState
 from compymac_rx.state.files import FilesState
 from compymac_rx.state.sessions import SessionsState
+from compymac_rx.state.turns import TurnState
 
 # Clicks "Load older" when it scrolls into view, so older history loads on scroll.
 _LOAD_OLDER_ON_SCROLL = """
@@ -57,7 +58,7 @@ def _header() -> rx.Component:
                 rx.foreach(ChatState.model_choices, lambda c: rx.select.item(c[1], value=c[0]))
             ),
             value=ChatState.model,
-            on_change=ChatState.set_model,
+            on_change=TurnState.set_model,
             size="1",
         ),
         rx.cond(
@@ -66,7 +67,7 @@ def _header() -> rx.Component:
                 rx.icon("refresh-cw", size=14),
                 variant="ghost",
                 size="1",
-                on_click=ChatState.regenerate,
+                on_click=TurnState.regenerate,
                 aria_label="Regenerate the last reply",
             ),
         ),

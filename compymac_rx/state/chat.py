@@ -102,28 +102,6 @@ class ChatState(AuthState):
         (await self.get_state(SessionsState)).refresh_for(user.id)
         return rx.set_value(COMPOSER_ID, "")
 
-    @rx.event
-    def set_model(self, choice: str) -> Redirect | None:
-        if (user := self._current_user()) is None:
-            return self._to_signin()
-        if choice in {value for value, _ in factory.model_choices(user.id)}:
-            chats.set_session_model(user.id, self.current_id, choice)
-            self.model = choice
-        return None
-
-    @rx.event
-    def regenerate(self) -> Redirect | None:
-        """Send the last user message again; its old reply is replaced."""
-        if (user := self._current_user()) is None:
-            return self._to_signin()
-        try:
-            job_id = chats.resend_from(user.id, self.current_id, None, None)
-        except chats.ChatError as error:
-            self.notice = str(error)
-            return None
-        self.restarted(job_id)
-        return None
-
     def _started(self, job_id: str) -> None:
         self.notice, self.job_id, self._seq = "", job_id, 0
         self.job_status, self.job_error, self.live_text, self.live_tools = "queued", "", "", []
