@@ -62,6 +62,8 @@ class FakeOpenAI:
         self.requests: list[Recorded] = []
         self.revoked_keys: set[str] = set()
         self.models = ["fake-small", "fake-large"]
+        # Like some older local servers: a 400 for the stream_options field.
+        self.refuse_stream_options = False
         self._lock = threading.Lock()
         self._server: ThreadingHTTPServer | None = None
         self.url = ""
@@ -75,6 +77,7 @@ class FakeOpenAI:
             self.replies.clear()
             self.requests.clear()
             self.revoked_keys.clear()
+            self.refuse_stream_options = False
 
     def chat_requests(self) -> list[Recorded]:
         return [r for r in self.requests if r.path.endswith("/chat/completions")]
@@ -138,6 +141,10 @@ class FakeOpenAI:
                     return
                 if not fake.key_ok(auth):
                     self._error("auth")
+                    return
+                if fake.refuse_stream_options and "stream_options" in body:
+                    message = "Unrecognized request argument supplied: stream_options"
+                    self._json(400, {"error": {"message": message, "type": "invalid_request"}})
                     return
                 reply = fake._next_reply(body)
                 if reply.error == "timeout":

@@ -121,15 +121,21 @@ class OpenAIBackend:
         self, messages: list[dict[str, Any]], tool_params: list[dict[str, Any]]
     ) -> Generator[ModelEvent, None, None]:
         create: Any = self._client.chat.completions.create  # plain dicts, as on the wire
+        request: dict[str, Any] = {
+            "model": self.model,
+            "messages": messages,
+            "tools": tool_params,
+            "stream": True,
+            "max_tokens": self.max_output_tokens,
+        }
         try:
-            response = create(
-                model=self.model,
-                messages=messages,
-                tools=tool_params,
-                stream=True,
-                stream_options={"include_usage": True},
-                max_tokens=self.max_output_tokens,
-            )
+            try:
+                response = create(**request, stream_options={"include_usage": True})
+            except openai.BadRequestError as error:
+                # Some older local servers refuse stream_options; token counts are then unknown.
+                if "stream_options" not in str(error):
+                    raise
+                response = create(**request)
         except openai.OpenAIError as error:
             raise ModelError(plain_message(error)) from None
         calls: dict[int, dict[str, str]] = {}

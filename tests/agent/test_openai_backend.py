@@ -160,6 +160,22 @@ def test_provider_errors_become_plain_messages(
     assert KEY not in str(raised.value) and "1234" not in str(raised.value)
 
 
+def test_a_server_without_stream_options_still_works(
+    fake_openai: FakeOpenAI, toolbox: Toolbox
+) -> None:
+    fake_openai.refuse_stream_options = True
+    try:
+        fake_openai.script(Reply(text=["plain ", "answer"]))
+        sink = RecordingSink()
+        assert run(fake_openai, toolbox, sink) == TurnOutcome.DONE
+    finally:
+        fake_openai.refuse_stream_options = False
+    assert sink.of("message") == ["plain answer"]
+    assert sink.of("model_call") == [None]  # no usage without stream_options
+    first, second = fake_openai.chat_requests()
+    assert "stream_options" in first.body and "stream_options" not in second.body
+
+
 def test_a_bad_key_fails_validation(fake_openai: FakeOpenAI) -> None:
     assert backend(fake_openai).list_models() == ["fake-large", "fake-small"]
     with pytest.raises(ModelError, match="rejected the API key"):
