@@ -199,6 +199,10 @@ def run_job(job_id: str) -> None:
     except Exception as exc:
         log.exception("job %s failed", job_id)
         status, error = JobStatus.FAILED, f"The agent stopped with an error: {type(exc).__name__}"
-    sink.finish(error)
+    try:
+        sink.finish(error)
+    except Exception:
+        # The final status below matters more than the error row or the trace.
+        log.exception("job %s: could not store the turn's error or trace", job_id)
     finish_job(job_id, status, error, utcnow())
     publisher.publish("status", status=status.value, error=error)
