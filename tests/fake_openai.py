@@ -54,6 +54,14 @@ _ERRORS = {
 }
 
 
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # A client dropping a kept-alive connection (or a stream on Stop) is normal here.
+        pass
+
+
 class FakeOpenAI:
     """Start with `start()`; `url` is the base URL to give the SDK (ends with /v1)."""
 
@@ -65,7 +73,7 @@ class FakeOpenAI:
         # Like some older local servers: a 400 for the stream_options field.
         self.refuse_stream_options = False
         self._lock = threading.Lock()
-        self._server: ThreadingHTTPServer | None = None
+        self._server: _Server | None = None
         self.url = ""
 
     def script(self, *replies: Reply) -> None:
@@ -210,8 +218,7 @@ class FakeOpenAI:
                     # The client closed the stream (a user pressed Stop): that is allowed.
                     self.close_connection = True
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
+        self._server = _Server(("127.0.0.1", 0), Handler)
         port = self._server.server_address[1]
         self.url = f"http://127.0.0.1:{port}/v1"
         threading.Thread(target=self._server.serve_forever, daemon=True).start()

@@ -62,6 +62,7 @@ def test_keys_are_checked_and_only_a_hint_is_shown(
     page.reload()
     expect(page.get_by_test_id("saved-key")).to_contain_text("…abcd", timeout=TIMEOUT)
     assert GOOD_KEY not in page.content()
+    page.screenshot(path=str(DOCS / "screenshot-settings.png"))
     page.get_by_role("button", name="Delete the OpenAI key").click()
     page.get_by_role("button", name="Delete key").click()
     expect(page.get_by_test_id("saved-key")).to_have_count(0, timeout=TIMEOUT)
