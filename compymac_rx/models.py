@@ -1,7 +1,7 @@
 """Imports every table so that SQLModel.metadata is complete (for Alembic and tests)."""
 
-from compymac_rx.accounts.models import AuthSession, User
+from compymac_rx.accounts.models import AuthSession, Identity, OidcFlow, User
 from compymac_rx.chats.models import AgentSession, Message
 from compymac_rx.jobs.models import Job
 
-__all__ = ["AgentSession", "AuthSession", "Job", "Message", "User"]
+__all__ = ["AgentSession", "AuthSession", "Identity", "Job", "Message", "OidcFlow", "User"]

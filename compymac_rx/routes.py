@@ -13,6 +13,10 @@ SESSION_PREFIX = "/s/"
 AUTH_LOGIN = "/auth/login"
 AUTH_SIGNUP = "/auth/signup"
 AUTH_LOGOUT = "/auth/logout"
+AUTH_START = "/auth/start"
+AUTH_CALLBACK = "/auth/callback"
+AUTH_BACKCHANNEL_LOGOUT = "/auth/backchannel-logout"
+ADMIN = "/admin"
 HEALTH = "/health"
 
 
