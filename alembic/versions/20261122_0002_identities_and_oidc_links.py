@@ -56,9 +56,7 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_identities_user_id"), ["user_id"], unique=False)
 
     with op.batch_alter_table("auth_sessions", schema=None) as batch_op:
-        batch_op.add_column(
-            sa.Column("provider", _s(32), nullable=False, server_default="local")
-        )
+        batch_op.add_column(sa.Column("provider", _s(32), nullable=False, server_default="local"))
         batch_op.add_column(sa.Column("identity_id", _s(32), nullable=True))
         batch_op.add_column(sa.Column("provider_session_id", _s(255), nullable=True))
         batch_op.add_column(sa.Column("refresh_token_enc", _s(), nullable=True))
