@@ -84,9 +84,7 @@ class Keycloak:
                 "enabled": True,
                 "firstName": email.split("@")[0],
                 "lastName": "Tester",
-                "credentials": [
-                    {"type": "password", "value": USER_PASSWORD, "temporary": False}
-                ],
+                "credentials": [{"type": "password", "value": USER_PASSWORD, "temporary": False}],
             },
         )
         user_id = str(self.admin("GET", f"/users?email={email}&exact=true").json()[0]["id"])
@@ -136,7 +134,9 @@ def _wait_ready(url: str, process: subprocess.Popen[bytes], log: Path, timeout: 
 
 
 @contextmanager
-def running_keycloak(workdir: Path, *, app_url: str, access_token_seconds: int) -> Iterator[Keycloak]:
+def running_keycloak(
+    workdir: Path, *, app_url: str, access_token_seconds: int
+) -> Iterator[Keycloak]:
     """start-dev with the project's realm imported; stopped (the whole group) afterwards."""
     home = _private_home(workdir / "keycloak")
     (home / "data" / "import").mkdir(parents=True)
@@ -176,7 +176,9 @@ def running_keycloak(workdir: Path, *, app_url: str, access_token_seconds: int) 
         )
     base_url = f"http://127.0.0.1:{port}"
     try:
-        _wait_ready(f"{base_url}/realms/{REALM}/.well-known/openid-configuration", process, log, 300)
+        _wait_ready(
+            f"{base_url}/realms/{REALM}/.well-known/openid-configuration", process, log, 300
+        )
         elapsed = time.monotonic() - started
         (workdir / "keycloak-start-seconds.json").write_text(json.dumps(elapsed))
         yield Keycloak(base_url, secret, home, elapsed)

@@ -10,6 +10,7 @@ import sys
 import time
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -67,20 +68,18 @@ class RunningApp:
         self.data_dir = data_dir
 
 
-@pytest.fixture(scope="session")
-def app_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningApp]:
-    data_dir = tmp_path_factory.mktemp("e2e-data")
-    port = free_port()
+@contextmanager
+def run_app(data_dir: Path, port: int, extra_env: dict[str, str]) -> Iterator[RunningApp]:
+    """Migrate, then `reflex run --env prod` on `port`; stopped (the whole group) after."""
     env = {
         **os.environ,
         "DATA_DIR": str(data_dir),
         "PORT": str(port),
         "PUBLIC_URL": f"http://localhost:{port}",
-        "BUILTIN_STREAM_DELAY_MS": "120",
-        "HISTORY_PAGE_SIZE": "6",
         "PATH": f"{ROOT / '.tools' / 'node_modules' / '.bin'}:{os.environ['PATH']}",
         "REFLEX_USE_SYSTEM_BUN": "1",
         "REFLEX_TELEMETRY_ENABLED": "false",
+        **extra_env,
     }
     bin_dir = Path(sys.executable).parent
     subprocess.run([str(bin_dir / "alembic"), "upgrade", "head"], cwd=ROOT, env=env, check=True)
@@ -109,6 +108,14 @@ def app_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningApp]
         yield RunningApp(url, data_dir)
     finally:
         stop_group(process)
+
+
+@pytest.fixture(scope="session")
+def app_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningApp]:
+    data_dir = tmp_path_factory.mktemp("e2e-data")
+    extra = {"BUILTIN_STREAM_DELAY_MS": "120", "HISTORY_PAGE_SIZE": "6"}
+    with run_app(data_dir, free_port(), extra) as app:
+        yield app
 
 
 @pytest.fixture(scope="session")
