@@ -162,3 +162,9 @@ def list_users(session: Session, *, limit: int, offset: int = 0) -> list[User]:
     return list(
         session.exec(select(User).order_by(col(User.created_at)).offset(offset).limit(limit))
     )
+
+
+def get_identity_of_user(session: Session, *, user_id: str, issuer: str) -> Identity | None:
+    return session.exec(
+        select(Identity).where(Identity.user_id == user_id, Identity.issuer == issuer)
+    ).first()

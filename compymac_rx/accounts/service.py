@@ -321,3 +321,42 @@ def end_issuer_sessions(*, issuer: str, subject: str | None, sid: str | None) ->
         return repository.revoke_issuer_sessions(
             db, issuer=issuer, subject=subject, sid=sid, now=utcnow()
         )
+
+
+# --- the admin page (identity.directory checks the actor before calling these) ---
+
+
+def list_users(*, limit: int) -> list[User]:
+    with session_scope() as db:
+        return repository.list_users(db, limit=limit)
+
+
+def set_user_flags(
+    user_id: str, *, is_active: bool | None = None, is_admin: bool | None = None
+) -> None:
+    with session_scope() as db:
+        user = repository.get_user(db, user_id=user_id)
+        if user is None:
+            raise AuthError("unknown")
+        if is_active is not None:
+            user.is_active = is_active
+            if not is_active:
+                repository.revoke_user_auth_sessions(db, user_id=user_id, now=utcnow())
+        if is_admin is not None:
+            user.is_admin = is_admin
+        db.add(user)
+
+
+def subject_for_user(user_id: str, *, issuer: str) -> str | None:
+    with session_scope() as db:
+        identity = repository.get_identity_of_user(db, user_id=user_id, issuer=issuer)
+        return identity.subject if identity else None
+
+
+def set_admin_for_subject(*, issuer: str, subject: str, admin: bool) -> None:
+    with session_scope() as db:
+        identity = repository.get_identity(db, issuer=issuer, subject=subject)
+        user = repository.get_user(db, user_id=identity.user_id) if identity else None
+        if user is not None:
+            user.is_admin = admin
+            db.add(user)

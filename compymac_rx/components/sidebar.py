@@ -181,6 +181,7 @@ def sidebar() -> rx.Component:
         ),
         rx.hstack(
             rx.text(SessionsState.user_email, size="1", truncate=True, flex="1"),
+            rx.cond(SessionsState.is_admin, rx.link("Users", href=routes.ADMIN, size="1")),
             native_form(
                 rx.button("Sign out", variant="soft", size="1", type="submit"),
                 action=routes.AUTH_LOGOUT,
