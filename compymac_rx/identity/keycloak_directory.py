@@ -1,5 +1,6 @@
 """The admin page's users, in Keycloak, through python-keycloak as the client's service
-account (realm-management: view-users, query-users, manage-users; see keycloak/realm.json)."""
+account (realm-management: view-users, query-users, manage-users and view-realm, which
+reading role members needs; see keycloak/realm.json)."""
 
 from __future__ import annotations
 

@@ -7,7 +7,8 @@ import re
 
 from playwright.sync_api import Browser, expect
 
-from tests.e2e.helpers import TIMEOUT
+from compymac_rx.state.admin import AdminState
+from tests.e2e.helpers import TIMEOUT, new_session
 from tests.e2e.keycloak.conftest import KeycloakApp
 from tests.e2e.keycloak.test_keycloak_signin import sign_in_at_keycloak, unique_email
 from tests.e2e.test_isolation import CAPTURE_FRAMES, FRAME_PREFIX, forge
@@ -30,11 +31,16 @@ def test_plain_user_cannot_reach_the_admin_page_nor_its_handlers(
     expect(page.get_by_role("alert")).to_contain_text("for administrators", timeout=TIMEOUT)
     expect(page.get_by_test_id("admin-user-row")).to_have_count(0)
 
-    page.wait_for_function("window.__frames.some(f => f.includes('admin_state'))")
-    frame = next(f for f in page.evaluate("window.__frames") if "admin_state" in f)
+    # A real event frame of this user's tab is the template; its name is pointed at the
+    # admin handlers (which the page never offered this user).
+    page.goto(keycloak_app.url)
+    new_session(page)
+    page.wait_for_function("window.__frames.some(f => f.includes('new_session'))")
+    frame = next(f for f in page.evaluate("window.__frames") if "new_session" in f)
     prefix = FRAME_PREFIX.match(frame)
     assert prefix is not None
     template = {"prefix": prefix.group(0), **json.loads(frame[prefix.end() :])[1]}
+    template["name"] = f"{AdminState.get_full_name()}.load"
     forge(page, template, "ask", {"action": "disable", "ref": target_id, "email": "x"})
     forge(page, template, "confirm", {})
     forge(page, template, "ask", {"action": "revoke", "ref": target_id, "email": "x"})
