@@ -326,6 +326,12 @@ def end_issuer_sessions(*, issuer: str, subject: str | None, sid: str | None) ->
 # --- the admin page (identity.directory checks the actor before calling these) ---
 
 
+def is_active_admin(user_id: str) -> bool:
+    with session_scope() as db:
+        user = repository.get_user(db, user_id=user_id)
+        return user is not None and user.is_active and user.is_admin
+
+
 def list_users(*, limit: int) -> list[User]:
     with session_scope() as db:
         return repository.list_users(db, limit=limit)

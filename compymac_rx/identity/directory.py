@@ -40,7 +40,8 @@ class UserDirectory(Protocol):
 
 
 def require_admin(actor: CurrentUser | None) -> CurrentUser:
-    if actor is None or not actor.is_admin:
+    # Re-read from the database: the flag may have been revoked since `actor` was resolved.
+    if actor is None or not actor.is_admin or not accounts.is_active_admin(actor.id):
         raise NotAllowed("only admins may manage users")
     return actor
 
