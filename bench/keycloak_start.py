@@ -14,7 +14,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tests.keycloak_server import running_keycloak  # noqa: E402
+from tests.keycloak_server import running_keycloak
 
 
 def main(runs: int) -> None:
