@@ -232,3 +232,16 @@ def test_logout_goes_to_the_issuer_with_id_token_hint(
     assert params["id_token_hint"] == [idp.token_answer["id_token"]]
     assert params["post_logout_redirect_uri"] == ["http://testserver/signin"]
     assert get_identity_provider().current_user(token) is None
+
+
+def test_sessions_and_their_tokens_survive_a_restart(
+    client: TestClient, idp: FakeIssuerState
+) -> None:
+    query = start(client)
+    answer(idp, nonce=query["nonce"], **USER_CLAIMS)
+    _, token = callback(client, query)
+    clear_caches()  # a new process: new provider, issuer cache and engine; same DB and key
+    _expire_access(token)
+    answer(idp, nonce=None, **ADMIN_CLAIMS)
+    user = get_identity_provider().current_user(token)
+    assert user is not None and user.is_admin  # refreshed with the stored, decrypted token
