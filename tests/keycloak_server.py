@@ -26,6 +26,9 @@ ROOT = Path(__file__).resolve().parents[1]
 KEYCLOAK_VERSION = "26.5.6"
 CACHE = Path(os.environ.get("COMPYMAC_CACHE", Path.home() / ".cache" / "compymac-rx"))
 DIST = CACHE / f"keycloak-{KEYCLOAK_VERSION}"
+# start-dev re-runs Quarkus' build step (~25-40 s here) unless lib/quarkus already holds a
+# build for the same build options; the first run keeps its build here for the next ones.
+DEV_BUILD = CACHE / f"keycloak-{KEYCLOAK_VERSION}-dev-build"
 REALM = "compymac"
 CLIENT_ID = "compymac-web"
 ADMIN_USER, ADMIN_PASSWORD = "kcadmin", "kcadmin-password"
@@ -109,8 +112,22 @@ def _private_home(into: Path) -> Path:
     shutil.copytree(DIST, into, copy_function=os.link, ignore=shutil.ignore_patterns("data"))
     for writable in ("conf", "lib/quarkus"):
         shutil.rmtree(into / writable)
-        shutil.copytree(DIST / writable, into / writable)
+        source = DEV_BUILD if writable == "lib/quarkus" and DEV_BUILD.is_dir() else DIST / writable
+        shutil.copytree(source, into / writable)
     return into
+
+
+def _keep_dev_build(home: Path) -> None:
+    """Copy the build of a Keycloak that came up, atomically (parallel runs may race)."""
+    if DEV_BUILD.is_dir():
+        return
+    staging = CACHE / f".dev-build-{os.getpid()}"
+    shutil.rmtree(staging, ignore_errors=True)
+    shutil.copytree(home / "lib" / "quarkus", staging)
+    try:
+        staging.rename(DEV_BUILD)
+    except OSError:  # another run was first
+        shutil.rmtree(staging, ignore_errors=True)
 
 
 def _java_home() -> str:
@@ -180,6 +197,7 @@ def running_keycloak(
             f"{base_url}/realms/{REALM}/.well-known/openid-configuration", process, log, 300
         )
         elapsed = time.monotonic() - started
+        _keep_dev_build(home)
         (workdir / "keycloak-start-seconds.json").write_text(json.dumps(elapsed))
         yield Keycloak(base_url, secret, home, elapsed)
     finally:
