@@ -8,11 +8,13 @@ from starlette.applications import Starlette
 from compymac_rx import routes
 from compymac_rx.files.http import file_routes
 from compymac_rx.identity.factory import get_identity_provider
-from compymac_rx.identity.http import shared_routes
+from compymac_rx.identity.http import auth_routes
 from compymac_rx.jobs.runner import get_runner
+from compymac_rx.pages.admin import admin_page
 from compymac_rx.pages.chat import chat_page
 from compymac_rx.pages.settings import settings_page
 from compymac_rx.pages.signin import signin_page, signup_page
+from compymac_rx.state.admin import AdminState
 from compymac_rx.state.auth import SignInState
 from compymac_rx.state.chat import ChatState
 from compymac_rx.state.live import deliver_events
@@ -26,13 +28,12 @@ async def live_events(app: rx.App) -> None:
 
 
 app = rx.App(
-    api_transformer=Starlette(
-        routes=[*shared_routes(), *file_routes(), *get_identity_provider().routes()]
-    ),
+    api_transformer=Starlette(routes=[*auth_routes(get_identity_provider()), *file_routes()]),
     stylesheets=["/app.css"],
 )
 app.add_page(chat_page, route=routes.HOME, on_load=ChatState.load_page, title="CompyMac RX")
 app.add_page(chat_page, route=routes.SESSION, on_load=ChatState.load_page, title="CompyMac RX")
+app.add_page(admin_page, route=routes.ADMIN, on_load=AdminState.load, title="Users")
 app.add_page(signin_page, route=routes.SIGNIN, on_load=SignInState.load, title="Sign in")
 app.add_page(signup_page, route=routes.SIGNUP, on_load=SignInState.load, title="Create account")
 app.add_page(settings_page, route=routes.SETTINGS, on_load=SettingsState.load, title="Settings")

@@ -1,8 +1,18 @@
 """Imports every table so that SQLModel.metadata is complete (for Alembic and tests)."""
 
-from compymac_rx.accounts.models import AuthSession, User
+from compymac_rx.accounts.models import AuthSession, Identity, OidcFlow, User
 from compymac_rx.chats.models import AgentSession, Message
 from compymac_rx.jobs.models import Job
 from compymac_rx.keys.models import ApiKey, ModelPreference
 
-__all__ = ["AgentSession", "ApiKey", "AuthSession", "Job", "Message", "ModelPreference", "User"]
+__all__ = [
+    "AgentSession",
+    "ApiKey",
+    "AuthSession",
+    "Identity",
+    "Job",
+    "Message",
+    "ModelPreference",
+    "OidcFlow",
+    "User",
+]

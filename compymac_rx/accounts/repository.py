@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import func, update
+from sqlalchemy import delete, func, update
 from sqlmodel import Session, col, select
 
-from compymac_rx.accounts.models import AuthSession, User
+from compymac_rx.accounts.models import AuthSession, Identity, OidcFlow, User
+from compymac_rx.db import new_id
 
 
 def count_users(session: Session) -> int:
@@ -37,8 +38,10 @@ def add_auth_session(
     expires_at: datetime,
     user_agent: str,
     ip: str,
+    auth_session_id: str | None = None,
 ) -> AuthSession:
     row = AuthSession(
+        id=auth_session_id or new_id(),
         user_id=user_id,
         token_hash=token_hash,
         expires_at=expires_at,
@@ -83,3 +86,85 @@ def revoke_user_auth_sessions(session: Session, *, user_id: str, now: datetime) 
         .values(revoked_at=now)
     )
     return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+# --- identities at OIDC issuers, sign-in flows, issuer-backed sessions ---
+
+
+def get_identity(session: Session, *, issuer: str, subject: str) -> Identity | None:
+    return session.exec(
+        select(Identity).where(Identity.issuer == issuer, Identity.subject == subject)
+    ).first()
+
+
+def add_identity(session: Session, *, user_id: str, issuer: str, subject: str) -> Identity:
+    identity = Identity(user_id=user_id, issuer=issuer, subject=subject)
+    session.add(identity)
+    session.flush()
+    return identity
+
+
+def add_oidc_flow(session: Session, *, flow: OidcFlow) -> None:
+    session.add(flow)
+    session.flush()
+
+
+def consume_oidc_flow(session: Session, *, state_hash: str, now: datetime) -> OidcFlow | None:
+    """Marks the flow used and returns it, once: a second call (a replay) gets None."""
+    result = session.execute(
+        update(OidcFlow)
+        .where(
+            col(OidcFlow.state_hash) == state_hash,
+            col(OidcFlow.used_at).is_(None),
+            col(OidcFlow.expires_at) > now,
+        )
+        .values(used_at=now)
+    )
+    if int(result.rowcount) != 1:  # type: ignore[attr-defined]
+        return None
+    return session.exec(select(OidcFlow).where(OidcFlow.state_hash == state_hash)).one()
+
+
+def delete_old_oidc_flows(session: Session, *, before: datetime) -> None:
+    session.execute(delete(OidcFlow).where(col(OidcFlow.expires_at) < before))
+
+
+def get_auth_session_by_id(session: Session, *, auth_session_id: str) -> AuthSession | None:
+    return session.get(AuthSession, auth_session_id)
+
+
+def revoke_issuer_sessions(
+    session: Session, *, issuer: str, subject: str | None, sid: str | None, now: datetime
+) -> int:
+    """Back-channel logout: end the live sessions of an issuer's session id or subject."""
+    query = (
+        update(AuthSession)
+        .where(col(AuthSession.revoked_at).is_(None))
+        .where(
+            col(AuthSession.identity_id).in_(
+                select(Identity.id).where(
+                    Identity.issuer == issuer,
+                    *([Identity.subject == subject] if subject else []),
+                )
+            )
+        )
+        .values(revoked_at=now)
+    )
+    if sid:
+        query = query.where(col(AuthSession.provider_session_id) == sid)
+    return int(session.execute(query).rowcount)  # type: ignore[attr-defined]
+
+
+# --- the admin page (local provider) ---
+
+
+def list_users(session: Session, *, limit: int, offset: int = 0) -> list[User]:
+    return list(
+        session.exec(select(User).order_by(col(User.created_at)).offset(offset).limit(limit))
+    )
+
+
+def get_identity_of_user(session: Session, *, user_id: str, issuer: str) -> Identity | None:
+    return session.exec(
+        select(Identity).where(Identity.user_id == user_id, Identity.issuer == issuer)
+    ).first()

@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import hashlib
 import re
 import secrets
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from pwdlib import PasswordHash
 
+from compymac_rx import crypto
 from compymac_rx.accounts import repository
-from compymac_rx.accounts.models import CurrentUser, User
-from compymac_rx.db import session_scope, utcnow
+from compymac_rx.accounts.models import AuthSession, CurrentUser, Identity, OidcFlow, User
+from compymac_rx.db import new_id, session_scope, utcnow
 from compymac_rx.ratelimit import MemoryRateLimiter, RateLimiter
 from compymac_rx.settings import get_settings
 
@@ -151,3 +153,216 @@ def resolve_user(token: str | None) -> CurrentUser | None:
             return None
         _, user = found
         return CurrentUser(id=user.id, email=user.email, is_admin=user.is_admin)
+
+
+# --- sign-in through an OIDC issuer ---
+
+AUTH_ERROR_MESSAGES.update(
+    {
+        "state": "That sign-in link was used or is too old. Start again.",
+        "issuer": "The identity provider's answer could not be verified. Try again.",
+        "denied": "Sign-in was cancelled at the identity provider.",
+        "role": "Your account is signed in but not allowed to use this app: it lacks the "
+        "'{role}' role. Ask an administrator to grant it.",
+        "email_taken": "Another account already uses this email address. Ask an administrator.",
+        "disabled": "This account is disabled. Ask an administrator.",
+    }
+)
+
+
+@dataclasses.dataclass(frozen=True)
+class IssuerTokens:
+    """What an issuer answered, ready to be kept (encrypted) with the app session."""
+
+    refresh_token: str | None
+    id_token: str
+    access_expires_at: datetime | None
+    sid: str | None
+
+
+def _token_context(kind: str, auth_session_id: str) -> str:
+    return f"oidc-{kind}:{auth_session_id}"
+
+
+def user_for_identity(
+    *, issuer: str, subject: str, email: str | None, name: str, is_admin: bool | None
+) -> tuple[User, Identity]:
+    """The user linked to (issuer, subject), created on first sign-in. Never linked by email.
+
+    `email` is given only when the issuer says it is verified; `is_admin` None leaves the
+    app's own flag alone (the issuer does not manage roles)."""
+    with session_scope() as db:
+        identity = repository.get_identity(db, issuer=issuer, subject=subject)
+        if identity is None:
+            if email is not None and repository.get_user_by_email(db, email=email) is not None:
+                raise AuthError("email_taken")
+            # Unique and clearly not deliverable: an unverified address is never stored.
+            stored = email or f"{new_id()}@unverified.invalid"
+            user = repository.add_user(db, email=stored, password_hash=None, is_admin=False)
+            identity = repository.add_identity(db, user_id=user.id, issuer=issuer, subject=subject)
+        user = repository.get_user(db, user_id=identity.user_id)  # type: ignore[assignment]
+        assert user is not None
+        if not user.is_active:
+            raise AuthError("disabled")
+        if name:
+            user.display_name = name[:120]
+        if is_admin is not None:
+            user.is_admin = is_admin
+        identity.last_login_at = utcnow()
+        db.add_all([user, identity])
+        return user, identity
+
+
+def start_issuer_session(
+    *, user_id: str, identity_id: str, provider: str, tokens: IssuerTokens, user_agent: str, ip: str
+) -> str:
+    token = secrets.token_urlsafe(32)
+    auth_session_id = new_id()
+    with session_scope() as db:
+        row = repository.add_auth_session(
+            db,
+            user_id=user_id,
+            token_hash=hash_token(token),
+            expires_at=utcnow() + timedelta(hours=get_settings().session_ttl_hours),
+            user_agent=user_agent,
+            ip=ip,
+            auth_session_id=auth_session_id,
+        )
+        row.provider, row.identity_id = provider, identity_id
+        _store_tokens(row, tokens)
+        db.add(row)
+    return token
+
+
+def _store_tokens(row: AuthSession, tokens: IssuerTokens) -> None:
+    row.provider_session_id = tokens.sid or row.provider_session_id
+    row.access_expires_at = tokens.access_expires_at
+    row.id_token_enc = crypto.encrypt(tokens.id_token, context=_token_context("id", row.id))
+    if tokens.refresh_token:
+        row.refresh_token_enc = crypto.encrypt(
+            tokens.refresh_token, context=_token_context("refresh", row.id)
+        )
+
+
+def refreshed(auth_session_id: str, tokens: IssuerTokens, *, is_admin: bool | None) -> None:
+    """Keep a refresh's new tokens, and the roles re-read from them."""
+    with session_scope() as db:
+        row = repository.get_auth_session_by_id(db, auth_session_id=auth_session_id)
+        if row is None:
+            return
+        _store_tokens(row, tokens)
+        db.add(row)
+        if is_admin is not None:
+            user = repository.get_user(db, user_id=row.user_id)
+            if user is not None:
+                user.is_admin = is_admin
+                db.add(user)
+
+
+def issuer_tokens(row: AuthSession) -> tuple[str | None, str | None]:
+    """(refresh token, ID token) of an issuer-backed session, decrypted."""
+    refresh = id_token = None
+    if row.refresh_token_enc:
+        refresh = crypto.decrypt(row.refresh_token_enc, context=_token_context("refresh", row.id))
+    if row.id_token_enc:
+        id_token = crypto.decrypt(row.id_token_enc, context=_token_context("id", row.id))
+    return refresh, id_token
+
+
+def end_session(auth_session_id: str) -> None:
+    with session_scope() as db:
+        row = repository.get_auth_session_by_id(db, auth_session_id=auth_session_id)
+        if row is not None and row.revoked_at is None:
+            row.revoked_at = utcnow()
+            db.add(row)
+
+
+def resolve_session(token: str | None) -> tuple[CurrentUser, AuthSession] | None:
+    """Like resolve_user, with the session row (for its issuer tokens)."""
+    if not token:
+        return None
+    with session_scope() as db:
+        found = repository.get_live_auth_session(db, token_hash=hash_token(token), now=utcnow())
+        if found is None:
+            return None
+        row, user = found
+        return CurrentUser(id=user.id, email=user.email, is_admin=user.is_admin), row
+
+
+def new_oidc_flow(*, nonce: str, code_verifier: str, state: str, next_path: str) -> None:
+    with session_scope() as db:
+        repository.delete_old_oidc_flows(db, before=utcnow())
+        flow_id = new_id()
+        repository.add_oidc_flow(
+            db,
+            flow=OidcFlow(
+                id=flow_id,
+                state_hash=hash_token(state),
+                nonce=nonce,
+                code_verifier_enc=crypto.encrypt(code_verifier, context=f"oidc-flow:{flow_id}"),
+                next_path=next_path,
+                expires_at=utcnow() + timedelta(minutes=10),
+            ),
+        )
+
+
+def consume_oidc_flow(state: str) -> tuple[str, str, str] | None:
+    """(nonce, code verifier, next path) of a flow, once; None when unknown, used or old."""
+    with session_scope() as db:
+        flow = repository.consume_oidc_flow(db, state_hash=hash_token(state), now=utcnow())
+        if flow is None:
+            return None
+        verifier = crypto.decrypt(flow.code_verifier_enc, context=f"oidc-flow:{flow.id}")
+        return flow.nonce, verifier, flow.next_path
+
+
+def end_issuer_sessions(*, issuer: str, subject: str | None, sid: str | None) -> int:
+    with session_scope() as db:
+        return repository.revoke_issuer_sessions(
+            db, issuer=issuer, subject=subject, sid=sid, now=utcnow()
+        )
+
+
+# --- the admin page (identity.directory checks the actor before calling these) ---
+
+
+def is_active_admin(user_id: str) -> bool:
+    with session_scope() as db:
+        user = repository.get_user(db, user_id=user_id)
+        return user is not None and user.is_active and user.is_admin
+
+
+def list_users(*, limit: int) -> list[User]:
+    with session_scope() as db:
+        return repository.list_users(db, limit=limit)
+
+
+def set_user_flags(
+    user_id: str, *, is_active: bool | None = None, is_admin: bool | None = None
+) -> None:
+    with session_scope() as db:
+        user = repository.get_user(db, user_id=user_id)
+        if user is None:
+            raise AuthError("unknown")
+        if is_active is not None:
+            user.is_active = is_active
+            if not is_active:
+                repository.revoke_user_auth_sessions(db, user_id=user_id, now=utcnow())
+        if is_admin is not None:
+            user.is_admin = is_admin
+        db.add(user)
+
+
+def subject_for_user(user_id: str, *, issuer: str) -> str | None:
+    with session_scope() as db:
+        identity = repository.get_identity_of_user(db, user_id=user_id, issuer=issuer)
+        return identity.subject if identity else None
+
+
+def set_admin_for_subject(*, issuer: str, subject: str, admin: bool) -> None:
+    with session_scope() as db:
+        identity = repository.get_identity(db, issuer=issuer, subject=subject)
+        user = repository.get_user(db, user_id=identity.user_id) if identity else None
+        if user is not None:
+            user.is_admin = admin
+            db.add(user)

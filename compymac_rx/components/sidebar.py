@@ -181,6 +181,7 @@ def sidebar() -> rx.Component:
         ),
         rx.hstack(
             rx.text(SessionsState.user_email, size="1", truncate=True, flex="1"),
+            rx.cond(SessionsState.is_admin, rx.link("Users", href=routes.ADMIN, size="1")),
             rx.link(
                 rx.icon_button(rx.icon("settings", size=14), variant="soft", size="1"),
                 href=routes.SETTINGS,

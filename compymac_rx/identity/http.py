@@ -5,12 +5,13 @@ from __future__ import annotations
 from http.cookies import SimpleCookie
 from urllib.parse import urlsplit
 
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from compymac_rx import routes
-from compymac_rx.accounts import service as accounts
+from compymac_rx.identity.base import IdentityProvider
 from compymac_rx.settings import get_settings
 
 
@@ -67,23 +68,28 @@ def see_other(url: str) -> RedirectResponse:
     return RedirectResponse(url, status_code=303)
 
 
-async def logout(request: Request) -> Response:
-    if not same_origin(request):
-        return see_other(routes.signin_url(error="origin"))
-    token = request.cookies.get(get_settings().session_cookie_name)
-    if token:
-        accounts.sign_out(token)
-    response = see_other(routes.SIGNIN)
-    clear_session_cookie(response)
-    return response
+def logout_route(provider: IdentityProvider) -> Route:
+    async def logout(request: Request) -> Response:
+        if not same_origin(request):
+            return see_other(routes.signin_url(error="origin"))
+        token = request.cookies.get(get_settings().session_cookie_name)
+        # The provider may send the browser on to the issuer, to end its session there too.
+        target = await run_in_threadpool(provider.end_session, token) if token else None
+        response = see_other(target or routes.SIGNIN)
+        clear_session_cookie(response)
+        return response
+
+    return Route(routes.AUTH_LOGOUT, logout, methods=["POST"])
 
 
 async def health(_request: Request) -> Response:
     return JSONResponse({"status": "ok"})
 
 
-def shared_routes() -> list[BaseRoute]:
+def auth_routes(provider: IdentityProvider) -> list[BaseRoute]:
+    """Sign-out and health, shared by every provider, then the provider's own routes."""
     return [
-        Route(routes.AUTH_LOGOUT, logout, methods=["POST"]),
+        logout_route(provider),
         Route(routes.HEALTH, health, methods=["GET"]),
+        *provider.routes(),
     ]

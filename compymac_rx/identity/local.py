@@ -8,6 +8,7 @@ from starlette.routing import BaseRoute, Route
 
 from compymac_rx import routes
 from compymac_rx.accounts import service as accounts
+from compymac_rx.accounts.models import CurrentUser
 from compymac_rx.identity.http import client_ip, same_origin, see_other, set_session_cookie
 
 
@@ -57,6 +58,14 @@ async def signup(request: Request) -> Response:
 class LocalProvider:
     name = "local"
     uses_password_form = True
+    display_name = "email and password"
+
+    def current_user(self, token: str | None) -> CurrentUser | None:
+        return accounts.resolve_user(token)
+
+    def end_session(self, token: str) -> str | None:
+        accounts.sign_out(token)
+        return None
 
     def routes(self) -> list[BaseRoute]:
         return [

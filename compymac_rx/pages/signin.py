@@ -36,28 +36,12 @@ def _card(title: str, action: str, submit: str, footer: rx.Component, new: bool)
                         width="100%",
                     ),
                 ),
-                native_form(
-                    rx.vstack(
-                        _field("Email", "email", "email", "email"),
-                        _field(
-                            "Password",
-                            "password",
-                            "password",
-                            "new-password" if new else "current-password",
-                        ),
-                        rx.cond(
-                            new, rx.text(SignInState.password_hint, size="1", color_scheme="gray")
-                        ),
-                        rx.el.input(type="hidden", name="next", value=SignInState.next_path),
-                        rx.button(submit, type="submit", width="100%", size="3"),
-                        spacing="3",
-                        width="100%",
-                    ),
-                    action=action,
-                    method="post",
-                    width="100%",
+                rx.cond(
+                    SignInState.password_form,
+                    _password_form(action, submit, new),
+                    _issuer_button(),
                 ),
-                footer,
+                rx.cond(SignInState.password_form, footer),
                 spacing="4",
                 width="100%",
             ),
@@ -65,6 +49,41 @@ def _card(title: str, action: str, submit: str, footer: rx.Component, new: bool)
             size="3",
         ),
         height="100vh",
+    )
+
+
+def _issuer_button() -> rx.Component:
+    """Redirect-based providers: a GET form, so the browser really leaves for the issuer."""
+    return native_form(
+        rx.el.input(type="hidden", name="next", value=SignInState.next_path),
+        rx.button(
+            "Continue with " + SignInState.provider_name, type="submit", width="100%", size="3"
+        ),
+        action=routes.AUTH_START,
+        method="get",
+        width="100%",
+    )
+
+
+def _password_form(action: str, submit: str, new: bool) -> rx.Component:
+    return native_form(
+        rx.vstack(
+            _field("Email", "email", "email", "email"),
+            _field(
+                "Password",
+                "password",
+                "password",
+                "new-password" if new else "current-password",
+            ),
+            rx.cond(new, rx.text(SignInState.password_hint, size="1", color_scheme="gray")),
+            rx.el.input(type="hidden", name="next", value=SignInState.next_path),
+            rx.button(submit, type="submit", width="100%", size="3"),
+            spacing="3",
+            width="100%",
+        ),
+        action=action,
+        method="post",
+        width="100%",
     )
 
 

