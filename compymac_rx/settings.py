@@ -28,8 +28,8 @@ class Settings(BaseSettings):
     workspaces_dir: Path | None = None
 
     identity_provider: Literal["local"] = "local"
-    job_runner: Literal["inline"] = "inline"
-    event_bus: Literal["memory"] = "memory"
+    job_runner: Literal["inline", "celery"] = "inline"
+    event_bus: Literal["memory", "redis"] = "memory"
     model_backend: Literal["builtin"] = "builtin"
 
     # `kid:base64url(32 bytes)`, comma-separated, first one current. Empty in the embedded
@@ -87,6 +87,11 @@ class Settings(BaseSettings):
     # --- agent runtime: models, keys, files (issue 5) ---
 
     # --- production profile: celery, redis, postgres (issue 4) ---
+    # Connection pool per process (PostgreSQL; SQLite keeps SQLAlchemy's own default).
+    db_pool_size: int = Field(5, ge=1, le=200)
+    db_max_overflow: int = Field(10, ge=0, le=500)
+    db_pool_timeout_seconds: float = Field(30, gt=0, le=600)
+    db_pool_recycle_seconds: int = Field(1800, ge=-1)
 
     @property
     def workspaces_root(self) -> Path:

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func
+from sqlalchemy import delete, func, update
 from sqlmodel import Session, col, select
 
 from compymac_rx.chats.models import AgentSession, Message
@@ -87,6 +87,14 @@ def add_message(
         )
         if existing is not None:
             return existing
+    # Write to the session row first: that takes its row lock on PostgreSQL and the write lock
+    # on SQLite (whose driver opens the transaction at the first write), so two writers (a
+    # worker and the web process, or two workers) never read the same max(seq).
+    session.execute(
+        update(AgentSession)
+        .where(col(AgentSession.id) == session_id, col(AgentSession.user_id) == user_id)
+        .values(last_activity_at=now)
+    )
     last = session.exec(
         select(func.max(Message.seq)).where(
             Message.session_id == session_id, Message.user_id == user_id
@@ -104,10 +112,6 @@ def add_message(
         created_at=now,
     )
     session.add(message)
-    owner = get_session(session, user_id=user_id, session_id=session_id)
-    if owner is not None:
-        owner.last_activity_at = now
-        session.add(owner)
     session.flush()
     return message
 
