@@ -92,6 +92,8 @@ class Settings(BaseSettings):
     db_max_overflow: int = Field(10, ge=0, le=500)
     db_pool_timeout_seconds: float = Field(30, gt=0, le=600)
     db_pool_recycle_seconds: int = Field(1800, ge=-1)
+    # Event bus, rate limits and (by default) the Celery broker.
+    redis_url: str = Field("redis://127.0.0.1:6379/0", pattern=r"^rediss?://")
 
     @property
     def workspaces_root(self) -> Path:

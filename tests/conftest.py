@@ -20,7 +20,7 @@ from alembic.config import Config
 
 from compymac_rx import db
 from compymac_rx.jobs import runner
-from tests.services import Postgres, postgres_server
+from tests.services import Postgres, Redis, postgres_server, redis_server
 
 ROOT = Path(__file__).resolve().parents[1]
 DB_TEST_DIRS = ("accounts", "chats", "jobs", "identity", "ops")
@@ -135,3 +135,22 @@ def data_dir(
     clear_caches()
     if pg is not None:
         pg.psql(f"DROP DATABASE IF EXISTS {pg_name} WITH (FORCE)")
+
+
+@pytest.fixture(scope="session")
+def redis_server_session(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Redis]:
+    with redis_server(tmp_path_factory.mktemp("redis")) as server:
+        yield server
+
+
+@pytest.fixture
+def redis(redis_server_session: Redis, monkeypatch: pytest.MonkeyPatch) -> Redis:
+    """The session's Redis server, emptied, and REDIS_URL pointing at it."""
+    if redis_server_session.process.poll() is not None:
+        redis_server_session.start()
+    import redis as redis_client
+
+    redis_client.Redis.from_url(redis_server_session.url).flushall()
+    monkeypatch.setenv("REDIS_URL", redis_server_session.url)
+    clear_caches()
+    return redis_server_session

@@ -38,7 +38,9 @@ class JobPublisher:
         self._seq = 0
 
     def publish(self, kind: str, **payload: Any) -> None:
-        self._seq += 1
+        # The bus hands out the number, so a redelivered job goes on after its first run's
+        # events and a reconnecting tab neither misses nor repeats one.
+        self._seq = self._bus.next_seq(self._job_id, at_least=self._seq + 1)
         self._bus.publish(
             JobEvent(self._job_id, self._session_id, self._user_id, self._seq, kind, payload)
         )

@@ -131,14 +131,22 @@ class ChatState(AuthState):
             if len(rows) < page:
                 return
 
-    def apply_event(self, event: JobEvent) -> None:
-        """Fold one job event into the view; events at or below the last seq are copies."""
+    def apply_event(self, event: JobEvent, *, fill_gap: bool = True) -> None:
+        """Fold one job event into the view; events at or below the last seq are copies.
+
+        A gap (events lost while Redis or this backend reconnected) is filled from the bus's
+        replay first, so the view never skips a step.
+        """
         if event.session_id != self.current_id or event.user_id != self._user_id:
             return
         if event.job_id != self.job_id:
             self.job_id, self._seq, self.live_text, self.live_tools = event.job_id, -1, "", []
         if event.seq <= self._seq:
             return
+        if fill_gap and event.seq > self._seq + 1:
+            for missed in get_bus().replay(event.job_id, after_seq=self._seq):
+                if missed.seq < event.seq:
+                    self.apply_event(missed, fill_gap=False)
         self._seq = event.seq
         payload = event.payload
         if event.kind == "delta":
@@ -153,6 +161,8 @@ class ChatState(AuthState):
             self.live_text = ""
             self._sync()
         elif event.kind == "status":
+            if payload.get("retry"):  # a redelivered job starts its unfinished step again
+                self.live_text, self.live_tools = "", []
             self.job_status = str(payload.get("status", ""))
             self.job_error = str(payload.get("error") or "")
             self._sync()
