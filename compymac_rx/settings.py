@@ -94,6 +94,26 @@ class Settings(BaseSettings):
     db_pool_recycle_seconds: int = Field(1800, ge=-1)
     # Event bus, rate limits and (by default) the Celery broker.
     redis_url: str = Field("redis://127.0.0.1:6379/0", pattern=r"^rediss?://")
+    # Empty: the broker is REDIS_URL.
+    celery_broker_url: str = ""
+    # Turns one user may have running at once; more wait in line, with their place shown.
+    jobs_per_user: int = Field(2, ge=1, le=100)
+    job_time_limit_seconds: int = Field(900, ge=1, le=86_400)
+    job_heartbeat_seconds: float = Field(5, gt=0, le=300)
+    # A running job silent this long is retried (or failed after JOB_MAX_ATTEMPTS) by the reaper.
+    job_stale_seconds: float = Field(30, gt=0)
+    job_max_attempts: int = Field(2, ge=1, le=10)
+    reaper_interval_seconds: float = Field(10, gt=0)
+
+    @model_validator(mode="after")
+    def _stale_after_heartbeats(self) -> Settings:
+        if self.job_stale_seconds < 2 * self.job_heartbeat_seconds:
+            raise ValueError("JOB_STALE_SECONDS must be at least twice JOB_HEARTBEAT_SECONDS")
+        return self
+
+    @property
+    def broker_url(self) -> str:
+        return self.celery_broker_url or self.redis_url
 
     @property
     def workspaces_root(self) -> Path:

@@ -146,3 +146,12 @@ def list_messages(
         query = query.where(Message.seq < before_seq)
     rows = session.exec(query.order_by(col(Message.seq).desc()).limit(limit)).all()
     return list(reversed(rows))
+
+
+def count_job_steps(session: Session, *, user_id: str, job_id: str) -> int:
+    """Steps a job already stored (a redelivered job goes on after them)."""
+    return session.exec(
+        select(func.count())
+        .select_from(Message)
+        .where(Message.user_id == user_id, Message.job_id == job_id)
+    ).one()

@@ -32,9 +32,17 @@ class ChatState(AuthState):
     job_id: str = ""
     job_status: str = ""
     job_error: str = ""
+    queue_position: int = 0
     notice: str = ""
     _user_id: str = ""
     _seq: int = -1
+
+    @rx.var
+    def queue_label(self) -> str:
+        """Over the running limit, a turn waits; its place in line is shown."""
+        if self.queue_position > 0:
+            return f"queued · #{self.queue_position} in line"
+        return "queued"
 
     @rx.var
     def running(self) -> bool:
@@ -164,6 +172,7 @@ class ChatState(AuthState):
             if payload.get("retry"):  # a redelivered job starts its unfinished step again
                 self.live_text, self.live_tools = "", []
             self.job_status = str(payload.get("status", ""))
+            self.queue_position = int(payload.get("position") or 0)
             self.job_error = str(payload.get("error") or "")
             self._sync()
             if event.terminal:
