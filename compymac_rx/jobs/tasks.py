@@ -237,6 +237,12 @@ def run_job(job_id: str) -> Claim:
         fail_and_publish(job_id, f"The turn was interrupted {job.attempts - 1} times; giving up.")
         return Claim.GONE
     publisher = JobPublisher(get_bus(), job)
+    last = started.history[-1] if started.history else None
+    if started.steps_done and last is not None and last.role == "assistant":
+        # The previous run stored its final reply and died before the status: nothing to redo.
+        finish_job(job_id, JobStatus.DONE, None, utcnow())
+        publisher.publish("status", status=JobStatus.DONE.value, error=None)
+        return Claim.STARTED
     # A retry tells the tabs to drop the half-streamed step they show: it starts again.
     publisher.publish("status", status=JobStatus.RUNNING.value, retry=job.attempts > 1)
     sink = JobSink(job, publisher, steps_done=started.steps_done)
