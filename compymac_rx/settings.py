@@ -104,6 +104,11 @@ class Settings(BaseSettings):
     job_stale_seconds: float = Field(30, gt=0)
     job_max_attempts: int = Field(2, ge=1, le=10)
     reaper_interval_seconds: float = Field(10, gt=0)
+    # Where throttles count: memory (one process) or redis (shared by every process).
+    rate_limit_store: Literal["memory", "redis"] = "memory"
+    signups_per_hour_per_ip: int = Field(10, ge=1)
+    messages_per_minute: int = Field(20, ge=1)
+    uploads_per_minute: int = Field(30, ge=1)
 
     @model_validator(mode="after")
     def _stale_after_heartbeats(self) -> Settings:

@@ -78,6 +78,7 @@ def app_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningApp]
         "PUBLIC_URL": f"http://localhost:{port}",
         "BUILTIN_STREAM_DELAY_MS": "120",
         "HISTORY_PAGE_SIZE": "6",
+        "SIGNUPS_PER_HOUR_PER_IP": "1000",
         "PATH": f"{ROOT / '.tools' / 'node_modules' / '.bin'}:{os.environ['PATH']}",
         "REFLEX_USE_SYSTEM_BUN": "1",
         "REFLEX_TELEMETRY_ENABLED": "false",
