@@ -26,7 +26,7 @@ help:
 	echo "make typecheck  mypy compymac_rx"
 	echo "make migrate    alembic upgrade head"
 	echo "make revision m='message'  alembic revision --autogenerate"
-	echo "make worker     (production profile only)"
+	echo "make worker     a Celery worker for JOB_RUNNER=celery (WORKER_CONCURRENCY=2)"
 	echo "make clean      remove build output (.web); data/ is kept"
 
 setup:
@@ -70,9 +70,13 @@ revision:
 	ruff check --fix --quiet alembic/versions || echo "revision: fix the remaining ruff findings above by hand" >&2
 	ruff format --quiet alembic/versions
 
+# A Celery worker for JOB_RUNNER=celery (settings from the environment / .env, like the app).
+# WORKER_CONCURRENCY turns at once per worker; start more workers to scale out.
+WORKER_CONCURRENCY ?= 2
 worker:
-	@echo "worker: nothing to run in the embedded profile (jobs run inline in the app process)."
-	echo "worker: the Celery worker arrives with the production profile."
+	$(ENV)
+	exec celery -A compymac_rx.jobs.celery_app:celery_app worker -Q compymac-turns \
+		-c $(WORKER_CONCURRENCY) --loglevel INFO --without-gossip --without-mingle
 
 clean:
 	rm -rf .web .states

@@ -9,6 +9,7 @@ from compymac_rx import routes
 from compymac_rx.identity.factory import get_identity_provider
 from compymac_rx.identity.http import shared_routes
 from compymac_rx.jobs.runner import get_runner
+from compymac_rx.ops.http import ops_routes
 from compymac_rx.pages.chat import chat_page
 from compymac_rx.pages.signin import signin_page, signup_page
 from compymac_rx.state.auth import SignInState
@@ -23,7 +24,9 @@ async def live_events(app: rx.App) -> None:
 
 
 app = rx.App(
-    api_transformer=Starlette(routes=[*shared_routes(), *get_identity_provider().routes()]),
+    api_transformer=Starlette(
+        routes=[*shared_routes(), *ops_routes(), *get_identity_provider().routes()]
+    ),
     stylesheets=["/app.css"],
 )
 app.add_page(chat_page, route=routes.HOME, on_load=ChatState.load_page, title="CompyMac RX")

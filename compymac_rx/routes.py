@@ -14,6 +14,8 @@ AUTH_LOGIN = "/auth/login"
 AUTH_SIGNUP = "/auth/signup"
 AUTH_LOGOUT = "/auth/logout"
 HEALTH = "/health"
+READY = "/ready"
+METRICS = "/metrics"
 
 
 def session_url(session_id: str) -> str:

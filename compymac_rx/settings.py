@@ -95,7 +95,7 @@ class Settings(BaseSettings):
     # Event bus, rate limits and (by default) the Celery broker.
     redis_url: str = Field("redis://127.0.0.1:6379/0", pattern=r"^rediss?://")
     # Empty: the broker is REDIS_URL.
-    celery_broker_url: str = ""
+    celery_broker_url: str = Field("", pattern=r"^(rediss?://.*)?$")
     # Turns one user may have running at once; more wait in line, with their place shown.
     jobs_per_user: int = Field(2, ge=1, le=100)
     job_time_limit_seconds: int = Field(900, ge=1, le=86_400)
@@ -109,6 +109,8 @@ class Settings(BaseSettings):
     signups_per_hour_per_ip: int = Field(10, ge=1)
     messages_per_minute: int = Field(20, ge=1)
     uploads_per_minute: int = Field(30, ge=1)
+    # /metrics answers only `Authorization: Bearer <METRICS_TOKEN>`; empty turns it off (404).
+    metrics_token: str = ""
 
     @model_validator(mode="after")
     def _stale_after_heartbeats(self) -> Settings:

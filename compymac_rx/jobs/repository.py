@@ -154,3 +154,18 @@ def requeue_stale(session: Session, *, job_id: str, stale_before: datetime) -> b
 def count_by_status(session: Session) -> dict[str, int]:
     rows = session.execute(select(Job.status, func.count()).group_by(Job.status)).all()
     return {str(status): int(count) for status, count in rows}
+
+
+def finished_durations(session: Session, *, since: datetime, limit: int) -> list[tuple[str, float]]:
+    """(status, seconds from start to end) of turns finished since `since`, newest first."""
+    rows = session.exec(
+        select(Job.status, Job.started_at, Job.finished_at)
+        .where(col(Job.finished_at) >= since, col(Job.started_at).is_not(None))
+        .order_by(col(Job.finished_at).desc())
+        .limit(limit)
+    ).all()
+    return [
+        (status, max(0.0, (end - start).total_seconds()))
+        for status, start, end in rows
+        if start is not None and end is not None
+    ]

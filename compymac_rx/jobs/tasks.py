@@ -20,7 +20,7 @@ from compymac_rx.agent.types import ChatItem, ToolCall, ToolResult
 from compymac_rx.chats import repository as chats
 from compymac_rx.chats.models import Message
 from compymac_rx.db import session_scope, utcnow
-from compymac_rx.jobs import metrics, repository
+from compymac_rx.jobs import repository
 from compymac_rx.jobs.bus import EventBus, get_bus
 from compymac_rx.jobs.events import JobEvent
 from compymac_rx.jobs.models import Job, JobStatus
@@ -247,7 +247,6 @@ def run_job(job_id: str) -> Claim:
     publisher.publish("status", status=JobStatus.RUNNING.value, retry=job.attempts > 1)
     sink = JobSink(job, publisher, steps_done=started.steps_done)
     status, error = JobStatus.DONE, None
-    began = time.monotonic()
     try:
         with Heartbeat(job_id, settings.job_heartbeat_seconds):
             toolbox = Toolbox(
@@ -271,6 +270,5 @@ def run_job(job_id: str) -> Claim:
         log.exception("job %s failed", job_id)
         status, error = JobStatus.FAILED, f"The agent stopped with an error: {type(exc).__name__}"
     finish_job(job_id, status, error, utcnow())
-    metrics.observe_turn(status.value, time.monotonic() - began)
     publisher.publish("status", status=status.value, error=error)
     return Claim.STARTED
