@@ -18,6 +18,7 @@ from tests.services import free_port
 
 COPIED = ("compymac_rx", "assets", "alembic", "alembic.ini", "rxconfig.py", "reflex.lock")
 BIN = Path(sys.executable).parent
+REFLEX_PROD = [str(BIN / "reflex"), "run", "--env", "prod", "--single-port", "--frontend-port"]
 
 
 def make_copy(dest: Path) -> Path:
@@ -54,8 +55,7 @@ class AppBackend:
     def start(self, timeout: float = 300) -> None:
         with self.log.open("ab") as out:
             self.process = subprocess.Popen(
-                [str(BIN / "reflex"), "run", "--env", "prod", "--single-port"]
-                + ["--frontend-port", str(self.port)],
+                [*REFLEX_PROD, str(self.port)],
                 cwd=self.folder,
                 env=self.env,
                 stdout=out,

@@ -35,6 +35,7 @@ from tests.services import Postgres, Redis, redis_server
 # `run seq 1 N` stores a tool record, then streams a summary of N lines: long enough to act in.
 LONG_TURN = "run seq 1 300"
 LONG_TURN_END = "300"
+LONGER_TURN = "run seq 1 1000"
 LONG = 90_000
 
 
@@ -64,9 +65,7 @@ class Stack:
 
 
 @pytest.fixture(scope="module")
-def stack(
-    postgres: Postgres, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Stack]:
+def stack(postgres: Postgres, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     folder = tmp_path_factory.mktemp("topology")
     with redis_server(folder) as redis:
         key = base64.urlsafe_b64encode(secrets.token_bytes(32)).decode().rstrip("=")
@@ -147,13 +146,13 @@ def wait_done(page: Page) -> None:
     expect(page.get_by_test_id("job-status")).to_contain_text("done", timeout=LONG)
 
 
-def final_reply_once(page: Page) -> None:
-    expect(conversation(page).get_by_text(LONG_TURN, exact=True)).to_have_count(1)
+def final_reply_once(page: Page, prompt: str = LONG_TURN) -> None:
+    expect(conversation(page).get_by_text(prompt, exact=True)).to_have_count(1)
     expect(page.get_by_test_id("live-reply")).to_have_count(0)
 
 
-def start_long_turn(page: Page) -> None:
-    send(page, LONG_TURN)
+def start_long_turn(page: Page, prompt: str = LONG_TURN) -> None:
+    send(page, prompt)
     expect(page.get_by_test_id("live-reply")).to_be_visible(timeout=TIMEOUT)
 
 
@@ -216,12 +215,13 @@ def test_restart_of_the_tabs_backend_mid_turn(stack_env: Stack, context: Browser
     page = context.new_page()
     sign_up(page, stack_env.a, unique_email("restart"))  # type: ignore[arg-type]
     session_id = new_session(page)
-    start_long_turn(page)
+    start_long_turn(page, LONGER_TURN)  # outlasts the restart (about 11 s)
     stack_env.a.stop()
     stack_env.a.start()
     # The tab reconnects by itself, catches up on what it missed and follows the turn to its end.
+    expect(page.get_by_test_id("job-status")).to_contain_text("running", timeout=LONG)
     wait_done(page)
-    final_reply_once(page)
+    final_reply_once(page, LONGER_TURN)
     assert_turn_intact(job_of_last_turn(session_id))
 
 
@@ -232,8 +232,6 @@ def test_restart_of_redis_mid_turn(stack_env: Stack, context: BrowserContext) ->
     start_long_turn(page)
     job_id = job_of_last_turn(session_id)
     stack_env.redis.restart()
-    from tests.factories import wait_for_job  # noqa: PLC0415
-
     deadline = time.monotonic() + 90
     while time.monotonic() < deadline and _status(job_id) not in ("done", "failed"):
         time.sleep(0.2)
@@ -245,7 +243,6 @@ def test_restart_of_redis_mid_turn(stack_env: Stack, context: BrowserContext) ->
         timeout=TIMEOUT
     )
     final_reply_once(page)
-    del wait_for_job
 
 
 def _status(job_id: str) -> str:
