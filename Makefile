@@ -15,7 +15,7 @@ ENV := . scripts/env.sh
 LINT := (ruff check . && ruff format --check .)
 TYPECHECK := mypy compymac_rx
 
-.PHONY: help setup run test lint fmt typecheck migrate revision worker clean
+.PHONY: help setup run test lint fmt typecheck migrate revision worker claim-sessions clean
 
 help:
 	@echo "make setup      install system packages, .venv, bun, data/ (idempotent)"
@@ -27,6 +27,7 @@ help:
 	echo "make migrate    alembic upgrade head"
 	echo "make revision m='message'  alembic revision --autogenerate"
 	echo "make worker     a Celery worker for JOB_RUNNER=celery (WORKER_CONCURRENCY=2)"
+	echo "make claim-sessions  one-off: the first account takes sessions without an owner"
 	echo "make clean      remove build output (.web); data/ is kept"
 
 setup:
@@ -77,6 +78,14 @@ worker:
 	$(ENV)
 	exec celery -A compymac_rx.jobs.celery_app:celery_app worker -Q compymac-turns \
 		-c $(WORKER_CONCURRENCY) --loglevel INFO --without-gossip --without-mingle
+
+# One-off, after upgrading a single-user install: the first account claims sessions without
+# an owner (ARGS='--email someone@example.com --dry-run' to choose or preview).
+ARGS ?=
+claim-sessions:
+	$(ENV)
+	alembic upgrade head
+	python -m compymac_rx.ops.claim $(ARGS)
 
 clean:
 	rm -rf .web .states

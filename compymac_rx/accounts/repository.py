@@ -83,3 +83,8 @@ def revoke_user_auth_sessions(session: Session, *, user_id: str, now: datetime) 
         .values(revoked_at=now)
     )
     return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+def first_user(session: Session) -> User | None:
+    """The account created first (it became the admin)."""
+    return session.exec(select(User).order_by(col(User.created_at))).first()

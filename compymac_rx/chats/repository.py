@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import delete, func, update
 from sqlmodel import Session, col, select
 
+from compymac_rx.accounts.models import User
 from compymac_rx.chats.models import AgentSession, Message
 from compymac_rx.jobs.models import Job
 
@@ -155,3 +156,33 @@ def count_job_steps(session: Session, *, user_id: str, job_id: str) -> int:
         .select_from(Message)
         .where(Message.user_id == user_id, Message.job_id == job_id)
     ).one()
+
+
+def ownerless_sessions(session: Session) -> Sequence[AgentSession]:
+    """Sessions whose user id names no account (data from a single-user install).
+
+    An operator's one-off migration reads these; no user-facing code may call it.
+    """
+    owners = select(User.id)
+    return session.exec(
+        select(AgentSession)
+        .where(col(AgentSession.user_id).not_in(owners))
+        .order_by(col(AgentSession.created_at))
+    ).all()
+
+
+def give_session_to(
+    session: Session, *, session_id: str, from_user_id: str, to_user_id: str, workspace_path: str
+) -> None:
+    """Move one session, its messages and jobs from `from_user_id` to `to_user_id`."""
+    for table in (Message, Job):
+        session.execute(
+            update(table)
+            .where(col(table.session_id) == session_id, col(table.user_id) == from_user_id)
+            .values(user_id=to_user_id)
+        )
+    session.execute(
+        update(AgentSession)
+        .where(col(AgentSession.id) == session_id, col(AgentSession.user_id) == from_user_id)
+        .values(user_id=to_user_id, workspace_path=workspace_path)
+    )
