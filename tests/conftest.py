@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 from alembic import command
 from alembic.config import Config
+from playwright.sync_api import Browser, Playwright, sync_playwright
 
 from compymac_rx import db
 from compymac_rx.jobs import runner
@@ -154,3 +155,19 @@ def redis(redis_server_session: Redis, monkeypatch: pytest.MonkeyPatch) -> Redis
     monkeypatch.setenv("REDIS_URL", redis_server_session.url)
     clear_caches()
     return redis_server_session
+
+
+@pytest.fixture(scope="session")
+def playwright() -> Iterator[Playwright]:
+    """One sync Playwright for the whole run (tests/e2e and tests/integration share it)."""
+    with sync_playwright() as p:
+        yield p
+
+
+@pytest.fixture(scope="session")
+def browser(playwright: Playwright) -> Iterator[Browser]:
+    from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS
+
+    browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    yield browser
+    browser.close()

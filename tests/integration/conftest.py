@@ -13,7 +13,6 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import ROOT, clear_caches, fresh_pg_database
-from tests.e2e.conftest import browser, playwright  # noqa: F401  (fixtures)
 from tests.services import Postgres, Redis
 
 StartWorker = Callable[..., subprocess.Popen[bytes]]
