@@ -76,7 +76,7 @@ class ReflexSocket:
         )
         ws = await simple_websocket.AioClient.connect(url, headers={"Cookie": cookie})
         socket = cls(ws)
-        opening = await ws.receive(timeout=30)
+        opening = await ws.receive(timeout=180)
         assert str(opening).startswith("0"), opening
         boot = event("reflex___state____state.hydrate_and_load", {}, path)
         await ws.send(f"40{NAMESPACE},{json.dumps({'event': boot})}")
