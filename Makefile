@@ -15,7 +15,7 @@ ENV := . scripts/env.sh
 LINT := (ruff check . && ruff format --check .)
 TYPECHECK := mypy compymac_rx
 
-.PHONY: help setup run test lint fmt typecheck migrate revision worker clean rotate-keys bench
+.PHONY: help setup run test lint fmt typecheck migrate revision worker claim-sessions clean rotate-keys bench
 
 help:
 	@echo "make setup      install system packages, .venv, bun, data/ (idempotent)"
@@ -28,7 +28,8 @@ help:
 	echo "make revision m='message'  alembic revision --autogenerate"
 	echo "make rotate-keys  re-encrypt stored API keys under the first SECRET_KEYS key"
 	echo "make bench      per-turn overhead of the agent loop (fake model server)"
-	echo "make worker     (production profile only)"
+	echo "make worker     a Celery worker for JOB_RUNNER=celery (WORKER_CONCURRENCY=2)"
+	echo "make claim-sessions  one-off: the first account takes sessions without an owner"
 	echo "make clean      remove build output (.web); data/ is kept"
 
 setup:
@@ -80,9 +81,21 @@ bench:
 	$(ENV)
 	python -m bench.agent_overhead
 
+# A Celery worker for JOB_RUNNER=celery (settings from the environment / .env, like the app).
+# WORKER_CONCURRENCY turns at once per worker; start more workers to scale out.
+WORKER_CONCURRENCY ?= 2
 worker:
-	@echo "worker: nothing to run in the embedded profile (jobs run inline in the app process)."
-	echo "worker: the Celery worker arrives with the production profile."
+	$(ENV)
+	exec celery -A compymac_rx.jobs.celery_app:celery_app worker -Q compymac-turns \
+		-c $(WORKER_CONCURRENCY) --loglevel INFO --without-gossip --without-mingle
+
+# One-off, after upgrading a single-user install: the first account claims sessions without
+# an owner (ARGS='--email someone@example.com --dry-run' to choose or preview).
+ARGS ?=
+claim-sessions:
+	$(ENV)
+	alembic upgrade head
+	python -m compymac_rx.ops.claim $(ARGS)
 
 clean:
 	rm -rf .web .states

@@ -10,6 +10,7 @@ from compymac_rx.files.http import file_routes
 from compymac_rx.identity.factory import get_identity_provider
 from compymac_rx.identity.http import auth_routes
 from compymac_rx.jobs.runner import get_runner
+from compymac_rx.ops.http import ops_routes
 from compymac_rx.pages.admin import admin_page
 from compymac_rx.pages.chat import chat_page
 from compymac_rx.pages.settings import settings_page
@@ -28,7 +29,9 @@ async def live_events(app: rx.App) -> None:
 
 
 app = rx.App(
-    api_transformer=Starlette(routes=[*auth_routes(get_identity_provider()), *file_routes()]),
+    api_transformer=Starlette(
+        routes=[*auth_routes(get_identity_provider()), *file_routes(), *ops_routes()]
+    ),
     stylesheets=["/app.css"],
 )
 app.add_page(chat_page, route=routes.HOME, on_load=ChatState.load_page, title="CompyMac RX")

@@ -20,6 +20,8 @@ AUTH_CALLBACK = "/auth/callback"
 AUTH_BACKCHANNEL_LOGOUT = "/auth/backchannel-logout"
 ADMIN = "/admin"
 HEALTH = "/health"
+READY = "/ready"
+METRICS = "/metrics"
 
 
 def file_url(session_id: str, path: str, *, inline: bool = False) -> str:
@@ -59,10 +61,12 @@ def signin_url(*, next_path: str | None = None, error: str | None = None, wait: 
     return f"{SIGNIN}?{urlencode(params)}" if params else SIGNIN
 
 
-def signup_url(*, next_path: str | None = None, error: str | None = None) -> str:
+def signup_url(*, next_path: str | None = None, error: str | None = None, wait: int = 0) -> str:
     params: dict[str, str] = {}
     if next_path and safe_next(next_path) != HOME:
         params["next"] = safe_next(next_path)
     if error:
         params["error"] = error
+    if wait:
+        params["wait"] = str(wait)
     return f"{SIGNUP}?{urlencode(params)}" if params else SIGNUP

@@ -28,8 +28,8 @@ class Settings(BaseSettings):
     workspaces_dir: Path | None = None
 
     identity_provider: Literal["local", "oidc", "keycloak"] = "local"
-    job_runner: Literal["inline"] = "inline"
-    event_bus: Literal["memory"] = "memory"
+    job_runner: Literal["inline", "celery"] = "inline"
+    event_bus: Literal["memory", "redis"] = "memory"
     model_backend: Literal["builtin", "openai"] = "builtin"
 
     # `kid:base64url(32 bytes)`, comma-separated, first one current. Empty in the embedded
@@ -127,6 +127,40 @@ class Settings(BaseSettings):
     upload_max_bytes: int = Field(5_000_000, ge=1000)
 
     # --- production profile: celery, redis, postgres (issue 4) ---
+    # Connection pool per process (PostgreSQL; SQLite keeps SQLAlchemy's own default).
+    db_pool_size: int = Field(5, ge=1, le=200)
+    db_max_overflow: int = Field(10, ge=0, le=500)
+    db_pool_timeout_seconds: float = Field(30, gt=0, le=600)
+    db_pool_recycle_seconds: int = Field(1800, ge=-1)
+    # Event bus, rate limits and (by default) the Celery broker.
+    redis_url: str = Field("redis://127.0.0.1:6379/0", pattern=r"^rediss?://")
+    # Empty: the broker is REDIS_URL.
+    celery_broker_url: str = Field("", pattern=r"^(rediss?://.*)?$")
+    # Turns one user may have running at once; more wait in line, with their place shown.
+    jobs_per_user: int = Field(2, ge=1, le=100)
+    job_time_limit_seconds: int = Field(900, ge=1, le=86_400)
+    job_heartbeat_seconds: float = Field(5, gt=0, le=300)
+    # A running job silent this long is retried (or failed after JOB_MAX_ATTEMPTS) by the reaper.
+    job_stale_seconds: float = Field(30, gt=0)
+    job_max_attempts: int = Field(2, ge=1, le=10)
+    reaper_interval_seconds: float = Field(10, gt=0)
+    # Where throttles count: memory (one process) or redis (shared by every process).
+    rate_limit_store: Literal["memory", "redis"] = "memory"
+    signups_per_hour_per_ip: int = Field(10, ge=1)
+    messages_per_minute: int = Field(20, ge=1)
+    uploads_per_minute: int = Field(30, ge=1)
+    # /metrics answers only `Authorization: Bearer <METRICS_TOKEN>`; empty turns it off (404).
+    metrics_token: str = ""
+
+    @model_validator(mode="after")
+    def _stale_after_heartbeats(self) -> Settings:
+        if self.job_stale_seconds < 2 * self.job_heartbeat_seconds:
+            raise ValueError("JOB_STALE_SECONDS must be at least twice JOB_HEARTBEAT_SECONDS")
+        return self
+
+    @property
+    def broker_url(self) -> str:
+        return self.celery_broker_url or self.redis_url
 
     @model_validator(mode="after")
     def _oidc_needs_client(self) -> Settings:

@@ -57,6 +57,10 @@ missing=()
 have_pkg bubblewrap bwrap || missing+=(bubblewrap)
 if [[ $TEST == 1 ]]; then
     have_pkg chromium chromium || missing+=(chromium)
+    # The production-profile tests start throwaway PostgreSQL and Redis servers themselves.
+    have_pkg postgresql initdb || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 ||
+        missing+=(postgresql)
+    have_pkg redis-server redis-server || missing+=(redis-server)
 fi
 
 if ((${#missing[@]})); then
@@ -66,6 +70,7 @@ if ((${#missing[@]})); then
         for pkg in "${missing[@]}"; do
             cmd=$pkg
             [[ $pkg == bubblewrap ]] && cmd=bwrap
+            [[ $pkg == postgresql ]] && cmd=psql
             have_pkg "$pkg" "$cmd" || die "apt-get finished but $pkg is still missing"
         done
     else
@@ -73,8 +78,8 @@ if ((${#missing[@]})); then
         [[ $(id -u) == 0 ]] && why="no apt-get"
         echo "setup: missing system packages: ${missing[*]} ($why, so not installing them)" >&2
         echo "setup:   install them with: sudo apt-get install -y ${missing[*]}" >&2
-        if [[ " ${missing[*]} " == *" chromium "* ]]; then
-            die "chromium is required by the browser tests (--test)"
+        if [[ $TEST == 1 ]] && [[ " ${missing[*]} " == *" "@(chromium|postgresql|redis-server)" "* ]]; then
+            die "chromium, postgresql and redis-server are required by the tests (--test)"
         fi
         warn "without bubblewrap the app refuses to run agent commands (it says so plainly)"
     fi

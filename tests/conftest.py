@@ -1,21 +1,47 @@
-"""Each test gets its own data folder and a freshly migrated SQLite database."""
+"""Each test gets its own data folder and a freshly migrated database.
+
+The database tests (DB_TEST_DIRS) run twice: on SQLite and on a real PostgreSQL server that one
+session fixture starts on a free port. Every test gets its own database, copied from a migrated
+template (a file copy on SQLite, CREATE DATABASE ... TEMPLATE on PostgreSQL).
+"""
 
 from __future__ import annotations
 
+import itertools
 import shutil
 import sys
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from alembic import command
 from alembic.config import Config
+from playwright.sync_api import Browser, Playwright, sync_playwright
 
 from compymac_rx import db
 from compymac_rx.jobs import runner
 from tests.fake_openai import FakeOpenAI
+from tests.services import Postgres, Redis, postgres_server, redis_server
 
 ROOT = Path(__file__).resolve().parents[1]
+DB_TEST_DIRS = ("accounts", "chats", "jobs", "identity", "ops")
+PG_TEMPLATE = "compymac_template"
+_db_names = itertools.count(1)
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Database tests run on both backends; the rest on SQLite only."""
+    if "db_backend" not in metafunc.fixturenames:
+        return
+    parts = Path(str(metafunc.definition.path)).relative_to(ROOT / "tests").parts
+    if len(parts) > 1 and parts[0] in DB_TEST_DIRS:
+        metafunc.parametrize("db_backend", ["sqlite", "postgresql"], indirect=True)
+
+
+@pytest.fixture
+def db_backend(request: pytest.FixtureRequest) -> str:
+    return str(getattr(request, "param", "sqlite"))
 
 
 def clear_caches() -> None:
@@ -51,11 +77,51 @@ def template_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return data_dir / "compymac.db"
 
 
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[Postgres]:
+    """One PostgreSQL server for the run, with a migrated template database."""
+    # Outside pytest's tmp tree: the server runs as the postgres user, who cannot enter it.
+    base = Path(tempfile.mkdtemp(prefix="compymac-pg-"))
+    base.chmod(0o755)
+    try:
+        with postgres_server(base) as server:
+            server.psql(f"CREATE DATABASE {PG_TEMPLATE}")
+            mp = pytest.MonkeyPatch()
+            mp.setenv("DATABASE_URL", server.url(PG_TEMPLATE))
+            clear_caches()
+            migrate(base)
+            db.get_engine().dispose()
+            mp.undo()
+            clear_caches()
+            yield server
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
+
+
+def fresh_pg_database(server: Postgres) -> str:
+    name = f"compymac_test_{next(_db_names)}"
+    server.psql(f"CREATE DATABASE {name} TEMPLATE {PG_TEMPLATE}")
+    return name
+
+
 @pytest.fixture(autouse=True)
-def data_dir(tmp_path: Path, template_db: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+def data_dir(
+    tmp_path: Path,
+    template_db: Path,
+    db_backend: str,
+    request: pytest.FixtureRequest,
+    monkeypatch: pytest.MonkeyPatch,
+) -> Iterator[Path]:
     folder = tmp_path / "data"
     folder.mkdir()
-    shutil.copy(template_db, folder / "compymac.db")
+    pg: Postgres | None = None
+    pg_name = ""
+    if db_backend == "postgresql":
+        pg = request.getfixturevalue("postgres")
+        pg_name = fresh_pg_database(pg)
+        monkeypatch.setenv("DATABASE_URL", pg.url(pg_name))
+    else:
+        shutil.copy(template_db, folder / "compymac.db")
     monkeypatch.setenv("DATA_DIR", str(folder))
     monkeypatch.setenv("BUILTIN_STREAM_DELAY_MS", "0")
     monkeypatch.chdir(tmp_path)  # keeps a stray .env in the repo from leaking in
@@ -69,6 +135,43 @@ def data_dir(tmp_path: Path, template_db: Path, monkeypatch: pytest.MonkeyPatch)
     if db.get_engine.cache_info().currsize:
         db.get_engine().dispose()
     clear_caches()
+    if pg is not None:
+        pg.psql(f"DROP DATABASE IF EXISTS {pg_name} WITH (FORCE)")
+
+
+@pytest.fixture(scope="session")
+def redis_server_session(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Redis]:
+    with redis_server(tmp_path_factory.mktemp("redis")) as server:
+        yield server
+
+
+@pytest.fixture
+def redis(redis_server_session: Redis, monkeypatch: pytest.MonkeyPatch) -> Redis:
+    """The session's Redis server, emptied, and REDIS_URL pointing at it."""
+    if redis_server_session.process.poll() is not None:
+        redis_server_session.start()
+    import redis as redis_client
+
+    redis_client.Redis.from_url(redis_server_session.url).flushall()
+    monkeypatch.setenv("REDIS_URL", redis_server_session.url)
+    clear_caches()
+    return redis_server_session
+
+
+@pytest.fixture(scope="session")
+def playwright() -> Iterator[Playwright]:
+    """One sync Playwright for the whole run (tests/e2e and tests/integration share it)."""
+    with sync_playwright() as p:
+        yield p
+
+
+@pytest.fixture(scope="session")
+def browser(playwright: Playwright) -> Iterator[Browser]:
+    from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS
+
+    browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    yield browser
+    browser.close()
 
 
 @pytest.fixture(scope="session")

@@ -63,3 +63,40 @@ def test_model_settings_are_validated_without_echoing_the_key(
     assert "MODEL_BASE_URL" in str(error.value)
     monkeypatch.setenv("MODEL_BASE_URL", "http://127.0.0.1:11434/v1")
     assert load_settings().model_backend == "openai"
+
+
+def test_the_production_profile_is_chosen_by_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name, value in {
+        "JOB_RUNNER": "celery",
+        "EVENT_BUS": "redis",
+        "RATE_LIMIT_STORE": "redis",
+        "REDIS_URL": "redis://cache:6379/0",
+    }.items():
+        monkeypatch.setenv(name, value)
+    settings = load_settings()
+    assert (settings.job_runner, settings.event_bus, settings.rate_limit_store) == (
+        "celery",
+        "redis",
+        "redis",
+    )
+    assert settings.broker_url == "redis://cache:6379/0"
+    monkeypatch.setenv("CELERY_BROKER_URL", "redis://broker:6379/2")
+    assert load_settings().broker_url == "redis://broker:6379/2"
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"JOB_STALE_SECONDS": "5", "JOB_HEARTBEAT_SECONDS": "5"}, "twice JOB_HEARTBEAT_SECONDS"),
+        ({"CELERY_BROKER_URL": "amqp://rabbit"}, "CELERY_BROKER_URL"),
+        ({"REDIS_URL": "http://nope"}, "REDIS_URL"),
+        ({"JOBS_PER_USER": "0"}, "JOBS_PER_USER"),
+    ],
+)
+def test_bad_production_settings_are_named(
+    monkeypatch: pytest.MonkeyPatch, env: dict[str, str], message: str
+) -> None:
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    with pytest.raises(SettingsError, match=message):
+        load_settings()

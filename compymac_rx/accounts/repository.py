@@ -168,3 +168,8 @@ def get_identity_of_user(session: Session, *, user_id: str, issuer: str) -> Iden
     return session.exec(
         select(Identity).where(Identity.user_id == user_id, Identity.issuer == issuer)
     ).first()
+
+
+def first_user(session: Session) -> User | None:
+    """The account created first (it became the admin)."""
+    return session.exec(select(User).order_by(col(User.created_at))).first()

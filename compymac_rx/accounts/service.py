@@ -11,11 +11,11 @@ from datetime import datetime, timedelta
 
 from pwdlib import PasswordHash
 
-from compymac_rx import crypto
+from compymac_rx import crypto, ratelimit
 from compymac_rx.accounts import repository
 from compymac_rx.accounts.models import AuthSession, CurrentUser, Identity, OidcFlow, User
 from compymac_rx.db import new_id, session_scope, utcnow
-from compymac_rx.ratelimit import MemoryRateLimiter, RateLimiter
+from compymac_rx.ratelimit import RateLimiter
 from compymac_rx.settings import get_settings
 
 EMAIL_MAX = 320
@@ -51,16 +51,9 @@ def _dummy_hash() -> str:
     return _hasher().hash(secrets.token_urlsafe(16))
 
 
-@functools.cache
 def login_limiters() -> tuple[RateLimiter, RateLimiter]:
-    """(per email, per IP). An IP may fail more often: several people share one."""
-    s = get_settings()
-    return (
-        MemoryRateLimiter(max_failures=s.login_max_failures, window_seconds=s.login_window_seconds),
-        MemoryRateLimiter(
-            max_failures=s.login_max_failures * 4, window_seconds=s.login_window_seconds
-        ),
-    )
+    """(per email, per IP), from the store the settings choose."""
+    return ratelimit.get_limiter("login_email"), ratelimit.get_limiter("login_ip")
 
 
 def normalise_email(raw: str) -> str:
@@ -104,6 +97,8 @@ def sign_up(email: str, password: str, *, user_agent: str = "", ip: str = "") ->
     """Create an account and sign it in. The first account becomes admin. Returns the token."""
     email = normalise_email(email)
     check_password_policy(password, email)
+    if ip and (wait := ratelimit.take("signup_ip", f"ip:{ip}")):
+        raise AuthError("throttled", retry_after=wait)
     password_hash = _hasher().hash(password)
     with session_scope() as db:
         if repository.get_user_by_email(db, email=email) is not None:

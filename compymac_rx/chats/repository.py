@@ -6,9 +6,10 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func
+from sqlalchemy import delete, func, update
 from sqlmodel import Session, col, select
 
+from compymac_rx.accounts.models import User
 from compymac_rx.chats.models import AgentSession, Message
 from compymac_rx.jobs.models import Job
 
@@ -87,6 +88,14 @@ def add_message(
         )
         if existing is not None:
             return existing
+    # Write to the session row first: that takes its row lock on PostgreSQL and the write lock
+    # on SQLite (whose driver opens the transaction at the first write), so two writers (a
+    # worker and the web process, or two workers) never read the same max(seq).
+    session.execute(
+        update(AgentSession)
+        .where(col(AgentSession.id) == session_id, col(AgentSession.user_id) == user_id)
+        .values(last_activity_at=now)
+    )
     last = session.exec(
         select(func.max(Message.seq)).where(
             Message.session_id == session_id, Message.user_id == user_id
@@ -104,10 +113,6 @@ def add_message(
         created_at=now,
     )
     session.add(message)
-    owner = get_session(session, user_id=user_id, session_id=session_id)
-    if owner is not None:
-        owner.last_activity_at = now
-        session.add(owner)
     session.flush()
     return message
 
@@ -172,3 +177,42 @@ def delete_messages_after(session: Session, *, user_id: str, session_id: str, se
     )
     session.flush()
     return int(getattr(result, "rowcount", 0) or 0)
+
+
+def count_job_steps(session: Session, *, user_id: str, job_id: str) -> int:
+    """Steps a job already stored (a redelivered job goes on after them)."""
+    return session.exec(
+        select(func.count())
+        .select_from(Message)
+        .where(Message.user_id == user_id, Message.job_id == job_id)
+    ).one()
+
+
+def ownerless_sessions(session: Session) -> Sequence[AgentSession]:
+    """Sessions whose user id names no account (data from a single-user install).
+
+    An operator's one-off migration reads these; no user-facing code may call it.
+    """
+    owners = select(User.id)
+    return session.exec(
+        select(AgentSession)
+        .where(col(AgentSession.user_id).not_in(owners))
+        .order_by(col(AgentSession.created_at))
+    ).all()
+
+
+def give_session_to(
+    session: Session, *, session_id: str, from_user_id: str, to_user_id: str, workspace_path: str
+) -> None:
+    """Move one session, its messages and jobs from `from_user_id` to `to_user_id`."""
+    for table in (Message, Job):
+        session.execute(
+            update(table)
+            .where(col(table.session_id) == session_id, col(table.user_id) == from_user_id)
+            .values(user_id=to_user_id)
+        )
+    session.execute(
+        update(AgentSession)
+        .where(col(AgentSession.id) == session_id, col(AgentSession.user_id) == from_user_id)
+        .values(user_id=to_user_id, workspace_path=workspace_path)
+    )

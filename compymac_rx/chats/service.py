@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from compymac_rx import workspaces
+from compymac_rx import ratelimit, workspaces
 from compymac_rx.chats import repository
 from compymac_rx.chats.models import DEFAULT_TITLE, AgentSession, Message, SessionPublic
 from compymac_rx.db import new_id, session_scope, utcnow
@@ -206,6 +206,8 @@ def resend_from(user_id: str, session_id: str, message_id: int | None, text: str
 def send_message(user_id: str, session_id: str, text: str) -> str:
     """Store the user's message and a queued job in one transaction, then submit the job."""
     text = validate_message(text)
+    if wait := ratelimit.take("message_user", f"user:{user_id}"):
+        raise ChatError(f"You are sending messages too fast. Try again in {wait} s.")
     now = utcnow()
     with session_scope() as db:
         row = repository.get_session(db, user_id=user_id, session_id=session_id)

@@ -51,7 +51,9 @@ async def signup(request: Request) -> Response:
             email, password, user_agent=request.headers.get("user-agent", ""), ip=client_ip(request)
         )
     except accounts.AuthError as error:
-        return see_other(routes.signup_url(next_path=next_path, error=error.code))
+        return see_other(
+            routes.signup_url(next_path=next_path, error=error.code, wait=error.retry_after)
+        )
     return _signed_in(token, next_path)
 
 

@@ -1,4 +1,4 @@
-"""EventBus: how job events reach live views. In-process here; Redis in production."""
+"""EventBus: how job events reach live views. In-process, or Redis in production."""
 
 from __future__ import annotations
 
@@ -14,6 +14,10 @@ from compymac_rx.settings import get_settings
 
 
 class EventBus(Protocol):
+    def next_seq(self, job_id: str, *, at_least: int) -> int:
+        """The job's next event number: it goes on across a redelivered job's runs."""
+        ...
+
     def publish(self, event: JobEvent) -> None:
         """Deliver to live subscribers and keep for replay. Safe from any thread."""
         ...
@@ -36,6 +40,13 @@ class MemoryEventBus:
         self._kept: dict[str, list[JobEvent]] = {}
         self._expires: dict[str, float] = {}
         self._subscribers: list[tuple[asyncio.AbstractEventLoop, asyncio.Queue[JobEvent]]] = []
+        self._seqs: dict[str, int] = {}
+
+    def next_seq(self, job_id: str, *, at_least: int) -> int:
+        with self._lock:
+            value = max(self._seqs.get(job_id, 0) + 1, at_least)
+            self._seqs[job_id] = value
+            return value
 
     def publish(self, event: JobEvent) -> None:
         now = time.monotonic()
@@ -46,6 +57,7 @@ class MemoryEventBus:
             for job_id in [j for j, at in self._expires.items() if at < now]:
                 self._kept.pop(job_id, None)
                 self._expires.pop(job_id, None)
+                self._seqs.pop(job_id, None)
             subscribers = list(self._subscribers)
         for loop, queue in subscribers:
             if not loop.is_closed():
@@ -70,4 +82,8 @@ class MemoryEventBus:
 @functools.cache
 def get_bus() -> EventBus:
     settings = get_settings()
+    if settings.event_bus == "redis":
+        from compymac_rx.jobs.redis_bus import RedisEventBus
+
+        return RedisEventBus(settings.redis_url, replay_seconds=settings.event_replay_seconds)
     return MemoryEventBus(replay_seconds=settings.event_replay_seconds)

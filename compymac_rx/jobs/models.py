@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import Column, Text
+from sqlalchemy import Column, Index, Text
 from sqlmodel import Field, SQLModel
 
 from compymac_rx.db import new_id, utcnow
@@ -25,6 +25,7 @@ class JobStatus(enum.StrEnum):
 
 class Job(SQLModel, table=True):
     __tablename__ = "jobs"
+    __table_args__ = (Index("ix_jobs_status_heartbeat", "status", "heartbeat_at"),)
 
     id: str = Field(default_factory=new_id, primary_key=True, max_length=32)
     session_id: str = Field(
@@ -37,3 +38,6 @@ class Job(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow, index=True)
     started_at: datetime | None = None
     finished_at: datetime | None = None
+    # Written every few seconds while a worker runs the turn; the reaper finds silent ones.
+    heartbeat_at: datetime | None = None
+    attempts: int = Field(default=0, sa_column_kwargs={"server_default": "0"})

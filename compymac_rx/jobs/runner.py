@@ -1,19 +1,22 @@
-"""JobRunner: where agent turns run. In the backend process here; Celery in production."""
+"""JobRunner: where agent turns run. Threads in the web process, or Celery workers."""
 
 from __future__ import annotations
 
 import functools
 import logging
+import threading
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Protocol
 
 from compymac_rx.db import session_scope, utcnow
 from compymac_rx.jobs import repository
 from compymac_rx.jobs.models import JobStatus
-from compymac_rx.jobs.tasks import finish_job, run_job
+from compymac_rx.jobs.tasks import Claim, finish_job, run_job
 from compymac_rx.settings import get_settings
 
 log = logging.getLogger(__name__)
+
+RETRY_WAITING_SECONDS = 1.0
 
 
 class JobRunner(Protocol):
@@ -33,9 +36,23 @@ class InlineJobRunner:
 
     def __init__(self, *, workers: int) -> None:
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="agent-job")
+        self._closed = False
 
     def submit(self, job_id: str) -> None:
-        self._pool.submit(run_job, job_id).add_done_callback(_log_failure)
+        if not self._closed:
+            self._pool.submit(run_job, job_id).add_done_callback(
+                functools.partial(self._after, job_id)
+            )
+
+    def _after(self, job_id: str, future: Future[Claim]) -> None:
+        if (error := future.exception()) is not None:
+            log.error("agent job crashed: %r", error)
+            return
+        if future.result() in (Claim.WAIT, Claim.BUSY):
+            # Over the owner's running limit: try again shortly, without holding a thread.
+            timer = threading.Timer(RETRY_WAITING_SECONDS, self.submit, args=(job_id,))
+            timer.daemon = True
+            timer.start()
 
     def cancel(self, job_id: str) -> None:
         # The loop checks the database flag between steps; a thread cannot be killed.
@@ -52,14 +69,15 @@ class InlineJobRunner:
             self.submit(job_id)
 
     def shutdown(self) -> None:
+        self._closed = True
         self._pool.shutdown(wait=False, cancel_futures=True)
-
-
-def _log_failure(future: Future[None]) -> None:
-    if (error := future.exception()) is not None:
-        log.error("agent job crashed: %r", error)
 
 
 @functools.cache
 def get_runner() -> JobRunner:
-    return InlineJobRunner(workers=get_settings().inline_job_workers)
+    settings = get_settings()
+    if settings.job_runner == "celery":
+        from compymac_rx.jobs.celery_runner import CeleryJobRunner
+
+        return CeleryJobRunner()
+    return InlineJobRunner(workers=settings.inline_job_workers)

@@ -32,7 +32,7 @@ _LOAD_OLDER_ON_SCROLL = """
 def _status_badge() -> rx.Component:
     return rx.match(
         ChatState.job_status,
-        ("queued", rx.badge(rx.spinner(size="1"), "queued", color_scheme="gray")),
+        ("queued", rx.badge(rx.spinner(size="1"), ChatState.queue_label, color_scheme="gray")),
         ("running", rx.badge(rx.spinner(size="1"), "running", color_scheme="blue")),
         ("done", rx.badge("done", color_scheme="green")),
         ("failed", rx.badge("failed", color_scheme="red")),

@@ -34,11 +34,19 @@ class ChatState(AuthState):
     job_id: str = ""
     job_status: str = ""
     job_error: str = ""
+    queue_position: int = 0
     notice: str = ""
     model: str = ""
     model_choices: rx.Field[list[list[str]]] = rx.field(default_factory=list)
     _user_id: str = ""
     _seq: int = -1
+
+    @rx.var
+    def queue_label(self) -> str:
+        """Over the running limit, a turn waits; its place in line is shown."""
+        if self.queue_position > 0:
+            return f"queued · #{self.queue_position} in line"
+        return "queued"
 
     @rx.var
     def running(self) -> bool:
@@ -148,14 +156,22 @@ class ChatState(AuthState):
         if event.session_id == self.current_id and (event.kind == "tool_end" or event.terminal):
             (await self.get_state(FilesState)).refresh_for(self._user_id, self.current_id)
 
-    def apply_event(self, event: JobEvent) -> None:
-        """Fold one job event into the view; events at or below the last seq are copies."""
+    def apply_event(self, event: JobEvent, *, fill_gap: bool = True) -> None:
+        """Fold one job event into the view; events at or below the last seq are copies.
+
+        A gap (events lost while Redis or this backend reconnected) is filled from the bus's
+        replay first, so the view never skips a step.
+        """
         if event.session_id != self.current_id or event.user_id != self._user_id:
             return
         if event.job_id != self.job_id:
             self.job_id, self._seq, self.live_text, self.live_tools = event.job_id, -1, "", []
         if event.seq <= self._seq:
             return
+        if fill_gap and event.seq > self._seq + 1:
+            for missed in get_bus().replay(event.job_id, after_seq=self._seq):
+                if missed.seq < event.seq:
+                    self.apply_event(missed, fill_gap=False)
         self._seq = event.seq
         payload = event.payload
         if event.kind == "delta":
@@ -170,7 +186,10 @@ class ChatState(AuthState):
             self.live_text = ""
             self._sync()
         elif event.kind == "status":
+            if payload.get("retry"):  # a redelivered job starts its unfinished step again
+                self.live_text, self.live_tools = "", []
             self.job_status = str(payload.get("status", ""))
+            self.queue_position = int(payload.get("position") or 0)
             self.job_error = str(payload.get("error") or "")
             self._sync()
             if event.terminal:

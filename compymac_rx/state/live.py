@@ -8,6 +8,7 @@ from typing import Any, Protocol
 
 import reflex as rx
 
+from compymac_rx.jobs import metrics
 from compymac_rx.jobs.bus import get_bus
 from compymac_rx.jobs.events import JobEvent
 
@@ -50,6 +51,9 @@ async def deliver_events(app: rx.App, state_cls: type[Any]) -> None:
     The state re-checks the owner before it applies anything: only the owner's tabs can be
     watching, but the check costs nothing and keeps a bug here from leaking a turn.
     """
+    namespace = app.event_namespace
+    if namespace is not None:
+        metrics.CONNECTED_CLIENTS.set_function(lambda: len(namespace.token_to_sid))
     async for event in get_bus().subscribe():
         for token in hub.tokens_for(event.session_id):
             if app.event_namespace is None or token not in app.event_namespace.token_to_sid:
@@ -59,5 +63,6 @@ async def deliver_events(app: rx.App, state_cls: type[Any]) -> None:
                 async with app.modify_state(rx.BaseStateToken(ident=token, cls=state_cls)) as root:
                     target: EventTarget = await root.get_state(state_cls)
                     await target.deliver(event)
+                metrics.EVENTS_DELIVERED.inc()
             except Exception:
                 log.exception("could not deliver an event of job %s", event.job_id)

@@ -14,7 +14,6 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Playwright, sync_playwright
 
 from tests.fake_openai import FakeOpenAI
 
@@ -120,6 +119,7 @@ def app_server(
     extra = {
         "BUILTIN_STREAM_DELAY_MS": "120",
         "HISTORY_PAGE_SIZE": "6",
+        "SIGNUPS_PER_HOUR_PER_IP": "1000",
         # Builtin stays the default model; a user's "OpenAI" key talks to the local fake.
         "PROVIDER_OPENAI_URL": fake_openai_server.url,
         "MODEL_MAX_RETRIES": "0",
@@ -130,14 +130,5 @@ def app_server(
         yield app
 
 
-@pytest.fixture(scope="session")
-def playwright() -> Iterator[Playwright]:
-    with sync_playwright() as p:
-        yield p
-
-
-@pytest.fixture(scope="session")
-def browser(playwright: Playwright) -> Iterator[Browser]:
-    browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-    yield browser
-    browser.close()
+# `playwright` and `browser` are session fixtures in tests/conftest.py: one sync Playwright per
+# run, shared with tests/integration (a second one cannot start inside the first one's loop).

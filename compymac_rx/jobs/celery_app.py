@@ -1,0 +1,84 @@
+"""The Celery app of the workers (`make worker`), configured from the app's settings."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import uuid
+
+from celery import Celery, Task
+from celery.signals import worker_ready, worker_shutdown
+
+from compymac_rx.jobs.reaper import reap_stale_jobs
+from compymac_rx.jobs.tasks import Claim, run_job
+from compymac_rx.settings import get_settings
+
+log = logging.getLogger(__name__)
+
+TASK_NAME = "compymac.run_turn"
+WAIT_COUNTDOWN = 1.0
+
+
+def make_celery() -> Celery:
+    settings = get_settings()
+    app = Celery("compymac_rx", broker=settings.broker_url)
+    limit = settings.job_time_limit_seconds
+    app.conf.update(
+        # A message is acknowledged only when the turn is over; a worker that dies mid-turn
+        # gives it back to the broker (the job itself is idempotent by job id and step).
+        task_acks_late=True,
+        task_reject_on_worker_lost=True,
+        worker_prefetch_multiplier=1,
+        task_ignore_result=True,
+        # The turn stops itself at the limit (cooperatively); the hard limit is the backstop.
+        task_time_limit=limit + 60,
+        broker_transport_options={"visibility_timeout": limit + 120},
+        broker_connection_retry_on_startup=True,
+        worker_hijack_root_logger=False,
+        task_default_queue="compymac-turns",
+    )
+    return app
+
+
+celery_app = make_celery()
+
+
+@celery_app.task(name=TASK_NAME, bind=True, max_retries=None)
+def run_turn_task(self: Task, job_id: str) -> str:
+    claim = run_job(job_id)
+    if claim in (Claim.WAIT, Claim.BUSY):
+        # Over the owner's running limit, or another live worker has it: look again soon.
+        raise self.retry(countdown=WAIT_COUNTDOWN)
+    return claim.value
+
+
+_reaper_stop = threading.Event()
+
+
+def _reaper_loop() -> None:
+    interval = get_settings().reaper_interval_seconds
+    while not _reaper_stop.wait(interval):
+        try:
+            reap_stale_jobs(resubmit=lambda job_id: submit_turn(job_id, retry=True))
+        except Exception:
+            log.exception("reaper pass failed")
+
+
+def submit_turn(job_id: str, *, retry: bool = False) -> None:
+    # The job id is the task id, so a cancel can revoke it; a reaper's retry gets its own.
+    task_id = f"{job_id}-retry-{uuid.uuid4().hex[:8]}" if retry else job_id
+    run_turn_task.apply_async(args=(job_id,), task_id=task_id)
+
+
+def revoke_turn(job_id: str) -> None:
+    celery_app.control.revoke(job_id)
+
+
+@worker_ready.connect
+def _start_reaper(**_kwargs: object) -> None:
+    threading.Thread(target=_reaper_loop, name="job-reaper", daemon=True).start()
+
+
+@worker_shutdown.connect
+def _stop_reaper(**_kwargs: object) -> None:
+    _reaper_stop.set()

@@ -1,0 +1,42 @@
+"""The JobRunner of the production profile: turns run on Celery workers."""
+
+from __future__ import annotations
+
+import logging
+
+from compymac_rx.db import session_scope, utcnow
+from compymac_rx.jobs import repository
+from compymac_rx.jobs.bus import get_bus
+from compymac_rx.jobs.models import JobStatus
+from compymac_rx.jobs.tasks import JobPublisher, finish_job
+
+log = logging.getLogger(__name__)
+
+
+class CeleryJobRunner:
+    def __init__(self) -> None:
+        # Imported here: the embedded profile never loads Celery.
+        from compymac_rx.jobs.celery_app import revoke_turn, submit_turn
+
+        self._submit, self._revoke = submit_turn, revoke_turn
+
+    def submit(self, job_id: str) -> None:
+        self._submit(job_id)
+
+    def cancel(self, job_id: str) -> None:
+        """The flag stops a running turn; a waiting one is revoked and ended here."""
+        try:
+            self._revoke(job_id)
+        except Exception:
+            log.warning("could not revoke job %s; the flag still stops it", job_id)
+        with session_scope() as db:
+            job = repository.get_job_for_runner(db, job_id=job_id)
+            waiting = job is not None and job.status == JobStatus.QUEUED.value
+        if waiting:
+            ended = finish_job(job_id, JobStatus.CANCELLED, None, utcnow())
+            if ended is not None:
+                JobPublisher(get_bus(), ended).publish("status", status="cancelled", error=None)
+
+    def recover(self) -> None:
+        # Workers and their reapers own recovery; a web process restart loses nothing.
+        return None

@@ -1,0 +1,131 @@
+"""The Redis EventBus: a stream per job for replay, one pub/sub channel for live delivery.
+
+Every backend process subscribes to the channel and hands each event only to the tabs it holds
+(state/live.py). A job's stream and its sequence counter expire `replay_seconds` after the last
+event, so a reloading tab can catch up on a turn that is running or has just ended.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import AsyncIterator, Callable
+from typing import TypeVar
+
+import redis
+import redis.asyncio as aredis
+
+from compymac_rx.jobs.events import JobEvent
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+CHANNEL = "compymac:events"
+STREAM_MAXLEN = 20_000
+PUBLISH_RETRY_SECONDS = 10.0
+RESUBSCRIBE_DELAY = 0.2
+
+# INCR, but never below `at_least`: after a Redis restart lost the counter, the publisher's
+# own count keeps the numbers going up, so no tab drops the new events as copies.
+_NEXT_SEQ = """
+local value = redis.call('INCR', KEYS[1])
+local floor = tonumber(ARGV[1])
+if value < floor then
+  redis.call('SET', KEYS[1], floor)
+  value = floor
+end
+redis.call('EXPIRE', KEYS[1], ARGV[2])
+return value
+"""
+
+
+def stream_key(job_id: str) -> str:
+    return f"compymac:job:{job_id}:events"
+
+
+def seq_key(job_id: str) -> str:
+    return f"compymac:job:{job_id}:seq"
+
+
+class RedisEventBus:
+    def __init__(self, url: str, *, replay_seconds: int) -> None:
+        self._url = url
+        self._ttl = replay_seconds
+        self._redis = redis.Redis.from_url(url, socket_timeout=5, socket_connect_timeout=2)
+        self._next_seq = self._redis.register_script(_NEXT_SEQ)
+
+    def _with_retry(self, what: str, fn: Callable[[], T]) -> T:
+        # A Redis restart takes a moment: keep trying for a while rather than lose the event.
+        deadline = time.monotonic() + PUBLISH_RETRY_SECONDS
+        while True:
+            try:
+                return fn()
+            except redis.RedisError as error:
+                if time.monotonic() >= deadline:
+                    raise
+                log.warning("redis %s failed (%s); retrying", what, type(error).__name__)
+                time.sleep(0.2)
+
+    def next_seq(self, job_id: str, *, at_least: int) -> int:
+        value = self._with_retry(
+            "seq", lambda: self._next_seq(keys=[seq_key(job_id)], args=[at_least, self._ttl])
+        )
+        return int(str(value))
+
+    def publish(self, event: JobEvent) -> None:
+        raw = event.to_json()
+        key = stream_key(event.job_id)
+
+        def send() -> None:
+            pipe = self._redis.pipeline(transaction=True)
+            pipe.xadd(key, {"e": raw}, maxlen=STREAM_MAXLEN, approximate=True)
+            pipe.expire(key, self._ttl)
+            pipe.publish(CHANNEL, raw)
+            pipe.execute()
+
+        try:
+            self._with_retry("publish", send)
+        except redis.RedisError:
+            # Events are a view; the database keeps the turn. The tab catches up on its next
+            # event or reload.
+            log.error("dropped event %s of job %s: redis unreachable", event.seq, event.job_id)
+
+    def replay(self, job_id: str, after_seq: int = 0) -> list[JobEvent]:
+        try:
+            entries = self._redis.xrange(stream_key(job_id))
+        except redis.RedisError:
+            log.warning("no replay for job %s: redis unreachable", job_id)
+            return []
+        seen: dict[int, JobEvent] = {}
+        for _id, fields in entries:  # type: ignore[union-attr]
+            event = JobEvent.from_json(fields[b"e"])
+            if event.seq > after_seq:
+                seen.setdefault(event.seq, event)
+        return [seen[seq] for seq in sorted(seen)]
+
+    async def subscribe(self) -> AsyncIterator[JobEvent]:
+        """Live events; resubscribes by itself when Redis goes away and comes back."""
+        while True:
+            client = aredis.Redis.from_url(self._url, socket_connect_timeout=2)
+            pubsub = client.pubsub(ignore_subscribe_messages=True)
+            try:
+                await pubsub.subscribe(CHANNEL)
+                async for message in pubsub.listen():
+                    if message.get("type") == "message":
+                        yield JobEvent.from_json(message["data"])
+            except (redis.RedisError, OSError) as error:
+                log.warning("event subscription lost (%s); resubscribing", type(error).__name__)
+                await asyncio.sleep(RESUBSCRIBE_DELAY)
+            finally:
+                try:
+                    await pubsub.aclose()  # type: ignore[no-untyped-call]
+                    await client.aclose()
+                except (redis.RedisError, OSError):
+                    pass
+
+    def ping(self) -> bool:
+        try:
+            return bool(self._redis.ping())
+        except redis.RedisError:
+            return False

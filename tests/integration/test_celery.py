@@ -1,0 +1,93 @@
+"""Turns on real Celery workers, PostgreSQL and Redis."""
+
+from __future__ import annotations
+
+import time
+
+from compymac_rx.chats import service as chats
+from compymac_rx.db import session_scope
+from compymac_rx.jobs.bus import get_bus
+from compymac_rx.jobs.models import Job
+from tests.factories import make_user, wait_for_job
+from tests.integration.checks import assert_events_gapless, assert_turn_intact
+from tests.integration.conftest import StartWorker
+
+
+def wait_status(job_id: str, status: str, timeout: float = 20) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with session_scope() as db:
+            job = db.get(Job, job_id)
+            if job is not None and job.status == status:
+                return
+        time.sleep(0.05)
+    raise AssertionError(f"job {job_id} never reached {status}")
+
+
+def test_a_turn_runs_on_a_worker(start_worker: StartWorker) -> None:
+    start_worker()
+    user = make_user()
+    session = chats.create_session(user.id)
+    job_id = chats.send_message(user.id, session.id, "run echo from-the-worker")
+    assert wait_for_job(user.id, job_id, timeout=30).status == "done"
+    rows = assert_turn_intact(job_id)
+    assert any("from-the-worker" in m.content for m in rows if m.role == "tool")
+    assert_events_gapless(job_id)
+    with session_scope() as db:
+        job = db.get(Job, job_id)
+        assert job is not None and job.attempts == 1 and job.heartbeat_at is not None
+
+
+def test_a_user_runs_at_most_the_limit_and_waiting_turns_show_their_place(
+    start_worker: StartWorker,
+) -> None:
+    start_worker(concurrency=4, JOBS_PER_USER="1", BUILTIN_STREAM_DELAY_MS="40")
+    user = make_user()
+    sessions = [chats.create_session(user.id) for _ in range(3)]
+    jobs = [chats.send_message(user.id, s.id, "help") for s in sessions]
+    most_running = 0
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        with session_scope() as db:
+            statuses = [db.get(Job, j).status for j in jobs]  # type: ignore[union-attr]
+        most_running = max(most_running, statuses.count("running"))
+        if all(s == "done" for s in statuses):
+            break
+        time.sleep(0.02)
+    assert most_running == 1
+    for job_id in jobs:
+        assert_turn_intact(job_id)
+    positions = {
+        e.payload.get("position")
+        for j in jobs
+        for e in get_bus().replay(j, after_seq=-1)
+        if e.payload.get("status") == "queued"
+    }
+    assert {1, 2} <= positions
+
+
+def test_stop_ends_a_running_turn_and_a_waiting_one(start_worker: StartWorker) -> None:
+    start_worker(JOBS_PER_USER="1", BUILTIN_STREAM_DELAY_MS="200")
+    user = make_user()
+    first, second = chats.create_session(user.id), chats.create_session(user.id)
+    running = chats.send_message(user.id, first.id, "help")
+    wait_status(running, "running")
+    waiting = chats.send_message(user.id, second.id, "help")
+    time.sleep(0.5)
+    assert chats.get_job(user.id, waiting).status == "queued"  # type: ignore[union-attr]
+    assert chats.stop_turn(user.id, second.id)
+    assert wait_for_job(user.id, waiting).status == "cancelled"
+    assert chats.stop_turn(user.id, first.id)
+    assert wait_for_job(user.id, running, timeout=30).status == "cancelled"
+    time.sleep(1.5)  # the revoked waiting turn must not start later on
+    assert chats.get_job(user.id, waiting).status == "cancelled"  # type: ignore[union-attr]
+
+
+def test_a_turn_over_the_time_limit_fails_clearly(start_worker: StartWorker) -> None:
+    start_worker(JOB_TIME_LIMIT_SECONDS="1", BUILTIN_STREAM_DELAY_MS="200")
+    user = make_user()
+    session = chats.create_session(user.id)
+    job_id = chats.send_message(user.id, session.id, "help")
+    job = wait_for_job(user.id, job_id, timeout=30)
+    assert job.status == "failed"
+    assert job.error == "The turn hit the time limit (1 s)."

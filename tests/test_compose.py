@@ -1,0 +1,87 @@
+"""docker-compose.yml, checked without a Docker engine: it parses, every app and worker setting
+is one the app knows, every service has a health check, data lives in volumes."""
+
+from __future__ import annotations
+
+import base64
+import re
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from compymac_rx.settings import Settings
+
+ROOT = Path(__file__).resolve().parents[1]
+# Read by Reflex or granian themselves, not by our settings class.
+RUNTIME_NAMES = {"REFLEX_REDIS_URL", "GRANIAN_WORKERS"}
+# Only docker-compose.yml reads these (interpolation), to configure the service images.
+COMPOSE_NAMES = {"POSTGRES_USER", "POSTGRES_PASSWORD", "POSTGRES_DB"}
+COMPOSE_NAMES |= {"KEYCLOAK_ADMIN", "KEYCLOAK_ADMIN_PASSWORD", "KEYCLOAK_PORT", "GRANIAN_WORKERS"}
+
+
+def compose() -> dict[str, Any]:
+    loaded = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    assert isinstance(loaded, dict)
+    return loaded
+
+
+def setting_names() -> set[str]:
+    return {name.upper() for name in Settings.model_fields}
+
+
+def test_the_compose_file_has_the_whole_stack() -> None:
+    services = compose()["services"]
+    assert set(services) == {"postgres", "redis", "keycloak", "app", "worker"}
+    assert services["app"]["build"] == "." and services["worker"]["build"] == "."
+
+
+def test_every_service_has_a_health_check() -> None:
+    for name, service in compose()["services"].items():
+        check = service.get("healthcheck")
+        assert check and check.get("test"), f"{name} has no health check"
+    assert "/ready" in str(compose()["services"]["app"]["healthcheck"]["test"])
+
+
+def test_app_and_worker_settings_are_ones_the_app_knows() -> None:
+    known = setting_names() | RUNTIME_NAMES
+    for name in ("app", "worker"):
+        service = compose()["services"][name]
+        assert service["env_file"] == ".env"
+        unknown = set(service["environment"]) - known
+        assert not unknown, f"{name} sets settings the app does not know: {unknown}"
+        env = service["environment"]
+        assert env["JOB_RUNNER"] == "celery" and env["EVENT_BUS"] == "redis"
+        assert env["DATABASE_URL"].startswith("postgresql+psycopg://")
+        # Each value the compose file sets must pass the app's own validation.
+        literal = {k: v for k, v in env.items() if k in setting_names() and "${" not in v}
+        key = "k1:" + base64.urlsafe_b64encode(bytes(32)).decode().rstrip("=")
+        Settings(**{k.lower(): v for k, v in literal.items()}, secret_keys=key)  # type: ignore[arg-type]
+
+
+def test_compose_variables_are_documented_in_env_example() -> None:
+    text = (ROOT / "docker-compose.yml").read_text()
+    used = set(re.findall(r"\$\{([A-Z_][A-Z0-9_]*)", text))
+    example = (ROOT / ".env.example").read_text()
+    documented = set(re.findall(r"^#?\s*([A-Z_][A-Z0-9_]*)=", example, re.MULTILINE))
+    assert used - documented == set()
+    assert documented - setting_names() - COMPOSE_NAMES == set()
+
+
+def test_database_redis_and_workspaces_live_in_volumes() -> None:
+    loaded = compose()
+    services = loaded["services"]
+    assert set(loaded["volumes"]) >= {"postgres-data", "redis-data", "app-data"}
+    assert "postgres-data:/var/lib/postgresql/data" in services["postgres"]["volumes"]
+    assert "app-data:/data" in services["app"]["volumes"]
+    assert "app-data:/data" in services["worker"]["volumes"]  # workspaces shared with workers
+    assert (
+        "./keycloak/realm.json:/opt/keycloak/data/import/realm.json:ro"
+        in (services["keycloak"]["volumes"])
+    )
+
+
+def test_workers_can_be_scaled() -> None:
+    worker = compose()["services"]["worker"]
+    assert "container_name" not in worker and "ports" not in worker
+    assert worker["deploy"]["replicas"] >= 2
