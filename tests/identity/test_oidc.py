@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sqlite3
 import time
 from collections.abc import Iterator
 from datetime import timedelta
@@ -10,11 +9,13 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from sqlmodel import select
 from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
 from compymac_rx import routes
 from compymac_rx.accounts import service as accounts
+from compymac_rx.accounts.models import AuthSession
 from compymac_rx.db import session_scope, utcnow
 from compymac_rx.identity.factory import get_identity_provider
 from compymac_rx.identity.http import auth_routes, token_from_cookie_header
@@ -87,8 +88,9 @@ def test_code_flow_with_pkce_signs_in_and_keeps_tokens_encrypted(
     assert location == "/s/abc"
     user = get_identity_provider().current_user(token)
     assert user is not None and user.email == "person@example.com" and user.is_admin
-    with sqlite3.connect(data_dir / "compymac.db") as db:
-        row = db.execute("SELECT refresh_token_enc, id_token_enc FROM auth_sessions").fetchone()
+    with session_scope() as db:
+        row = db.exec(select(AuthSession.refresh_token_enc, AuthSession.id_token_enc)).one()
+    assert row[0] is not None and row[1] is not None
     assert row[0].startswith("v1.") and "refresh-1" not in row[0]
     assert row[1].startswith("v1.") and idp.token_answer["id_token"] not in row[1]
 
