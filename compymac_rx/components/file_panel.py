@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import reflex as rx
 
+from compymac_rx.components.confirm import confirm_dialog
 from compymac_rx.state.files import UPLOAD_ID, FilesState, FileView
 
 
@@ -70,24 +71,13 @@ def _preview() -> rx.Component:
 
 
 def _delete_dialog() -> rx.Component:
-    return rx.alert_dialog.root(
-        rx.alert_dialog.content(
-            rx.alert_dialog.title("Delete from the workspace?"),
-            rx.alert_dialog.description(
-                rx.text("This removes ", rx.code(FilesState.confirm_delete), " for good.")
-            ),
-            rx.hstack(
-                rx.alert_dialog.cancel(
-                    rx.button("Cancel", variant="soft", on_click=FilesState.cancel_delete)
-                ),
-                rx.alert_dialog.action(
-                    rx.button("Delete", color_scheme="red", on_click=FilesState.delete)
-                ),
-                justify="end",
-                spacing="3",
-            ),
-        ),
-        open=FilesState.confirm_delete != "",
+    return confirm_dialog(
+        title="Delete from the workspace?",
+        description=rx.text("This removes ", rx.code(FilesState.confirm_delete), " for good."),
+        confirm_label="Delete",
+        on_confirm=FilesState.delete,
+        on_cancel=FilesState.cancel_delete,
+        is_open=FilesState.confirm_delete != "",
     )
 
 

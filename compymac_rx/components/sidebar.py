@@ -5,6 +5,7 @@ from __future__ import annotations
 import reflex as rx
 
 from compymac_rx import routes
+from compymac_rx.components.confirm import confirm_dialog
 from compymac_rx.components.native_form import native_form
 from compymac_rx.state.sessions import SessionsState
 from compymac_rx.state.views import SessionItem
@@ -94,29 +95,17 @@ def _rename_dialog() -> rx.Component:
 
 
 def _delete_dialog() -> rx.Component:
-    return rx.alert_dialog.root(
-        rx.alert_dialog.content(
-            rx.alert_dialog.title("Delete this session?"),
-            rx.alert_dialog.description(
-                rx.text(
-                    "“",
-                    SessionsState.delete_title,
-                    "” — its messages and its workspace folder ",
-                    "will be deleted for good.",
-                )
-            ),
-            rx.hstack(
-                rx.alert_dialog.cancel(
-                    rx.button("Cancel", variant="soft", on_click=SessionsState.cancel_delete)
-                ),
-                rx.alert_dialog.action(
-                    rx.button("Delete", color_scheme="red", on_click=SessionsState.confirm_delete)
-                ),
-                justify="end",
-                margin_top="16px",
-            ),
+    return confirm_dialog(
+        title="Delete this session?",
+        description=rx.text(
+            "“",
+            SessionsState.delete_title,
+            "” — its messages and its workspace folder will be deleted for good.",
         ),
-        open=SessionsState.delete_id != "",
+        confirm_label="Delete",
+        on_confirm=SessionsState.confirm_delete,
+        on_cancel=SessionsState.cancel_delete,
+        is_open=SessionsState.delete_id != "",
     )
 
 

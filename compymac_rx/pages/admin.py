@@ -5,6 +5,7 @@ from __future__ import annotations
 import reflex as rx
 
 from compymac_rx import routes
+from compymac_rx.components.confirm import confirm_dialog
 from compymac_rx.identity.directory import DirectoryUser
 from compymac_rx.state.admin import AdminState
 
@@ -55,24 +56,13 @@ def _row(user: DirectoryUser) -> rx.Component:
 
 def _confirm_dialog() -> rx.Component:
     verb = rx.match(AdminState.confirm_action, *_VERBS.items(), "Change").to(str)
-    return rx.alert_dialog.root(
-        rx.alert_dialog.content(
-            rx.alert_dialog.title(verb, " ", AdminState.confirm_email, "?"),
-            rx.alert_dialog.description(
-                "Disabling signs the person out everywhere at their next action."
-            ),
-            rx.hstack(
-                rx.alert_dialog.cancel(
-                    rx.button("Cancel", variant="soft", on_click=AdminState.cancel)
-                ),
-                rx.alert_dialog.action(
-                    rx.button(verb, color_scheme="red", on_click=AdminState.confirm)
-                ),
-                spacing="3",
-                justify="end",
-            ),
-        ),
-        open=AdminState.confirm_action != "",
+    return confirm_dialog(
+        title=rx.fragment(verb, " ", AdminState.confirm_email, "?"),
+        description="Disabling signs the person out everywhere at their next action.",
+        confirm_label=verb,
+        on_confirm=AdminState.confirm,
+        on_cancel=AdminState.cancel,
+        is_open=AdminState.confirm_action != "",
     )
 
 

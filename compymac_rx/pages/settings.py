@@ -7,6 +7,7 @@ from typing import Any
 import reflex as rx
 
 from compymac_rx import routes
+from compymac_rx.components.confirm import confirm_dialog
 from compymac_rx.keys.models import PROVIDER_LABELS
 from compymac_rx.state.settings import KEY_INPUT_ID, SettingsState
 
@@ -32,24 +33,13 @@ def _key_row(row: Any) -> rx.Component:  # a Var of one saved_keys dict
 
 
 def _delete_dialog() -> rx.Component:
-    return rx.alert_dialog.root(
-        rx.alert_dialog.content(
-            rx.alert_dialog.title("Delete this key?"),
-            rx.alert_dialog.description(
-                "Sessions that use this provider stop working until you add a key again."
-            ),
-            rx.hstack(
-                rx.alert_dialog.cancel(
-                    rx.button("Cancel", variant="soft", on_click=SettingsState.cancel_delete)
-                ),
-                rx.alert_dialog.action(
-                    rx.button("Delete key", color_scheme="red", on_click=SettingsState.delete)
-                ),
-                justify="end",
-                spacing="3",
-            ),
-        ),
-        open=SettingsState.confirm_delete != "",
+    return confirm_dialog(
+        title="Delete this key?",
+        description="Sessions that use this provider stop working until you add a key again.",
+        confirm_label="Delete key",
+        on_confirm=SettingsState.delete,
+        on_cancel=SettingsState.cancel_delete,
+        is_open=SettingsState.confirm_delete != "",
     )
 
 
