@@ -12,6 +12,7 @@ import re
 import shutil
 from pathlib import Path
 
+from compymac_rx import ratelimit
 from compymac_rx.chats import repository as chats
 from compymac_rx.db import session_scope
 from compymac_rx.settings import get_settings
@@ -147,6 +148,8 @@ def save_upload(user_id: str, session_id: str, filename: str, data: bytes) -> st
     limit = get_settings().upload_max_bytes
     if len(data) > limit:
         raise FileError(f"{filename} is too big: uploads can be at most {limit:,} bytes.")
+    if wait := ratelimit.take("upload_user", f"user:{user_id}"):
+        raise FileError(f"Too many uploads. Try again in {wait} s.")
     name = safe_name(filename)
     root, path = _resolve(user_id, session_id, name)
     if path.is_dir():

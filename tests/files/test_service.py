@@ -93,3 +93,21 @@ def test_uploads_get_safe_names_and_a_size_limit(
         files.save_upload(user_id, session_id, "big.bin", b"x" * 1001)
     files.delete_path(user_id, session_id, "passwd")
     assert not (workspace / "passwd").exists()
+
+
+def test_uploads_are_rate_limited_per_user(
+    owned: tuple[str, str, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.conftest import clear_caches
+
+    monkeypatch.setenv("UPLOADS_PER_MINUTE", "2")
+    clear_caches()
+    user_id, session_id, _ = owned
+    files.save_upload(user_id, session_id, "a.txt", b"a")
+    files.save_upload(user_id, session_id, "b.txt", b"b")
+    with pytest.raises(files.FileError, match=r"Too many uploads\. Try again in \d+ s\."):
+        files.save_upload(user_id, session_id, "c.txt", b"c")
+    assert not (files.workspace_of(user_id, session_id) / "c.txt").exists()
+    other = make_user()
+    mine = chats.create_session(other.id)
+    assert files.save_upload(other.id, mine.id, "c.txt", b"c") == "c.txt"
