@@ -56,7 +56,7 @@ class ChatState(AuthState):
         self.current_id, self.title, self.not_found, self.notice = "", "", False, ""
         self.messages, self.has_older = [], False
         self.job_id, self.job_status, self.job_error, self._seq = "", "", "", -1
-        self.live_text, self.live_tools = "", []
+        self.live_text, self.live_tools, self.queue_position = "", [], 0
 
     @rx.event
     async def load_page(self) -> Redirect | None:
