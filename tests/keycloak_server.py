@@ -96,6 +96,20 @@ class Keycloak:
             self.admin("POST", f"/users/{user_id}/role-mappings/realm", [role])
         return user_id
 
+    def allow_app_url(self, app_url: str) -> None:
+        """Let one more app origin (another backend, another port) use the client: its
+        redirect URI, web origin and post-logout redirect, next to the imported ones."""
+        client = self.admin("GET", f"/clients?clientId={CLIENT_ID}").json()[0]
+        client["redirectUris"] = [*client["redirectUris"], f"{app_url}/auth/callback"]
+        client["webOrigins"] = [*client["webOrigins"], app_url]
+        attributes = client.setdefault("attributes", {})
+        logout_uris = attributes.get("post.logout.redirect.uris", "")
+        # Keycloak keeps several post-logout redirect URIs in one attribute, "##"-separated.
+        attributes["post.logout.redirect.uris"] = "##".join(
+            uri for uri in (logout_uris, f"{app_url}/signin") if uri
+        )
+        self.admin("PUT", f"/clients/{client['id']}", client)
+
     def set_enabled(self, user_id: str, enabled: bool) -> None:
         user = self.admin("GET", f"/users/{user_id}").json()
         user["enabled"] = enabled

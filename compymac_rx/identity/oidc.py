@@ -53,6 +53,16 @@ class OidcProvider:
             timeout=settings.oidc_http_timeout_seconds,
         )
 
+    def check_ready(self) -> None:
+        """For /ready: raises when the issuer's discovery document does not answer (uncached,
+        unlike `Issuer.metadata`, so a Keycloak that went away shows)."""
+        response = httpx.get(
+            f"{self.settings.oidc_issuer}/.well-known/openid-configuration",
+            timeout=min(self.settings.oidc_http_timeout_seconds, 2.0),
+            follow_redirects=False,
+        )
+        response.raise_for_status()
+
     # --- what a subclass (keycloak) refines ---
 
     def app_roles(self, claims: dict[str, Any]) -> set[str] | None:

@@ -32,9 +32,9 @@ def _ping_redis(url: str) -> None:
 
 
 def _identity_provider() -> None:
-    # HOOK (issue 3, Keycloak/OIDC): a provider that talks to an issuer gives itself a
-    # `check_ready()` that raises when the issuer (its discovery document) is unreachable.
-    # The local provider has nothing outside the database to check.
+    # A provider that talks to an issuer (oidc, keycloak) has a `check_ready()` that raises
+    # when the issuer (its discovery document) is unreachable. The local provider has nothing
+    # outside the database to check.
     check = getattr(get_identity_provider(), "check_ready", None)
     if callable(check):
         check()

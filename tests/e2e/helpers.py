@@ -26,6 +26,26 @@ def sign_up(page: Page, app: RunningApp, email: str) -> None:
     expect(page.get_by_text(email)).to_be_attached()
 
 
+def expect_signed_in(page: Page, email: str) -> None:
+    expect(page.get_by_role("button", name="Sign out", include_hidden=True)).to_be_attached(
+        timeout=TIMEOUT
+    )
+    expect(page.get_by_text(email)).to_be_attached()
+
+
+def sign_in_through_keycloak(
+    page: Page, app_url: str, keycloak_url: str, email: str, password: str
+) -> None:
+    """From the app's sign-in page, through Keycloak's own login form, back in the app."""
+    page.goto(app_url)
+    page.get_by_role("button", name="Continue with Keycloak").click()
+    page.wait_for_url(re.compile(re.escape(keycloak_url)), timeout=TIMEOUT)
+    page.locator("#username").fill(email)
+    page.locator("#password").fill(password)
+    page.locator("#kc-login").click()
+    expect_signed_in(page, email)
+
+
 def sign_in(page: Page, email: str) -> None:
     page.get_by_label("Email").fill(email)
     page.get_by_label("Password").fill(PASSWORD)

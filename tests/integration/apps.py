@@ -35,9 +35,11 @@ def make_copy(dest: Path) -> Path:
 class AppBackend:
     """One `reflex run --env prod --single-port` process; can be stopped and started again."""
 
-    def __init__(self, folder: Path, env: dict[str, str], name: str) -> None:
+    def __init__(
+        self, folder: Path, env: dict[str, str], name: str, port: int | None = None
+    ) -> None:
         self.folder = make_copy(folder)
-        self.port = free_port()
+        self.port = port or free_port()
         self.url = f"http://localhost:{self.port}"
         self.name = name
         self.log = folder.parent / f"{name}.log"

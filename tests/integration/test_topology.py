@@ -1,13 +1,11 @@
 """The production topology as real processes, driven through a real browser.
 
-PostgreSQL, Redis (event bus, Reflex state, rate limits, Celery broker), two Celery workers and
-two app backends (each `reflex run --env prod` with two granian workers and the Redis state
-manager). Each fault test checks the database afterwards: nothing lost, nothing twice.
-
-HOOK (issue 3, Keycloak): the identity provider here is `local`. Once the Keycloak provider
-lands, start Keycloak in `stack` (its test fixture), set IDENTITY_PROVIDER=keycloak and the
-issuer settings in `env`, and sign in through it in `signed_in` instead of the sign-up form.
-"""
+PostgreSQL, Redis (event bus, Reflex state, rate limits, Celery broker), Keycloak (the
+identity provider, IDENTITY_PROVIDER=keycloak), two Celery workers and two app backends (each
+`reflex run --env prod` with two granian workers and the Redis state manager). Every test user
+is created in Keycloak through its admin API and signs in on Keycloak's own login page. The
+realm import allows backend A's URL; backend B's redirect URI is added through the admin API.
+Each fault test checks the database afterwards: nothing lost, nothing twice."""
 
 from __future__ import annotations
 
@@ -22,15 +20,24 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import httpx
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
 from tests.conftest import ROOT, clear_caches, fresh_pg_database
-from tests.e2e.helpers import TIMEOUT, conversation, new_session, send, sign_up, unique_email
+from tests.e2e.helpers import (
+    TIMEOUT,
+    conversation,
+    new_session,
+    send,
+    sign_in_through_keycloak,
+    unique_email,
+)
 from tests.integration.apps import BIN, AppBackend
 from tests.integration.checks import assert_turn_intact
 from tests.integration.conftest import FAST_REAPER, WORKER_CMD, wait_for_log
-from tests.services import Postgres, Redis, redis_server
+from tests.keycloak_server import CLIENT_ID, USER_PASSWORD, Keycloak, running_keycloak
+from tests.services import Postgres, Redis, free_port, redis_server
 
 # `run seq 1 N` stores a tool record, then streams a summary of N lines: long enough to act in.
 LONG_TURN = "run seq 1 300"
@@ -43,6 +50,7 @@ LONG = 90_000
 class Stack:
     env: dict[str, str]
     redis: Redis
+    keycloak: Keycloak
     a: AppBackend
     b: AppBackend
     workers: list[subprocess.Popen[bytes]]
@@ -67,7 +75,15 @@ class Stack:
 @pytest.fixture(scope="module")
 def stack(postgres: Postgres, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     folder = tmp_path_factory.mktemp("topology")
-    with redis_server(folder) as redis:
+    port_a, port_b = free_port(), free_port()
+    with (
+        redis_server(folder) as redis,
+        running_keycloak(
+            folder, app_url=f"http://localhost:{port_a}", access_token_seconds=300
+        ) as keycloak,
+    ):
+        print(f"\nKeycloak ready in {keycloak.start_seconds:.1f} s")
+        keycloak.allow_app_url(f"http://localhost:{port_b}")
         key = base64.urlsafe_b64encode(secrets.token_bytes(32)).decode().rstrip("=")
         env = {
             "DATABASE_URL": postgres.url(fresh_pg_database(postgres)),
@@ -81,6 +97,11 @@ def stack(postgres: Postgres, tmp_path_factory: pytest.TempPathFactory) -> Itera
             "BUILTIN_STREAM_DELAY_MS": "100",
             "GRANIAN_WORKERS": "2",
             "SIGNUPS_PER_HOUR_PER_IP": "1000",
+            "IDENTITY_PROVIDER": "keycloak",
+            "OIDC_ISSUER": keycloak.issuer,
+            "OIDC_CLIENT_ID": CLIENT_ID,
+            "OIDC_CLIENT_SECRET": keycloak.client_secret,
+            "OIDC_DISPLAY_NAME": "Keycloak",
             **FAST_REAPER,
         }
         subprocess.run(
@@ -90,9 +111,10 @@ def stack(postgres: Postgres, tmp_path_factory: pytest.TempPathFactory) -> Itera
             check=True,
             capture_output=True,
         )
-        a = AppBackend(folder / "a", env, "backend-a")
-        b = AppBackend(folder / "b", env, "backend-b")
-        built = Stack(env, redis, a, b, [], folder)
+        # Each backend's PUBLIC_URL is its own port: the redirect URI it sends to Keycloak.
+        a = AppBackend(folder / "a", env, "backend-a", port_a)
+        b = AppBackend(folder / "b", env, "backend-b", port_b)
+        built = Stack(env, redis, keycloak, a, b, [], folder)
         try:
             built.start_worker("w1")
             built.start_worker("w2")
@@ -128,6 +150,14 @@ def context(browser: Browser) -> Iterator[BrowserContext]:
     ctx.close()
 
 
+def signed_in(page: Page, stack: Stack, backend: AppBackend, name: str) -> None:
+    """A new user, created in Keycloak, signs in on Keycloak's login page via `backend`."""
+    email = unique_email(name)
+    stack.keycloak.create_user(email)
+    sign_in_through_keycloak(page, backend.url, stack.keycloak.base_url, email, USER_PASSWORD)
+    assert page.url.startswith(backend.url)
+
+
 def job_of_last_turn(session_id: str) -> str:
     from sqlmodel import col, select
 
@@ -159,8 +189,12 @@ def start_long_turn(page: Page, prompt: str = LONG_TURN) -> None:
 def test_a_tab_on_one_backend_sees_a_turn_sent_through_the_other(
     stack_env: Stack, context: BrowserContext
 ) -> None:
+    for backend in (stack_env.a, stack_env.b):  # every dependency, Keycloak too, reachable
+        ready = httpx.get(f"{backend.url}/ready", timeout=10)
+        assert ready.status_code == 200, ready.text
+        assert ready.json()["checks"]["identity_provider"] == "ok"
     on_a = context.new_page()
-    sign_up(on_a, stack_env.a, unique_email("topo"))  # type: ignore[arg-type]
+    signed_in(on_a, stack_env, stack_env.a, "topo")
     session_id = new_session(on_a)
     on_b = context.new_page()  # same cookie: one person, two tabs, two backends
     on_b.goto(f"{stack_env.b.url}/s/{session_id}")
@@ -175,7 +209,7 @@ def test_a_tab_on_one_backend_sees_a_turn_sent_through_the_other(
 
 def test_reload_mid_turn_catches_up(stack_env: Stack, context: BrowserContext) -> None:
     page = context.new_page()
-    sign_up(page, stack_env.a, unique_email("reload"))  # type: ignore[arg-type]
+    signed_in(page, stack_env, stack_env.a, "reload")
     session_id = new_session(page)
     start_long_turn(page)
     page.reload()
@@ -189,7 +223,7 @@ def test_kill_9_of_the_worker_mid_turn_with_a_tab_watching(
     stack_env: Stack, context: BrowserContext
 ) -> None:
     page = context.new_page()
-    sign_up(page, stack_env.b, unique_email("kill"))  # type: ignore[arg-type]
+    signed_in(page, stack_env, stack_env.b, "kill")
     session_id = new_session(page)
     start_long_turn(page)
     job_id = job_of_last_turn(session_id)
@@ -213,7 +247,7 @@ def worker_name(stack: Stack, process: subprocess.Popen[bytes]) -> str:
 
 def test_restart_of_the_tabs_backend_mid_turn(stack_env: Stack, context: BrowserContext) -> None:
     page = context.new_page()
-    sign_up(page, stack_env.a, unique_email("restart"))  # type: ignore[arg-type]
+    signed_in(page, stack_env, stack_env.a, "restart")
     session_id = new_session(page)
     start_long_turn(page, LONGER_TURN)  # outlasts the restart (about 11 s)
     stack_env.a.stop()
@@ -227,7 +261,7 @@ def test_restart_of_the_tabs_backend_mid_turn(stack_env: Stack, context: Browser
 
 def test_restart_of_redis_mid_turn(stack_env: Stack, context: BrowserContext) -> None:
     page = context.new_page()
-    sign_up(page, stack_env.b, unique_email("redis"))  # type: ignore[arg-type]
+    signed_in(page, stack_env, stack_env.b, "redis")
     session_id = new_session(page)
     start_long_turn(page)
     job_id = job_of_last_turn(session_id)

@@ -11,6 +11,7 @@ from compymac_rx.chats import service as chats
 from compymac_rx.ops.http import ops_routes
 from tests.conftest import clear_caches
 from tests.factories import make_user, wait_for_job
+from tests.identity.oidc_issuer import CLIENT_ID, fake_issuer
 from tests.services import Redis, free_port
 
 TOKEN = "metrics-token-for-tests"
@@ -67,6 +68,22 @@ def test_ready_says_when_the_database_is_down(
     response = client.get(routes.READY)
     assert response.status_code == 503
     assert response.json()["failing"] == ["database"]
+
+
+def test_ready_asks_the_oidc_issuer_and_says_when_it_is_gone(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("IDENTITY_PROVIDER", "keycloak")
+    monkeypatch.setenv("OIDC_CLIENT_ID", CLIENT_ID)
+    monkeypatch.setenv("OIDC_CLIENT_SECRET", "test-secret")
+    with fake_issuer() as issuer:
+        monkeypatch.setenv("OIDC_ISSUER", issuer.url)
+        clear_caches()
+        assert client.get(routes.READY).json()["checks"]["identity_provider"] == "ok"
+    response = client.get(routes.READY)  # same provider object, the issuer now stopped
+    assert response.status_code == 503
+    assert response.json()["failing"] == ["identity_provider"]
+    assert issuer.url not in response.text
 
 
 def test_metrics_are_off_without_a_token_and_need_it(
