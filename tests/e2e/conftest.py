@@ -36,18 +36,25 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def wait_until_up(url: str, process: subprocess.Popen[bytes], log: Path, timeout: float) -> None:
+def wait_until_up(
+    url: str,
+    process: subprocess.Popen[bytes],
+    log: Path,
+    timeout: float,
+    what: str = "the app",
+) -> None:
+    """Poll `url` until it answers 200; fail with the log's tail if `process` dies or stalls."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise RuntimeError(f"the app exited early:\n{log.read_text()[-4000:]}")
+            raise RuntimeError(f"{what} exited early:\n{log.read_text()[-4000:]}")
         try:
             with urllib.request.urlopen(url, timeout=2) as response:
                 if response.status == 200:
                     return
         except OSError:
             time.sleep(0.5)
-    raise RuntimeError(f"the app did not answer in {timeout} s:\n{log.read_text()[-4000:]}")
+    raise RuntimeError(f"{what} did not answer in {timeout} s:\n{log.read_text()[-4000:]}")
 
 
 def stop_group(process: subprocess.Popen[bytes]) -> None:
