@@ -77,6 +77,13 @@ def callback(client: TestClient, query: dict[str, str]) -> tuple[str, str | None
     return response.headers["location"], token
 
 
+def sign_in(client: TestClient, idp: FakeIssuerState, **claims: object) -> tuple[str, str | None]:
+    """The whole code flow: start, the issuer answers with `claims`, the callback lands."""
+    query = start(client)
+    answer(idp, nonce=query["nonce"], **claims)
+    return callback(client, query)
+
+
 def test_code_flow_with_pkce_signs_in_and_keeps_tokens_encrypted(
     client: TestClient, idp: FakeIssuerState, data_dir: Path
 ) -> None:
@@ -131,9 +138,7 @@ def test_missing_required_role_is_refused_and_missing_claims_never_grant_admin(
     answer(idp, nonce=query["nonce"])  # no realm_access at all
     location, token = callback(client, query)
     assert token is None and "error=role" in location
-    query = start(client)
-    answer(idp, nonce=query["nonce"], realm_access={"roles": "admin"}, groups="admins")
-    location, token = callback(client, query)
+    location, token = sign_in(client, idp, realm_access={"roles": "admin"}, groups="admins")
     assert token is None and "error=role" in location
 
 
@@ -145,9 +150,7 @@ def test_unverified_email_is_not_taken_and_email_never_links(
     answer(idp, nonce=query["nonce"], **USER_CLAIMS)
     location, token = callback(client, query)
     assert token is None and "error=email_taken" in location
-    query = start(client)
-    answer(idp, nonce=query["nonce"], email_verified=False, **USER_CLAIMS)
-    _, token = callback(client, query)
+    _, token = sign_in(client, idp, email_verified=False, **USER_CLAIMS)
     user = get_identity_provider().current_user(token)
     assert user is not None and user.email.endswith(".invalid") and not user.is_admin
 
@@ -164,9 +167,7 @@ def _expire_access(token: str | None) -> None:
 def test_refresh_rereads_roles_and_a_refused_refresh_ends_the_session(
     client: TestClient, idp: FakeIssuerState
 ) -> None:
-    query = start(client)
-    answer(idp, nonce=query["nonce"], **ADMIN_CLAIMS)
-    _, token = callback(client, query)
+    _, token = sign_in(client, idp, **ADMIN_CLAIMS)
     provider = get_identity_provider()
     _expire_access(token)
     answer(idp, nonce=None, **USER_CLAIMS)  # admin revoked at the issuer
@@ -184,9 +185,7 @@ def test_refresh_rereads_roles_and_a_refused_refresh_ends_the_session(
 def test_refresh_that_loses_the_required_role_ends_the_session(
     client: TestClient, idp: FakeIssuerState
 ) -> None:
-    query = start(client)
-    answer(idp, nonce=query["nonce"], **USER_CLAIMS)
-    _, token = callback(client, query)
+    _, token = sign_in(client, idp, **USER_CLAIMS)
     _expire_access(token)
     answer(idp, nonce=None, realm_access={"roles": []})
     assert get_identity_provider().current_user(token) is None
@@ -195,9 +194,7 @@ def test_refresh_that_loses_the_required_role_ends_the_session(
 def test_back_channel_logout_ends_the_matching_sessions(
     client: TestClient, idp: FakeIssuerState
 ) -> None:
-    query = start(client)
-    answer(idp, nonce=query["nonce"], **USER_CLAIMS)
-    _, token = callback(client, query)
+    _, token = sign_in(client, idp, **USER_CLAIMS)
     now = int(time.time())
     bad = idp.sign({"iss": idp.url, "aud": CLIENT_ID, "iat": now, "jti": "j", "sid": "x"})
     assert (
@@ -239,9 +236,7 @@ def test_logout_goes_to_the_issuer_with_id_token_hint(
 def test_sessions_and_their_tokens_survive_a_restart(
     client: TestClient, idp: FakeIssuerState
 ) -> None:
-    query = start(client)
-    answer(idp, nonce=query["nonce"], **USER_CLAIMS)
-    _, token = callback(client, query)
+    _, token = sign_in(client, idp, **USER_CLAIMS)
     clear_caches()  # a new process: new provider, issuer cache and engine; same DB and key
     _expire_access(token)
     answer(idp, nonce=None, **ADMIN_CLAIMS)
