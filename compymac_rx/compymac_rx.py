@@ -10,6 +10,7 @@ from compymac_rx.files.http import file_routes
 from compymac_rx.identity.factory import get_identity_provider
 from compymac_rx.identity.http import auth_routes
 from compymac_rx.jobs.runner import get_runner
+from compymac_rx.offload import off_loop
 from compymac_rx.ops.http import ops_routes
 from compymac_rx.pages.admin import admin_page
 from compymac_rx.pages.chat import chat_page
@@ -18,22 +19,30 @@ from compymac_rx.pages.signin import signin_page, signup_page
 from compymac_rx.state.admin import AdminState
 from compymac_rx.state.auth import SignInState
 from compymac_rx.state.chat import ChatState
+from compymac_rx.state.guard import EventGuard
 from compymac_rx.state.live import deliver_events
+from compymac_rx.state.live_turn import LiveState, apply_events
 from compymac_rx.state.settings import SettingsState
 
 
 async def live_events(app: rx.App) -> None:
     """Per process: pick up jobs a previous run left, then feed live events to tabs."""
-    get_runner().recover()
-    await deliver_events(app, ChatState)
+    await off_loop(get_runner().recover)
+    await deliver_events(app, LiveState, apply_events)
 
 
 app = rx.App(
     api_transformer=Starlette(
-        routes=[*auth_routes(get_identity_provider()), *file_routes(), *ops_routes()]
+        routes=[
+            *auth_routes(get_identity_provider()),
+            *file_routes(),
+            *ops_routes(),
+        ]
     ),
     stylesheets=["/app.css"],
 )
+# Before Reflex's own hydration: a reused tab token is reset before its state is sent.
+app.add_middleware(EventGuard(), index=0)
 app.add_page(chat_page, route=routes.HOME, on_load=ChatState.load_page, title="CompyMac RX")
 app.add_page(chat_page, route=routes.SESSION, on_load=ChatState.load_page, title="CompyMac RX")
 app.add_page(admin_page, route=routes.ADMIN, on_load=AdminState.load, title="Users")

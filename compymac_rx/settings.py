@@ -39,6 +39,9 @@ class Settings(BaseSettings):
     session_cookie_name: str = Field("compymac_session", pattern=r"^[A-Za-z0-9_\-]+$")
     session_ttl_hours: int = Field(24 * 14, ge=1, le=24 * 365)
     cookie_secure: bool | None = None
+    # How long the user behind a cookie is remembered per process: a revoked or expired
+    # session takes effect at most this long later. 0 resolves it on every event.
+    auth_cache_seconds: float = Field(5, ge=0, le=300)
 
     password_min_length: int = Field(10, ge=8, le=128)
     login_max_failures: int = Field(5, ge=1)

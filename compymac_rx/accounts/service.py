@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from pwdlib import PasswordHash
 
 from compymac_rx import crypto, ratelimit
-from compymac_rx.accounts import repository
+from compymac_rx.accounts import repository, revocations
 from compymac_rx.accounts.models import AuthSession, CurrentUser, Identity, OidcFlow, User
 from compymac_rx.db import new_id, session_scope, utcnow
 from compymac_rx.ratelimit import RateLimiter
@@ -133,6 +133,7 @@ def sign_in(email: str, password: str, *, user_agent: str = "", ip: str = "") ->
     return _start_session(user, user_agent=user_agent, ip=ip)
 
 
+@revocations.changes_sessions
 def sign_out(token: str) -> None:
     with session_scope() as db:
         repository.revoke_auth_session(db, token_hash=hash_token(token), now=utcnow())
@@ -264,6 +265,7 @@ def issuer_tokens(row: AuthSession) -> tuple[str | None, str | None]:
     return refresh, id_token
 
 
+@revocations.changes_sessions
 def end_session(auth_session_id: str) -> None:
     with session_scope() as db:
         row = repository.get_auth_session_by_id(db, auth_session_id=auth_session_id)
@@ -311,6 +313,7 @@ def consume_oidc_flow(state: str) -> tuple[str, str, str] | None:
         return flow.nonce, verifier, flow.next_path
 
 
+@revocations.changes_sessions
 def end_issuer_sessions(*, issuer: str, subject: str | None, sid: str | None) -> int:
     with session_scope() as db:
         return repository.revoke_issuer_sessions(
@@ -332,6 +335,7 @@ def list_users(*, limit: int) -> list[User]:
         return repository.list_users(db, limit=limit)
 
 
+@revocations.changes_sessions
 def set_user_flags(
     user_id: str, *, is_active: bool | None = None, is_admin: bool | None = None
 ) -> None:
@@ -354,6 +358,7 @@ def subject_for_user(user_id: str, *, issuer: str) -> str | None:
         return identity.subject if identity else None
 
 
+@revocations.changes_sessions
 def set_admin_for_subject(*, issuer: str, subject: str, admin: bool) -> None:
     with session_scope() as db:
         identity = repository.get_identity(db, issuer=issuer, subject=subject)

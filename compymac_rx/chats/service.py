@@ -149,9 +149,15 @@ def validate_message(text: str) -> str:
     return text.strip("\n")
 
 
-def _queue_job(user_id: str, session_id: str, job_id: str) -> str:
-    # seq 0: the runner numbers its own events from 1.
-    get_bus().publish(JobEvent(job_id, session_id, user_id, 0, "status", {"status": "queued"}))
+def _queue_job(
+    user_id: str, session_id: str, job_id: str, message: MessagePublic | None = None
+) -> str:
+    # seq 0: the runner numbers its own events from 1. The user's message rides along, so
+    # the owner's other tabs show it without a read.
+    payload: dict[str, Any] = {"status": "queued"}
+    if message is not None:
+        payload["message"] = dataclasses.asdict(message)
+    get_bus().publish(JobEvent(job_id, session_id, user_id, 0, "status", payload))
     get_runner().submit(job_id)
     return job_id
 
@@ -203,7 +209,19 @@ def resend_from(user_id: str, session_id: str, message_id: int | None, text: str
     return _queue_job(user_id, session_id, job_id)
 
 
+@dataclasses.dataclass(frozen=True)
+class Sent:
+    job_id: str
+    title: str  # the session's title, new when this was its first message
+    message: MessagePublic
+
+
 def send_message(user_id: str, session_id: str, text: str) -> str:
+    """`send`, for callers that need only the job id."""
+    return send(user_id, session_id, text).job_id
+
+
+def send(user_id: str, session_id: str, text: str) -> Sent:
     """Store the user's message and a queued job in one transaction, then submit the job."""
     text = validate_message(text)
     if wait := ratelimit.take("message_user", f"user:{user_id}"):
@@ -223,11 +241,13 @@ def send_message(user_id: str, session_id: str, text: str) -> str:
         if row.archived:
             row.archived = False
         db.add(row)
-        repository.add_message(
+        stored = repository.add_message(
             db, user_id=user_id, session_id=session_id, role="user", content=text, now=now
         )
         job_id = jobs.add_job(db, user_id=user_id, session_id=session_id, now=now).id
-    return _queue_job(user_id, session_id, job_id)
+        sent = Sent(job_id, row.title, _message(stored))
+    _queue_job(user_id, session_id, job_id, sent.message)
+    return sent
 
 
 def stop_turn(user_id: str, session_id: str) -> bool:
@@ -257,3 +277,14 @@ def get_job(user_id: str, job_id: str) -> JobPublic | None:
     with session_scope() as db:
         job = jobs.get_job(db, user_id=user_id, job_id=job_id)
         return JobPublic(job.id, job.status, job.error) if job else None
+
+
+def message_content(user_id: str, session_id: str, message_id: int) -> str:
+    """One stored message's whole text (a tool's full output behind its preview)."""
+    with session_scope() as db:
+        row = repository.get_message(
+            db, user_id=user_id, session_id=session_id, message_id=message_id
+        )
+        if row is None:
+            raise ChatError("That message is gone.")
+        return row.content

@@ -5,6 +5,7 @@ from __future__ import annotations
 import reflex as rx
 
 from compymac_rx.state.chat import ChatState
+from compymac_rx.state.live_turn import LiveState
 from compymac_rx.state.turns import TurnState
 from compymac_rx.state.views import MessageView
 
@@ -38,6 +39,16 @@ def tool_card(message: MessageView) -> rx.Component:
             aria_label="Tool call " + message.tool + ": show output",
         ),
         rx.cond(message.running, rx.fragment(), rx.el.pre(message.content)),
+        rx.cond(
+            message.truncated,
+            rx.button(
+                "Show the whole output",
+                size="1",
+                variant="ghost",
+                on_click=ChatState.show_output(message.id, message.tool),
+                aria_label="Show the whole output of " + message.tool,
+            ),
+        ),
         class_name="tool-card",
         data_testid="tool-card",
     )
@@ -65,7 +76,7 @@ def user_bubble(message: MessageView) -> rx.Component:
     return rx.vstack(
         rx.box(rx.markdown(message.content), class_name="bubble user"),
         rx.cond(
-            ~ChatState.running,
+            ~LiveState.running,
             rx.button(
                 rx.icon("pencil", size=12),
                 "Edit",
@@ -118,6 +129,24 @@ def edit_dialog() -> rx.Component:
         ),
         open=TurnState.edit_id != 0,
         on_open_change=lambda _open: TurnState.close_edit(),
+    )
+
+
+def output_dialog() -> rx.Component:
+    """A tool's whole output, fetched when its preview's button is pressed."""
+    return rx.dialog.root(
+        rx.dialog.content(
+            rx.dialog.title("Output of " + ChatState.output_title),
+            rx.el.pre(ChatState.output_text, class_name="full-output"),
+            rx.hstack(
+                rx.dialog.close(rx.button("Close", variant="soft")),
+                justify="end",
+                width="100%",
+            ),
+            max_width="min(1000px, 95vw)",
+        ),
+        open=ChatState.output_title != "",
+        on_open_change=lambda _open: ChatState.close_output(),
     )
 
 

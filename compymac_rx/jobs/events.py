@@ -7,7 +7,7 @@ import json
 from typing import Any
 
 # kinds: "status" {status, error?}, "delta" {text}, "tool_start" {call_id, tool, args},
-# "tool_end" {call_id, message_id}, "message" {message_id}
+# "tool_end" {call_id, message}, "message" {message}: message = the stored row (MessagePublic)
 TERMINAL_STATUSES = frozenset({"done", "failed", "cancelled"})
 
 

@@ -95,7 +95,7 @@ class JobSink:
         }
         message = self._store("tool", result.output, meta)
         self.trace.append({"kind": "tool", "name": call.name, "ms": duration_ms, "ok": result.ok})
-        self._publisher.publish("tool_end", call_id=call.id, message_id=message.id)
+        self._publisher.publish("tool_end", call_id=call.id, message=message_payload(message))
 
     def model_call_finished(self, duration_ms: int, usage: ModelUsage | None) -> None:
         step = {"kind": "model", "name": self.model, "ms": duration_ms}
@@ -110,16 +110,16 @@ class JobSink:
         """The turn's durable tail: the error shown in the chat, then the trace timeline."""
         if error:
             message = self._store("error", error, {})
-            self._publisher.publish("message", message_id=message.id)
+            self._publisher.publish("message", message=message_payload(message))
         # The offline builtin agent has no model calls worth timing: no trace row for it.
         if self.trace and self.model != BUILTIN:
             total = sum(int(step["ms"]) for step in self.trace)
             message = self._store("trace", "", {"steps": self.trace, "total_ms": total})
-            self._publisher.publish("message", message_id=message.id)
+            self._publisher.publish("message", message=message_payload(message))
 
     def assistant_message(self, text: str) -> None:
         message = self._store("assistant", text, {})
-        self._publisher.publish("message", message_id=message.id)
+        self._publisher.publish("message", message=message_payload(message))
 
     def cancelled(self) -> bool:
         now = time.monotonic()
@@ -131,6 +131,18 @@ class JobSink:
             with session_scope() as db:
                 self._cancelled = repository.cancel_requested(db, job_id=self._job.id)
         return self._cancelled
+
+
+def message_payload(row: Message) -> dict[str, Any]:
+    """A stored message as events carry it: the view shows it without a read."""
+    return {
+        "id": row.id,
+        "seq": row.seq,
+        "role": row.role,
+        "content": row.content,
+        "meta": dict(row.meta),
+        "job_id": row.job_id,
+    }
 
 
 def history_to_items(messages: Sequence[Message]) -> list[ChatItem]:

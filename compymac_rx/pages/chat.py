@@ -5,10 +5,11 @@ from __future__ import annotations
 import reflex as rx
 
 from compymac_rx.components.file_panel import file_panel
-from compymac_rx.components.message import edit_dialog, message_bubble
+from compymac_rx.components.message import edit_dialog, message_bubble, output_dialog
 from compymac_rx.components.sidebar import sidebar
 from compymac_rx.state.chat import COMPOSER_ID, ChatState
 from compymac_rx.state.files import FilesState
+from compymac_rx.state.live_turn import LiveState
 from compymac_rx.state.sessions import SessionsState
 from compymac_rx.state.turns import TurnState
 
@@ -31,8 +32,8 @@ _LOAD_OLDER_ON_SCROLL = """
 
 def _status_badge() -> rx.Component:
     return rx.match(
-        ChatState.job_status,
-        ("queued", rx.badge(rx.spinner(size="1"), ChatState.queue_label, color_scheme="gray")),
+        LiveState.job_status,
+        ("queued", rx.badge(rx.spinner(size="1"), LiveState.queue_label, color_scheme="gray")),
         ("running", rx.badge(rx.spinner(size="1"), "running", color_scheme="blue")),
         ("done", rx.badge("done", color_scheme="green")),
         ("failed", rx.badge("failed", color_scheme="red")),
@@ -67,7 +68,7 @@ def _header() -> rx.Component:
             size="1",
         ),
         rx.cond(
-            ~ChatState.running & (ChatState.messages.length() > 0),
+            ~LiveState.running & ((ChatState.messages.length() + LiveState.recent.length()) > 0),
             rx.icon_button(
                 rx.icon("refresh-cw", size=14),
                 variant="ghost",
@@ -106,7 +107,7 @@ def _conversation() -> rx.Component:
                 ),
             ),
             rx.cond(
-                ChatState.messages.length() == 0,
+                (ChatState.messages.length() + LiveState.recent.length()) == 0,
                 rx.center(
                     rx.text(
                         "Ask the agent something. Try `help`, `ls` or `run echo hello`.",
@@ -117,11 +118,12 @@ def _conversation() -> rx.Component:
                 ),
             ),
             rx.foreach(ChatState.messages, message_bubble),
-            rx.foreach(ChatState.live_tools, message_bubble),
+            rx.foreach(LiveState.recent, message_bubble),
+            rx.foreach(LiveState.tools, message_bubble),
             rx.cond(
-                ChatState.live_text != "",
+                LiveState.text != "",
                 rx.box(
-                    rx.markdown(ChatState.live_text),
+                    rx.markdown(LiveState.text),
                     class_name="bubble assistant",
                     data_testid="live-reply",
                 ),
@@ -157,7 +159,7 @@ def _composer() -> rx.Component:
                     rows="2",
                 ),
                 rx.cond(
-                    ChatState.running,
+                    LiveState.running,
                     rx.button(
                         rx.icon("square", size=14),
                         "Stop",
@@ -245,6 +247,7 @@ def chat_page() -> rx.Component:
             ),
             rx.cond(ChatState.current_id != "", file_panel()),
             edit_dialog(),
+            output_dialog(),
             rx.script(_LOAD_OLDER_ON_SCROLL),
             class_name="layout",
         ),

@@ -3,18 +3,48 @@ role on the server (and identity.directory checks it again)."""
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Callable
 
 import reflex as rx
-from reflex.event import EventSpec
 
 from compymac_rx.accounts.models import CurrentUser
 from compymac_rx.identity.directory import DirectoryUser, NotAllowed
 from compymac_rx.identity.factory import get_user_directory
+from compymac_rx.offload import off_loop
 from compymac_rx.state.auth import AuthState
+from compymac_rx.state.guard import signed_in
+from compymac_rx.state.payloads import Choice, Id, ShortText
 
 log = logging.getLogger(__name__)
+
+
+@dataclasses.dataclass
+class Listing:
+    users: list[DirectoryUser]
+    console_url: str
+    error: str
+
+
+def run_admin_step(actor: CurrentUser, step: Callable[[], None] | None) -> Listing:
+    """Blocking: do one directory change (if any), then list the users again."""
+    error = ""
+    directory = get_user_directory()
+    if step is not None:
+        try:
+            step()
+        except NotAllowed as refusal:
+            error = f"Not allowed: {refusal}."
+        except Exception:
+            # The directory (Keycloak) failed: say so, keep the details in the log.
+            log.exception("admin action failed")
+            error = "The user directory could not be reached or refused the change."
+    try:
+        return Listing(directory.list_users(actor), directory.console_url, error)
+    except Exception:
+        log.exception("listing users failed")
+        return Listing([], directory.console_url, "The user directory could not be reached.")
 
 
 class AdminState(AuthState):
@@ -28,31 +58,26 @@ class AdminState(AuthState):
     confirm_ref: str = ""
     confirm_email: str = ""
 
-    def _admin(self) -> CurrentUser | None:
-        """The signed-in admin, or None (and the page says so)."""
-        user = self._current_user()
-        self.forbidden = user is not None and not user.is_admin
+    def _may_administer(self, user: CurrentUser) -> bool:
+        """False (and the page says so) for anyone but an admin."""
+        self.forbidden = not user.is_admin
         if self.forbidden:
             self.users, self.error = [], ""
-        return user if user is not None and user.is_admin else None
+        return user.is_admin
 
-    def _reload(self, actor: CurrentUser) -> None:
-        directory = get_user_directory()
-        self.console_url = directory.console_url
-        self.users = directory.list_users(actor)
+    async def _run(self, actor: CurrentUser, step: Callable[[], None] | None) -> None:
+        listing = await off_loop(run_admin_step, actor, step)
+        self.users, self.console_url, self.error = listing.users, listing.console_url, listing.error
         self.loaded = True
 
     @rx.event
-    def load(self) -> EventSpec | None:
-        if self._current_user() is None:
-            return self._to_signin()
-        if (actor := self._admin()) is not None:
-            self.error = ""
-            self._guarded(actor, lambda: None)
-        return None
+    @signed_in
+    async def load(self, user: CurrentUser) -> None:
+        if self._may_administer(user):
+            await self._run(user, None)
 
     @rx.event
-    def ask(self, action: str, ref: str, email: str) -> None:
+    def ask(self, action: Choice, ref: Id, email: ShortText) -> None:
         self.confirm_action, self.confirm_ref, self.confirm_email = action, ref, email
 
     @rx.event
@@ -60,36 +85,18 @@ class AdminState(AuthState):
         self.confirm_action = self.confirm_ref = self.confirm_email = ""
 
     @rx.event
-    def confirm(self) -> EventSpec | None:
-        if self._current_user() is None:
-            return self._to_signin()
+    @signed_in
+    async def confirm(self, user: CurrentUser) -> None:
         action, ref = self.confirm_action, self.confirm_ref
         self.confirm_action = self.confirm_ref = self.confirm_email = ""
-        if (actor := self._admin()) is None:
-            return None
+        if not self._may_administer(user):
+            return
         directory = get_user_directory()
-        steps = {
-            "disable": lambda: directory.set_enabled(actor, ref, False),
-            "enable": lambda: directory.set_enabled(actor, ref, True),
-            "grant": lambda: directory.set_admin(actor, ref, True),
-            "revoke": lambda: directory.set_admin(actor, ref, False),
+        steps: dict[str, Callable[[], None]] = {
+            "disable": lambda: directory.set_enabled(user, ref, False),
+            "enable": lambda: directory.set_enabled(user, ref, True),
+            "grant": lambda: directory.set_admin(user, ref, True),
+            "revoke": lambda: directory.set_admin(user, ref, False),
         }
         if action in steps:
-            self._guarded(actor, steps[action])
-        return None
-
-    def _guarded(self, actor: CurrentUser, step: Callable[[], None]) -> None:
-        try:
-            step()
-            self.error = ""
-        except NotAllowed as refusal:
-            self.error = f"Not allowed: {refusal}."
-        except Exception:
-            # The directory (Keycloak) failed: say so, keep the details in the log.
-            log.exception("admin action failed")
-            self.error = "The user directory could not be reached or refused the change."
-        try:
-            self._reload(actor)
-        except Exception:
-            log.exception("listing users failed")
-            self.error = "The user directory could not be reached."
+            await self._run(user, steps[action])

@@ -1,4 +1,4 @@
-"""The base state: who is signed in, resolved on the server from the HttpOnly cookie."""
+"""The base state: who is signed in, as the event guard resolved it from the HttpOnly cookie."""
 
 from __future__ import annotations
 
@@ -9,26 +9,23 @@ from compymac_rx import routes
 from compymac_rx.accounts import service as accounts
 from compymac_rx.accounts.models import CurrentUser
 from compymac_rx.identity.factory import get_identity_provider
-from compymac_rx.identity.http import token_from_cookie_header
 from compymac_rx.settings import get_settings
+from compymac_rx.state.guard import current_user, session_ended
 
 
 class AuthState(rx.State):
-    """Page states build on this. The cookie is re-checked on every event, so a revoked
-    or expired session is noticed on the tab's next action."""
+    """Page states build on this. The guard re-checks the cookie on every event (cached for
+    AUTH_CACHE_SECONDS), so a revoked or expired session is noticed on the tab's next action."""
 
     user_email: str = ""
     is_admin: bool = False
 
-    def _current_user(self) -> CurrentUser | None:
-        token = token_from_cookie_header(self.router.headers.cookie)
-        user = get_identity_provider().current_user(token)
-        if user is not None:
+    def _show_user(self, user: CurrentUser) -> None:
+        if (self.user_email, self.is_admin) != (user.email, user.is_admin):
             self.user_email, self.is_admin = user.email, user.is_admin
-        return user
 
     def _to_signin(self) -> EventSpec:
-        was_signed_in = bool(self.user_email)
+        was_signed_in = bool(self.user_email) or session_ended()
         self.user_email, self.is_admin = "", False
         return rx.redirect(
             routes.signin_url(
@@ -59,8 +56,7 @@ class SignInState(rx.State):
             min=get_settings().password_min_length,
             role=get_settings().keycloak_required_role,
         )
-        token = token_from_cookie_header(self.router.headers.cookie)
-        if get_identity_provider().current_user(token) is not None:
+        if current_user() is not None:
             return rx.redirect(self.next_path)
         return None
 

@@ -8,9 +8,13 @@ import reflex as rx
 from reflex.event import EventSpec
 
 from compymac_rx import routes
+from compymac_rx.accounts.models import CurrentUser
 from compymac_rx.files import service as files
+from compymac_rx.offload import off_loop
 from compymac_rx.settings import get_settings
 from compymac_rx.state.auth import AuthState
+from compymac_rx.state.guard import signed_in
+from compymac_rx.state.payloads import WorkspacePath
 
 UPLOAD_ID = "workspace-upload"
 
@@ -46,36 +50,40 @@ class FilesState(AuthState):
     def upload_limit(self) -> str:
         return f"{get_settings().upload_max_bytes // 1_000_000} MB"
 
-    def refresh_for(self, user_id: str, session_id: str) -> None:
-        """Called by ChatState when a session opens and when a turn touched files."""
+    def _show(self, *, session_id: str, entries: list[files.FileEntry]) -> None:
+        """The tree of the session that is open ("" for none)."""
         if session_id != self._session_id:
             self.selected, self.preview_kind, self.notice = "", "", ""
         self._session_id = session_id
-        self.entries = (
-            [_view(e) for e in files.list_tree(user_id, session_id)] if session_id else []
-        )
+        views = [_view(e) for e in entries]
+        if views != self.entries:
+            self.entries = views
+
+    async def _refresh(self, user_id: str) -> None:
+        """After a turn's tool ran or the user changed something: read the tree again."""
+        if self._session_id:
+            entries = await off_loop(files.list_tree, user_id, self._session_id)
+            self._show(session_id=self._session_id, entries=entries)
 
     @rx.event
     def toggle(self) -> None:
         self.panel_open = not self.panel_open
 
     @rx.event
-    def select(self, path: str) -> EventSpec | None:
-        if (user := self._current_user()) is None:
-            return self._to_signin()
+    @signed_in
+    async def select(self, user: CurrentUser, path: WorkspacePath) -> None:
         try:
-            found = files.preview(user.id, self._session_id, path)
+            found = await off_loop(files.preview, user.id, self._session_id, path)
         except files.FileError as error:
             self.notice = str(error)
-            return None
+            return
         self.selected, self.preview_kind, self.notice = path, found.kind, ""
         self.preview_text, self.preview_language = found.text, found.language or "text"
         self.preview_url = routes.file_url(self._session_id, path, inline=True)
         self.download_url = routes.file_url(self._session_id, path)
-        return None
 
     @rx.event
-    def ask_delete(self, path: str) -> None:
+    def ask_delete(self, path: WorkspacePath) -> None:
         self.confirm_delete = path
 
     @rx.event
@@ -83,23 +91,20 @@ class FilesState(AuthState):
         self.confirm_delete = ""
 
     @rx.event
-    def delete(self) -> EventSpec | None:
-        if (user := self._current_user()) is None:
-            return self._to_signin()
+    @signed_in
+    async def delete(self, user: CurrentUser) -> None:
         try:
-            files.delete_path(user.id, self._session_id, self.confirm_delete)
+            await off_loop(files.delete_path, user.id, self._session_id, self.confirm_delete)
         except files.FileError as error:
             self.notice = str(error)
         if self.selected == self.confirm_delete:
             self.selected, self.preview_kind = "", ""
         self.confirm_delete = ""
-        self.refresh_for(user.id, self._session_id)
-        return None
+        await self._refresh(user.id)
 
     @rx.event
-    async def upload(self, uploads: list[rx.UploadFile]) -> EventSpec | None:
-        if (user := self._current_user()) is None:
-            return self._to_signin()
+    @signed_in
+    async def upload(self, user: CurrentUser, uploads: list[rx.UploadFile]) -> EventSpec:
         limit = get_settings().upload_max_bytes
         saved: list[str] = []
         for upload in uploads:
@@ -107,14 +112,15 @@ class FilesState(AuthState):
                 if upload.size is not None and upload.size > limit:
                     raise files.FileError(f"{upload.name} is too big: at most {limit:,} bytes.")
                 data = await upload.read(limit + 1)
+                name = upload.name or "upload"
                 saved.append(
-                    files.save_upload(user.id, self._session_id, upload.name or "upload", data)
+                    await off_loop(files.save_upload, user.id, self._session_id, name, data)
                 )
             except files.FileError as error:
                 self.notice = str(error)
                 break
         else:
             self.notice = f"Uploaded {', '.join(saved)}." if saved else "Choose a file first."
-        self.refresh_for(user.id, self._session_id)
+        await self._refresh(user.id)
         clear: EventSpec = rx.clear_selected_files(UPLOAD_ID)
         return clear

@@ -1,10 +1,17 @@
-"""Which tabs in this process watch which session, and the loop that feeds them events."""
+"""Which tabs in this process watch which session, and the loop that feeds them events.
+
+Events reach a tab in batches: while one batch is being applied to a tab's state, the next
+events for that tab collect, and are applied together in one `modify_state`. Tabs do not wait
+for each other: each has its own drain task.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections import defaultdict
-from typing import Any, Protocol
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 import reflex as rx
 
@@ -14,9 +21,7 @@ from compymac_rx.jobs.events import JobEvent
 
 log = logging.getLogger(__name__)
 
-
-class EventTarget(Protocol):
-    async def deliver(self, event: JobEvent) -> None: ...
+Apply = Callable[[Any, list[JobEvent]], Awaitable[None]]
 
 
 class LiveHub:
@@ -41,28 +46,64 @@ class LiveHub:
     def tokens_for(self, session_id: str) -> list[str]:
         return list(self._tokens_of.get(session_id, ()))
 
+    def watching(self) -> int:
+        return len(self._session_of)
+
 
 hub = LiveHub()
 
 
-async def deliver_events(app: rx.App, state_cls: type[Any]) -> None:
+class Deliveries:
+    """Per tab: the events waiting to be applied, and at most one task applying them."""
+
+    def __init__(self, app: rx.App, state_cls: type[Any], apply: Apply) -> None:
+        self._app, self._state_cls, self._apply = app, state_cls, apply
+        self._pending: dict[str, list[JobEvent]] = {}
+        self._tasks: dict[str, asyncio.Task[None]] = {}
+
+    def add(self, event: JobEvent) -> None:
+        for token in hub.tokens_for(event.session_id):
+            self._pending.setdefault(token, []).append(event)
+            if token not in self._tasks:
+                self._tasks[token] = asyncio.create_task(self._drain(token))
+
+    async def _drain(self, token: str) -> None:
+        try:
+            while batch := self._pending.pop(token, None):
+                if not self._connected(token):
+                    hub.forget(token)
+                    return
+                try:
+                    ident = rx.BaseStateToken(ident=token, cls=self._state_cls)
+                    async with self._app.modify_state(ident) as root:
+                        await self._apply(await root.get_state(self._state_cls), batch)
+                    metrics.EVENTS_DELIVERED.inc(len(batch))
+                except Exception:
+                    log.exception("could not deliver %d event(s) to a tab", len(batch))
+        finally:
+            self._pending.pop(token, None)
+            del self._tasks[token]
+
+    def _connected(self, token: str) -> bool:
+        namespace = self._app.event_namespace
+        if namespace is None:
+            return False
+        # A plain dict lookup: `token_to_sid` would rebuild a mapping of every tab.
+        manager = namespace._token_manager
+        record = manager.token_to_socket.get(token)
+        return record is not None and record.instance_id == manager.instance_id
+
+
+async def deliver_events(app: rx.App, state_cls: type[Any], apply: Apply) -> None:
     """Apply every bus event to the tabs of this process that watch its session.
 
-    The state re-checks the owner before it applies anything: only the owner's tabs can be
+    `apply` re-checks the owner before it shows anything: only the owner's tabs can be
     watching, but the check costs nothing and keeps a bug here from leaking a turn.
     """
     namespace = app.event_namespace
     if namespace is not None:
-        metrics.CONNECTED_CLIENTS.set_function(lambda: len(namespace.token_to_sid))
+        sockets = namespace._token_manager.token_to_socket
+        metrics.CONNECTED_CLIENTS.set_function(lambda: len(sockets))
+    deliveries = Deliveries(app, state_cls, apply)
     async for event in get_bus().subscribe():
-        for token in hub.tokens_for(event.session_id):
-            if app.event_namespace is None or token not in app.event_namespace.token_to_sid:
-                hub.forget(token)
-                continue
-            try:
-                async with app.modify_state(rx.BaseStateToken(ident=token, cls=state_cls)) as root:
-                    target: EventTarget = await root.get_state(state_cls)
-                    await target.deliver(event)
-                metrics.EVENTS_DELIVERED.inc()
-            except Exception:
-                log.exception("could not deliver an event of job %s", event.job_id)
+        deliveries.add(event)

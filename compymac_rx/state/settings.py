@@ -2,17 +2,51 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import reflex as rx
 from reflex.event import EventSpec
 
+from compymac_rx.accounts.models import CurrentUser
 from compymac_rx.agent import factory
 from compymac_rx.keys import service as keys
 from compymac_rx.keys.models import PROVIDER_LABELS
+from compymac_rx.offload import off_loop
 from compymac_rx.state.auth import AuthState
+from compymac_rx.state.guard import signed_in
+from compymac_rx.state.payloads import Choice
 
 KEY_INPUT_ID = "api-key-input"
+
+
+@dataclasses.dataclass
+class KeysView:
+    saved: list[dict[str, str]]
+    choices: list[list[str]]
+    default_model: str
+
+
+def _keys_view(user_id: str) -> KeysView:
+    """Blocking: the user's keys (provider, label, base URL and hint only) and choices."""
+    saved = [
+        {
+            "provider": k.provider,
+            "label": PROVIDER_LABELS[k.provider],
+            "base_url": k.base_url,
+            "hint": k.hint,
+        }
+        for k in keys.list_keys(user_id)
+    ]
+    choices = [[value, label] for value, label in factory.model_choices(user_id)]
+    return KeysView(saved, choices, factory.resolve_choice(user_id, ""))
+
+
+def _set_default(user_id: str, choice: str) -> bool:
+    if choice not in {value for value, _ in factory.model_choices(user_id)}:
+        return False
+    keys.set_default_model(user_id, choice)
+    return True
 
 
 class SettingsState(AuthState):
@@ -26,29 +60,22 @@ class SettingsState(AuthState):
     saving: bool = False
     confirm_delete: str = ""
 
-    def _refresh(self, user_id: str) -> None:
-        self.saved_keys = [
-            {
-                "provider": k.provider,
-                "label": PROVIDER_LABELS[k.provider],
-                "base_url": k.base_url,
-                "hint": k.hint,
-            }
-            for k in keys.list_keys(user_id)
-        ]
-        self.choices = [[value, label] for value, label in factory.model_choices(user_id)]
-        self.default_model = factory.resolve_choice(user_id, "")
+    async def _refresh(self, user_id: str) -> None:
+        view = await off_loop(_keys_view, user_id)
+        self.saved_keys, self.choices, self.default_model = (
+            view.saved,
+            view.choices,
+            view.default_model,
+        )
 
     @rx.event
-    def load(self) -> EventSpec | None:
-        if (user := self._current_user()) is None:
-            return self._to_signin()
+    @signed_in
+    async def load(self, user: CurrentUser) -> None:
         self.result, self.confirm_delete = "", ""
-        self._refresh(user.id)
-        return None
+        await self._refresh(user.id)
 
     @rx.event
-    def set_provider(self, provider: str) -> None:
+    def set_provider(self, provider: Choice) -> None:
         self.provider = provider
 
     @rx.event
@@ -56,14 +83,15 @@ class SettingsState(AuthState):
         self.saving, self.result = True, "Checking the key with the provider…"
 
     @rx.event
-    def save(self, form: dict[str, Any]) -> EventSpec | list[EventSpec] | None:
-        if (user := self._current_user()) is None:
-            return self._to_signin()
+    @signed_in
+    async def save(self, user: CurrentUser, form: dict[str, Any]) -> EventSpec:
         self.saving = False
+        api_key, base_url = form.get("api_key", ""), form.get("base_url", "")
         try:
-            saved = keys.save_key(
-                user.id, self.provider, str(form.get("api_key", "")), str(form.get("base_url", ""))
-            )
+            if not isinstance(api_key, str) or not isinstance(base_url, str):
+                raise keys.KeyRefused("That form was not understood. Reload the page.")
+            # The provider is asked whether the key works: a slow one waits here, off the loop.
+            saved = await off_loop(keys.save_key, user.id, self.provider, api_key, base_url)
         except keys.KeyRefused as error:
             self.result, self.result_ok = str(error), False
             return rx.set_value(KEY_INPUT_ID, "")
@@ -73,11 +101,11 @@ class SettingsState(AuthState):
             f"with {count} model{'s' if count != 1 else ''}.",
             True,
         )
-        self._refresh(user.id)
+        await self._refresh(user.id)
         return rx.set_value(KEY_INPUT_ID, "")
 
     @rx.event
-    def ask_delete(self, provider: str) -> None:
+    def ask_delete(self, provider: Choice) -> None:
         self.confirm_delete = provider
 
     @rx.event
@@ -85,21 +113,15 @@ class SettingsState(AuthState):
         self.confirm_delete = ""
 
     @rx.event
-    def delete(self) -> EventSpec | None:
-        if (user := self._current_user()) is None:
-            return self._to_signin()
-        if keys.delete_key(user.id, self.confirm_delete):
+    @signed_in
+    async def delete(self, user: CurrentUser) -> None:
+        if await off_loop(keys.delete_key, user.id, self.confirm_delete):
             self.result, self.result_ok = "Key deleted.", True
         self.confirm_delete = ""
-        self._refresh(user.id)
-        return None
+        await self._refresh(user.id)
 
     @rx.event
-    def set_default_model(self, choice: str) -> EventSpec | None:
-        if (user := self._current_user()) is None:
-            return self._to_signin()
-        allowed = {value for value, _ in factory.model_choices(user.id)}
-        if choice in allowed:
-            keys.set_default_model(user.id, choice)
+    @signed_in
+    async def set_default_model(self, user: CurrentUser, choice: Choice) -> None:
+        if await off_loop(_set_default, user.id, choice):
             self.default_model = choice
-        return None

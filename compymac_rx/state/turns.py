@@ -5,12 +5,15 @@ from __future__ import annotations
 from typing import Any
 
 import reflex as rx
-from reflex.event import EventSpec
 
+from compymac_rx.accounts.models import CurrentUser
 from compymac_rx.agent import factory
 from compymac_rx.chats import service as chats
+from compymac_rx.offload import off_loop
 from compymac_rx.state.auth import AuthState
 from compymac_rx.state.chat import ChatState
+from compymac_rx.state.guard import signed_in
+from compymac_rx.state.payloads import Choice, MessageId
 
 
 class TurnState(AuthState):
@@ -19,31 +22,26 @@ class TurnState(AuthState):
     error: str = ""
 
     @rx.event
-    async def set_model(self, choice: str) -> EventSpec | None:
-        if (user := self._current_user()) is None:
-            return self._to_signin()
+    @signed_in
+    async def set_model(self, user: CurrentUser, choice: Choice) -> None:
         chat = await self.get_state(ChatState)
-        if choice in {value for value, _ in factory.model_choices(user.id)}:
-            chats.set_session_model(user.id, chat.current_id, choice)
+        if await off_loop(_set_model, user.id, chat.current_id, choice):
             chat.model = choice
-        return None
 
     @rx.event
-    async def regenerate(self) -> EventSpec | None:
+    @signed_in
+    async def regenerate(self, user: CurrentUser) -> None:
         """Send the last user message again; its old reply is replaced."""
-        if (user := self._current_user()) is None:
-            return self._to_signin()
         chat = await self.get_state(ChatState)
         try:
-            job_id = chats.resend_from(user.id, chat.current_id, None, None)
+            job_id = await off_loop(chats.resend_from, user.id, chat.current_id, None, None)
         except chats.ChatError as error:
             chat.notice = str(error)
-            return None
-        chat.restarted(job_id)
-        return None
+            return
+        await chat._restarted(user.id, job_id)
 
     @rx.event
-    def open_edit(self, message_id: int, content: str) -> None:
+    def open_edit(self, message_id: MessageId, content: str) -> None:
         self.edit_id, self.edit_text, self.error = message_id, content, ""
 
     @rx.event
@@ -51,18 +49,25 @@ class TurnState(AuthState):
         self.edit_id, self.error = 0, ""
 
     @rx.event
-    async def resend(self, form: dict[str, Any]) -> EventSpec | None:
+    @signed_in
+    async def resend(self, user: CurrentUser, form: dict[str, Any]) -> None:
         """Edit one of your messages and send it again; the replies after it are replaced."""
-        if (user := self._current_user()) is None:
-            return self._to_signin()
         chat = await self.get_state(ChatState)
+        text = form.get("text", "")
+        if not isinstance(text, str):
+            return
         try:
-            job_id = chats.resend_from(
-                user.id, chat.current_id, self.edit_id, str(form.get("text", ""))
-            )
+            job_id = await off_loop(chats.resend_from, user.id, chat.current_id, self.edit_id, text)
         except chats.ChatError as error:
             self.error = str(error)
-            return None
+            return
         self.edit_id = 0
-        chat.restarted(job_id)
-        return None
+        await chat._restarted(user.id, job_id)
+
+
+def _set_model(user_id: str, session_id: str, choice: str) -> bool:
+    """Blocking: the session's model, if the user may choose it."""
+    if choice not in {value for value, _ in factory.model_choices(user_id)}:
+        return False
+    chats.set_session_model(user_id, session_id, choice)
+    return True

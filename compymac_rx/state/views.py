@@ -31,6 +31,8 @@ class MessageView:
     ok: bool = True
     running: bool = False
     call_id: str = ""
+    # A tool's output is shown as a preview; the full text is fetched when asked for.
+    truncated: bool = False
 
 
 def relative_time(moment: datetime, now: datetime) -> str:
@@ -73,6 +75,16 @@ def trace_lines(meta: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+# About 2 KB: enough to read a result at a glance; the whole output loads on request.
+PREVIEW_CHARS = 2000
+
+
+def preview(text: str) -> tuple[str, bool]:
+    if len(text) <= PREVIEW_CHARS:
+        return text, False
+    return text[:PREVIEW_CHARS].rstrip() + "\n…", True
+
+
 def message_view(message: MessagePublic) -> MessageView:
     if message.role == "trace":
         steps = len(message.meta.get("steps", []))
@@ -83,18 +95,22 @@ def message_view(message: MessagePublic) -> MessageView:
     if message.role != "tool":
         return MessageView(message.id, message.seq, message.role, message.content)
     meta = message.meta
+    content, truncated = preview(message.content)
+    args, _ = preview(format_args(meta.get("args", {})))
     return MessageView(
         message.id,
         message.seq,
         "tool",
-        message.content,
+        content,
         tool=str(meta.get("tool", "")),
-        args=format_args(meta.get("args", {})),
+        args=args,
         duration=f"{int(meta.get('duration_ms', 0))} ms",
         ok=bool(meta.get("ok", True)),
+        truncated=truncated,
     )
 
 
 def live_tool_view(call_id: str, tool: str, args: object) -> MessageView:
     """A tool card for a call still running; the stored record replaces it when it lands."""
-    return MessageView(0, 0, "tool", "", tool, format_args(args), running=True, call_id=call_id)
+    shown, _ = preview(format_args(args))
+    return MessageView(0, 0, "tool", "", tool, shown, running=True, call_id=call_id)

@@ -1,0 +1,92 @@
+"""Folding a job's events into the live turn a tab shows. Plain Python: no Reflex, no I/O.
+
+The state keeps one `LiveTurn` per tab and calls `fold` for every event that reaches it; the
+result says whether the event was applied, was a copy (seq already seen), or arrived after a
+gap, in which case the caller replays the missed events first and folds them in order.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+
+from compymac_rx.chats.service import MessagePublic
+from compymac_rx.jobs.events import JobEvent
+from compymac_rx.state.views import MessageView, live_tool_view, message_view
+
+
+class Outcome(enum.Enum):
+    APPLIED = "applied"
+    COPY = "copy"  # seq at or below the last one applied: a replayed or repeated event
+    GAP = "gap"  # events between the last seq and this one are missing: replay them first
+    OTHER = "other"  # another session's or another user's event: never shown
+
+
+@dataclasses.dataclass
+class LiveTurn:
+    """What a tab shows of the session's running (or just finished) turn."""
+
+    session_id: str = ""
+    user_id: str = ""
+    job_id: str = ""
+    seq: int = -1
+    status: str = ""
+    error: str = ""
+    position: int = 0
+    text: str = ""
+    tools: list[MessageView] = dataclasses.field(default_factory=list)
+    # Stored messages the events carried, in order, for the caller to append to the history.
+    landed: list[MessageView] = dataclasses.field(default_factory=list)
+    # A tool ran or the turn ended: the workspace may have changed.
+    files_changed: bool = False
+
+    def start(self, job_id: str) -> None:
+        """A turn this tab just queued: its events are numbered from 1."""
+        self.job_id, self.seq, self.status, self.error, self.position = job_id, 0, "queued", "", 0
+        self.text, self.tools = "", []
+
+
+def fold(turn: LiveTurn, event: JobEvent, *, gaps_allowed: bool = False) -> Outcome:
+    """Apply one event to `turn` unless it is a copy, another's, or follows a gap.
+
+    `gaps_allowed` is for events from a replay, which are complete by construction.
+    """
+    if event.session_id != turn.session_id or event.user_id != turn.user_id:
+        return Outcome.OTHER
+    if event.job_id != turn.job_id:
+        turn.job_id, turn.seq, turn.text, turn.tools = event.job_id, -1, "", []
+    if event.seq <= turn.seq:
+        return Outcome.COPY
+    if not gaps_allowed and event.seq > turn.seq + 1:
+        return Outcome.GAP
+    turn.seq = event.seq
+    payload = event.payload
+    if event.kind == "delta":
+        turn.text += str(payload.get("text", ""))
+    elif event.kind == "tool_start":
+        view = live_tool_view(str(payload["call_id"]), str(payload["tool"]), payload["args"])
+        turn.tools = [*turn.tools, view]
+    elif event.kind == "tool_end":
+        turn.tools = [t for t in turn.tools if t.call_id != payload["call_id"]]
+        turn.landed.append(_landed(payload))
+        turn.files_changed = True
+    elif event.kind == "message":
+        turn.text = ""
+        turn.landed.append(_landed(payload))
+    elif event.kind == "status":
+        if payload.get("retry"):  # a redelivered job starts its unfinished step again
+            turn.text, turn.tools = "", []
+        turn.status = str(payload.get("status", ""))
+        turn.position = int(payload.get("position") or 0)
+        turn.error = str(payload.get("error") or "")
+        if "message" in payload:  # the queued event carries the user's message
+            turn.landed.append(_landed(payload))
+        if event.terminal:
+            turn.text, turn.tools, turn.files_changed = "", [], True
+    return Outcome.APPLIED
+
+
+def _landed(payload: dict[str, object]) -> MessageView:
+    message = payload["message"]
+    assert isinstance(message, dict)
+    return message_view(MessagePublic(**message))

@@ -1,0 +1,99 @@
+"""The live turn of the open session, in a state of its own.
+
+Streamed text, running tool cards, the job's status and the messages that landed since the
+page opened live here, apart from the history in ChatState: applying a streamed delta loads,
+pickles and sends only this small state, never the conversation. It has no event handlers:
+the browser cannot call anything on it.
+"""
+
+from __future__ import annotations
+
+import reflex as rx
+
+from compymac_rx.jobs.bus import get_bus
+from compymac_rx.jobs.events import JobEvent
+from compymac_rx.offload import off_loop
+from compymac_rx.state.auth import AuthState
+from compymac_rx.state.fold import LiveTurn, Outcome, fold
+from compymac_rx.state.views import MessageView
+
+
+class LiveState(AuthState):
+    job_id: str = ""
+    job_status: str = ""
+    job_error: str = ""
+    queue_position: int = 0
+    text: str = ""
+    tools: rx.Field[list[MessageView]] = rx.field(default_factory=list)
+    # Messages stored since the page opened, after ChatState.messages.
+    recent: rx.Field[list[MessageView]] = rx.field(default_factory=list)
+    _turn: LiveTurn = LiveTurn()
+    # The seq of the last message shown (history or recent): older copies are skipped.
+    _shown_seq: int = 0
+
+    @rx.var
+    def running(self) -> bool:
+        return self.job_status in ("queued", "running")
+
+    @rx.var
+    def queue_label(self) -> str:
+        """Over the running limit, a turn waits; its place in line is shown."""
+        if self.queue_position > 0:
+            return f"queued · #{self.queue_position} in line"
+        return "queued"
+
+    def _open(self, user_id: str, session_id: str, shown_seq: int) -> None:
+        """A session opened (or closed, with ""): nothing of the previous one remains."""
+        self._turn = LiveTurn(session_id=session_id, user_id=user_id)
+        self._shown_seq = shown_seq
+        self.recent = []
+        self._publish()
+
+    def _started(self, job_id: str, message: MessageView | None) -> None:
+        """This tab queued a turn; its own message is shown at once."""
+        self._turn.start(job_id)
+        if message is not None:
+            self._turn.landed.append(message)
+        self._publish()
+
+    async def _apply(self, events: list[JobEvent]) -> bool:
+        """Fold a batch of events in; True when the workspace may have changed."""
+        turn = self._turn
+        for event in events:
+            if fold(turn, event) is Outcome.GAP:
+                # Lost while Redis or this backend reconnected: replay first, never skip.
+                missed = await off_loop(get_bus().replay, event.job_id, turn.seq)
+                for earlier in missed:
+                    fold(turn, earlier, gaps_allowed=True)
+                fold(turn, event, gaps_allowed=True)
+        changed, turn.files_changed = turn.files_changed, False
+        self._publish()
+        return changed
+
+    def _publish(self) -> None:
+        """Copy the folded turn into the vars, touching only those that changed."""
+        turn = self._turn
+        fresh = [m for m in turn.landed if m.seq > self._shown_seq]
+        turn.landed = []
+        if fresh:
+            self.recent = [*self.recent, *fresh]
+            self._shown_seq = fresh[-1].seq
+        for name, value in (
+            ("job_id", turn.job_id),
+            ("job_status", turn.status),
+            ("job_error", turn.error),
+            ("queue_position", turn.position),
+            ("text", turn.text),
+        ):
+            if getattr(self, name) != value:
+                setattr(self, name, value)
+        if self.tools != turn.tools:
+            self.tools = list(turn.tools)
+
+
+async def apply_events(live: LiveState, events: list[JobEvent]) -> None:
+    """The live delivery's work for one tab: fold the batch, refresh files if they changed."""
+    if await live._apply(events):
+        from compymac_rx.state.files import FilesState
+
+        await (await live.get_state(FilesState))._refresh(live._turn.user_id)
