@@ -12,10 +12,12 @@ from compymac_rx.identity.http import auth_routes
 from compymac_rx.jobs.runner import get_runner
 from compymac_rx.offload import off_loop
 from compymac_rx.ops.http import ops_routes
+from compymac_rx.ops.loopwatch import watch_loop
 from compymac_rx.pages.admin import admin_page
 from compymac_rx.pages.chat import chat_page
 from compymac_rx.pages.settings import settings_page
 from compymac_rx.pages.signin import signin_page, signup_page
+from compymac_rx.settings import get_settings
 from compymac_rx.state.admin import AdminState
 from compymac_rx.state.auth import SignInState
 from compymac_rx.state.chat import ChatState
@@ -29,6 +31,10 @@ async def live_events(app: rx.App) -> None:
     """Per process: pick up jobs a previous run left, then feed live events to tabs."""
     await off_loop(get_runner().recover)
     await deliver_events(app, LiveState, apply_events)
+
+
+async def loop_watch(_app: rx.App) -> None:
+    await watch_loop(get_settings().loop_stall_warn_ms)
 
 
 app = rx.App(
@@ -50,3 +56,4 @@ app.add_page(signin_page, route=routes.SIGNIN, on_load=SignInState.load, title="
 app.add_page(signup_page, route=routes.SIGNUP, on_load=SignInState.load, title="Create account")
 app.add_page(settings_page, route=routes.SETTINGS, on_load=SettingsState.load, title="Settings")
 app.register_lifespan_task(live_events)
+app.register_lifespan_task(loop_watch)

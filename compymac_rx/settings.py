@@ -42,6 +42,8 @@ class Settings(BaseSettings):
     # How long the user behind a cookie is remembered per process: a revoked or expired
     # session takes effect at most this long later. 0 resolves it on every event.
     auth_cache_seconds: float = Field(5, ge=0, le=300)
+    # Log the stack when the event loop stalls this long (0: off); the browser tests use 50.
+    loop_stall_warn_ms: int = Field(0, ge=0, le=60_000)
 
     password_min_length: int = Field(10, ge=8, le=128)
     login_max_failures: int = Field(5, ge=1)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import reflex as rx
 
 from compymac_rx.components.file_panel import file_panel
+from compymac_rx.components.live_text import live_text
 from compymac_rx.components.message import edit_dialog, message_bubble, output_dialog
 from compymac_rx.components.sidebar import sidebar
 from compymac_rx.state.chat import COMPOSER_ID, ChatState
@@ -121,9 +122,9 @@ def _conversation() -> rx.Component:
             rx.foreach(LiveState.recent, message_bubble),
             rx.foreach(LiveState.tools, message_bubble),
             rx.cond(
-                LiveState.text != "",
+                LiveState.streaming,
                 rx.box(
-                    rx.markdown(LiveState.text),
+                    live_text(),
                     class_name="bubble assistant",
                     data_testid="live-reply",
                 ),

@@ -23,13 +23,21 @@ class LiveState(AuthState):
     job_status: str = ""
     job_error: str = ""
     queue_position: int = 0
-    text: str = ""
+    # The streamed text is sent as pieces (components/live_text.py accumulates them):
+    # `stream_base` when it starts over under a new `stream_key`, then each new piece once.
+    streaming: bool = False
+    stream_key: str = ""
+    stream_base: str = ""
+    stream_chunk: str = ""
+    stream_index: int = 0
     tools: rx.Field[list[MessageView]] = rx.field(default_factory=list)
     # Messages stored since the page opened, after ChatState.messages.
     recent: rx.Field[list[MessageView]] = rx.field(default_factory=list)
     _turn: LiveTurn = LiveTurn()
     # The seq of the last message shown (history or recent): older copies are skipped.
     _shown_seq: int = 0
+    _text: str = ""
+    _restarts: int = 0
 
     @rx.var
     def running(self) -> bool:
@@ -47,7 +55,7 @@ class LiveState(AuthState):
         self._turn = LiveTurn(session_id=session_id, user_id=user_id)
         self._shown_seq = shown_seq
         self.recent = []
-        self._publish()
+        self._publish(restart=True)
 
     def _started(self, job_id: str, message: MessageView | None) -> None:
         """This tab queued a turn; its own message is shown at once."""
@@ -70,7 +78,7 @@ class LiveState(AuthState):
         self._publish()
         return changed
 
-    def _publish(self) -> None:
+    def _publish(self, *, restart: bool = False) -> None:
         """Copy the folded turn into the vars, touching only those that changed."""
         turn = self._turn
         fresh = [m for m in turn.landed if m.seq > self._shown_seq]
@@ -83,12 +91,26 @@ class LiveState(AuthState):
             ("job_status", turn.status),
             ("job_error", turn.error),
             ("queue_position", turn.position),
-            ("text", turn.text),
+            ("streaming", turn.text != ""),
         ):
             if getattr(self, name) != value:
                 setattr(self, name, value)
         if self.tools != turn.tools:
             self.tools = list(turn.tools)
+        self._stream(turn.text, restart)
+        self._turn = turn  # a plain assignment marks the backend var changed
+
+    def _stream(self, text: str, restart: bool) -> None:
+        """Send what is new of the text: a piece when it grew, the whole when it restarted."""
+        if text == self._text and not restart:
+            return
+        if not restart and self._text and text.startswith(self._text):
+            self.stream_chunk, self.stream_index = text[len(self._text) :], self.stream_index + 1
+        else:
+            self._restarts += 1
+            self.stream_key = f"{self._turn.job_id}:{self._restarts}"
+            self.stream_base, self.stream_chunk, self.stream_index = text, "", 0
+        self._text = text
 
 
 async def apply_events(live: LiveState, events: list[JobEvent]) -> None:

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from compymac_rx.ops.loopwatch import STALL_MARK
 from tests.fake_openai import FakeOpenAI
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -87,6 +88,8 @@ def run_app(data_dir: Path, port: int, extra_env: dict[str, str]) -> Iterator[Ru
         "PATH": f"{ROOT / '.tools' / 'node_modules' / '.bin'}:{os.environ['PATH']}",
         "REFLEX_USE_SYSTEM_BUN": "1",
         "REFLEX_TELEMETRY_ENABLED": "false",
+        # The loop watchdog logs any stall over 50 ms; one inside the app fails the run.
+        "LOOP_STALL_WARN_MS": "50",
         **extra_env,
     }
     bin_dir = Path(sys.executable).parent
@@ -116,6 +119,20 @@ def run_app(data_dir: Path, port: int, extra_env: dict[str, str]) -> Iterator[Ru
         yield RunningApp(url, data_dir)
     finally:
         stop_group(process)
+    assert_loop_never_blocked_by_app(log)
+
+
+def assert_loop_never_blocked_by_app(log: Path) -> None:
+    """Nothing that waits may run on the event loop: the watchdog names any stall of ours."""
+    text = log.read_text(errors="replace")
+    stalls = [
+        block
+        for block in text.split(STALL_MARK)[1:]
+        if block.split(":", 1)[0].rstrip().endswith("in this app")
+    ]
+    assert not stalls, f"{len(stalls)} event loop stall(s) in the app:\n" + "\n".join(
+        STALL_MARK + block[:1500] for block in stalls[:5]
+    )
 
 
 @pytest.fixture(scope="session")
