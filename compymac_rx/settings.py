@@ -55,7 +55,10 @@ class Settings(BaseSettings):
 
     inline_job_workers: int = Field(4, ge=1, le=64)
     agent_max_steps: int = Field(8, ge=1, le=100)
-    builtin_stream_delay_ms: int = Field(30, ge=0, le=2000)
+    # 0 = the builtin agent's reply is published at once; > 0 paces it, for demos only.
+    builtin_stream_delay_ms: int = Field(0, ge=0, le=2000)
+    # Text deltas are coalesced into one event at most this often (0 = one event per delta).
+    stream_flush_ms: int = Field(40, ge=0, le=1000)
     event_replay_seconds: int = Field(600, ge=10)
 
     sandbox_allow_unsandboxed: bool = False

@@ -30,7 +30,8 @@ SERVER = "server"
 
 
 class PacedBackend:
-    """Spaces out text deltas so an instant offline reply still reads as a stream."""
+    """Spaces out text deltas so an instant offline reply looks typed (BUILTIN_STREAM_DELAY_MS,
+    for demos): it sleeps on the job's worker between deltas, so it is off by default."""
 
     def __init__(self, inner: ModelBackend, *, delay_seconds: float) -> None:
         self._inner = inner
@@ -46,20 +47,27 @@ class PacedBackend:
 
 
 def get_model_backend() -> ModelBackend:
-    """The builtin agent (offline, deterministic)."""
-    settings = get_settings()
-    return PacedBackend(BuiltinBackend(), delay_seconds=settings.builtin_stream_delay_ms / 1000)
+    """The builtin agent (offline, deterministic); paced only when a delay is set."""
+    delay_ms = get_settings().builtin_stream_delay_ms
+    if delay_ms <= 0:
+        return BuiltinBackend()
+    return PacedBackend(BuiltinBackend(), delay_seconds=delay_ms / 1000)
 
 
 def server_model_offered() -> bool:
     return get_settings().model_backend == "openai"
 
 
-def resolve_choice(user_id: str, session_model: str) -> str:
-    choice = session_model or keys.get_default_model(user_id)
+def choose(session_model: str, default_model: str) -> str:
+    """The model a turn uses: the session's, else the user's default, else the server's."""
+    choice = session_model or default_model
     if choice == SERVER and not server_model_offered():
         choice = ""
     return choice or (SERVER if server_model_offered() else BUILTIN)
+
+
+def resolve_choice(user_id: str, session_model: str) -> str:
+    return choose(session_model, session_model or keys.get_default_model(user_id))
 
 
 StopCheck = Callable[[], bool] | None
@@ -90,7 +98,13 @@ def backend_for_job(
     user_id: str, session_model: str, should_stop: StopCheck = None
 ) -> tuple[ModelBackend, str]:
     """(backend, the resolved choice). Raises ModelError with a plain reason."""
-    choice = resolve_choice(user_id, session_model)
+    return backend_for_choice(user_id, resolve_choice(user_id, session_model), should_stop)
+
+
+def backend_for_choice(
+    user_id: str, choice: str, should_stop: StopCheck = None
+) -> tuple[ModelBackend, str]:
+    """The backend of a resolved choice (see choose), and the choice it ends up using."""
     if choice == BUILTIN:
         return get_model_backend(), choice
     if choice == SERVER:

@@ -62,3 +62,34 @@ class SessionPublic:
     title: str
     archived: bool
     last_activity_at: datetime
+
+
+@dataclasses.dataclass(frozen=True)
+class MessagePublic:
+    id: int
+    seq: int
+    role: str
+    content: str
+    meta: dict[str, Any]
+    job_id: str | None
+
+
+def message_public(row: Message) -> MessagePublic:
+    assert row.id is not None
+    return MessagePublic(row.id, row.seq, row.role, row.content, dict(row.meta), row.job_id)
+
+
+def message_payload(message: MessagePublic) -> dict[str, Any]:
+    """A stored message as it travels in a job event (the contract's MESSAGE): the view builds
+    its row from this, with no database read."""
+    return dataclasses.asdict(message)
+
+
+@dataclasses.dataclass(frozen=True)
+class HistoryRow:
+    """A stored message as the next model call reads it."""
+
+    id: int
+    role: str
+    content: str
+    meta: dict[str, Any]

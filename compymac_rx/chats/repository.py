@@ -2,16 +2,25 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, update
+import sqlalchemy as sa
+from sqlalchemy import delete, func, insert, update
 from sqlmodel import Session, col, select
 
 from compymac_rx.accounts.models import User
-from compymac_rx.chats.models import AgentSession, Message
+from compymac_rx.chats.models import (
+    AgentSession,
+    HistoryRow,
+    Message,
+    MessagePublic,
+    message_public,
+)
 from compymac_rx.jobs.models import Job
+from compymac_rx.jobs.repository import ACTIVE
 
 
 def list_sessions(session: Session, *, user_id: str, archived: bool) -> Sequence[AgentSession]:
@@ -55,14 +64,162 @@ def delete_session(session: Session, *, user_id: str, session_id: str) -> bool:
     return True
 
 
-def get_message_by_job_step(
-    session: Session, *, user_id: str, job_id: str, job_step: int
-) -> Message | None:
-    return session.exec(
-        select(Message).where(
-            Message.user_id == user_id, Message.job_id == job_id, Message.job_step == job_step
+# The turn path's hot queries are Core statements on the tables: no unit of work, no identity
+# map, and SQLAlchemy caches their compiled form (they were half of a turn's CPU as ORM calls).
+_sessions = AgentSession.__table__  # type: ignore[attr-defined]
+_messages = Message.__table__  # type: ignore[attr-defined]
+_jobs = Job.__table__  # type: ignore[attr-defined]
+
+
+@dataclasses.dataclass(frozen=True)
+class NewMessage:
+    role: str
+    content: str
+    meta: dict[str, Any] = dataclasses.field(default_factory=dict)
+    job_step: int | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class TurnState:
+    """What sending a message needs to know about its session, read under the session's lock."""
+
+    title: str
+    title_is_auto: bool
+    last_seq: int
+    job_active: bool
+
+
+def lock_session(
+    session: Session, *, user_id: str, session_id: str, now: datetime, unarchive: bool = False
+) -> bool:
+    """Touch the session row (its activity time); False when it is not the user's.
+
+    Every message write starts here: the update takes the row lock on PostgreSQL and the write
+    lock on SQLite (whose driver opens the transaction at the first write), so two writers (a
+    worker and the web process, or two workers) never read the same max(seq).
+    """
+    values: dict[str, Any] = {"last_activity_at": now}
+    if unarchive:
+        values["archived"] = False
+    result = session.execute(
+        update(_sessions)
+        .where(_sessions.c.id == session_id, _sessions.c.user_id == user_id)
+        .values(values)
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+def _last_seq(user_id: str, session_id: str) -> Any:
+    return (
+        sa.select(func.coalesce(func.max(_messages.c.seq), 0))
+        .where(_messages.c.session_id == session_id, _messages.c.user_id == user_id)
+        .scalar_subquery()
+    )
+
+
+def turn_state(session: Session, *, user_id: str, session_id: str) -> TurnState | None:
+    """Title, last message number and whether a turn is active, in one statement."""
+    active = (
+        sa.select(_jobs.c.id)
+        .where(
+            _jobs.c.session_id == session_id,
+            _jobs.c.user_id == user_id,
+            _jobs.c.status.in_(ACTIVE),
         )
+        .exists()
+    )
+    row = session.execute(
+        sa.select(
+            _sessions.c.title, _sessions.c.title_is_auto, _last_seq(user_id, session_id), active
+        ).where(_sessions.c.id == session_id, _sessions.c.user_id == user_id)
     ).first()
+    if row is None:
+        return None
+    return TurnState(str(row[0]), bool(row[1]), int(row[2]), bool(row[3]))
+
+
+def set_title(session: Session, *, user_id: str, session_id: str, title: str) -> None:
+    session.execute(
+        update(_sessions)
+        .where(_sessions.c.id == session_id, _sessions.c.user_id == user_id)
+        .values(title=title)
+    )
+
+
+def insert_message(
+    session: Session,
+    *,
+    user_id: str,
+    session_id: str,
+    seq: int,
+    message: NewMessage,
+    job_id: str | None,
+    now: datetime,
+) -> MessagePublic:
+    """One row with a number the caller got under the session's lock (see lock_session)."""
+    result = session.execute(
+        insert(_messages).values(
+            session_id=session_id,
+            user_id=user_id,
+            seq=seq,
+            role=message.role,
+            content=message.content,
+            meta=message.meta,
+            job_id=job_id,
+            job_step=message.job_step,
+            created_at=now,
+        )
+    )
+    message_id = int(result.inserted_primary_key[0])  # type: ignore[attr-defined]
+    return MessagePublic(message_id, seq, message.role, message.content, message.meta, job_id)
+
+
+def append_messages(
+    session: Session,
+    *,
+    user_id: str,
+    session_id: str,
+    messages: Sequence[NewMessage],
+    job_id: str | None = None,
+    now: datetime,
+) -> list[MessagePublic]:
+    """Append messages with the session's next numbers, in three statements for any count.
+
+    A (job_id, job_step) that exists already is returned as it is, so a redelivered job
+    never stores the same step twice. Raises LookupError when the session is gone.
+    """
+    if not lock_session(session, user_id=user_id, session_id=session_id, now=now):
+        raise LookupError(f"session {session_id} is gone")
+    steps = [m.job_step for m in messages if m.job_step is not None] if job_id else []
+    existing = [
+        sa.select(_messages.c.id)
+        .where(_messages.c.job_id == job_id, _messages.c.job_step == step)
+        .scalar_subquery()
+        for step in steps
+    ]
+    row = session.execute(sa.select(_last_seq(user_id, session_id), *existing)).one()
+    seq = int(row[0])
+    found: dict[int | None, Any] = dict(zip(steps, row[1:], strict=True))
+    stored: list[MessagePublic] = []
+    for message in messages:
+        if (old_id := found.get(message.job_step)) is not None:
+            old = session.get(Message, old_id)
+            assert old is not None
+            stored.append(message_public(old))
+            continue
+        seq += 1
+        stored.append(
+            insert_message(
+                session,
+                user_id=user_id,
+                session_id=session_id,
+                seq=seq,
+                message=message,
+                job_id=job_id,
+                now=now,
+            )
+        )
+    return stored
 
 
 def add_message(
@@ -77,44 +234,29 @@ def add_message(
     job_step: int | None = None,
     now: datetime,
 ) -> Message:
-    """Append a message with the session's next sequence number.
-
-    A (job_id, job_step) that exists already is returned as it is, so a redelivered job
-    never stores the same step twice.
-    """
-    if job_id is not None and job_step is not None:
-        existing = get_message_by_job_step(
-            session, user_id=user_id, job_id=job_id, job_step=job_step
-        )
-        if existing is not None:
-            return existing
-    # Write to the session row first: that takes its row lock on PostgreSQL and the write lock
-    # on SQLite (whose driver opens the transaction at the first write), so two writers (a
-    # worker and the web process, or two workers) never read the same max(seq).
-    session.execute(
-        update(AgentSession)
-        .where(col(AgentSession.id) == session_id, col(AgentSession.user_id) == user_id)
-        .values(last_activity_at=now)
-    )
-    last = session.exec(
-        select(func.max(Message.seq)).where(
-            Message.session_id == session_id, Message.user_id == user_id
-        )
-    ).one()
-    message = Message(
-        session_id=session_id,
+    """Append one message (see append_messages) and return its row."""
+    [public] = append_messages(
+        session,
         user_id=user_id,
-        seq=(last or 0) + 1,
-        role=role,
-        content=content,
-        meta=meta or {},
+        session_id=session_id,
+        messages=[NewMessage(role, content, meta or {}, job_step)],
         job_id=job_id,
-        job_step=job_step,
-        created_at=now,
+        now=now,
     )
-    session.add(message)
-    session.flush()
-    return message
+    row = session.get(Message, public.id)
+    assert row is not None
+    return row
+
+
+def history(session: Session, *, user_id: str, session_id: str, limit: int) -> list[HistoryRow]:
+    """The newest `limit` messages, oldest first, as the model history needs them."""
+    rows = session.execute(
+        sa.select(_messages.c.id, _messages.c.role, _messages.c.content, _messages.c.meta)
+        .where(_messages.c.session_id == session_id, _messages.c.user_id == user_id)
+        .order_by(_messages.c.seq.desc())
+        .limit(limit)
+    ).all()
+    return [HistoryRow(int(r[0]), str(r[1]), str(r[2]), dict(r[3])) for r in reversed(rows)]
 
 
 def count_messages(session: Session, *, user_id: str, session_id: str) -> int:
@@ -177,15 +319,6 @@ def delete_messages_after(session: Session, *, user_id: str, session_id: str, se
     )
     session.flush()
     return int(getattr(result, "rowcount", 0) or 0)
-
-
-def count_job_steps(session: Session, *, user_id: str, job_id: str) -> int:
-    """Steps a job already stored (a redelivered job goes on after them)."""
-    return session.exec(
-        select(func.count())
-        .select_from(Message)
-        .where(Message.user_id == user_id, Message.job_id == job_id)
-    ).one()
 
 
 def ownerless_sessions(session: Session) -> Sequence[AgentSession]:

@@ -7,7 +7,16 @@ from typing import Any
 
 from compymac_rx import ratelimit, workspaces
 from compymac_rx.chats import repository
-from compymac_rx.chats.models import DEFAULT_TITLE, AgentSession, Message, SessionPublic
+from compymac_rx.chats.models import (
+    DEFAULT_TITLE,
+    AgentSession,
+    SessionPublic,
+    message_payload,
+    message_public,
+)
+
+# Re-exported: the views take the public shapes from the service.
+from compymac_rx.chats.models import MessagePublic as MessagePublic
 from compymac_rx.db import new_id, session_scope, utcnow
 from compymac_rx.jobs import repository as jobs
 from compymac_rx.jobs.bus import get_bus
@@ -27,25 +36,10 @@ class NotFound(ChatError):
         super().__init__("That session does not exist or is not yours.")
 
 
-@dataclasses.dataclass(frozen=True)
-class MessagePublic:
-    id: int
-    seq: int
-    role: str
-    content: str
-    meta: dict[str, Any]
-    job_id: str | None
-
-
 def _public(row: AgentSession) -> SessionPublic:
     return SessionPublic(
         id=row.id, title=row.title, archived=row.archived, last_activity_at=row.last_activity_at
     )
-
-
-def _message(row: Message) -> MessagePublic:
-    assert row.id is not None
-    return MessagePublic(row.id, row.seq, row.role, row.content, dict(row.meta), row.job_id)
 
 
 def auto_title(text: str) -> str:
@@ -135,7 +129,7 @@ def load_messages(
             before_seq=before_seq,
             after_seq=after_seq,
         )
-        return [_message(r) for r in rows]
+        return [message_public(r) for r in rows]
 
 
 def validate_message(text: str) -> str:
@@ -156,7 +150,7 @@ def _queue_job(
     # the owner's other tabs show it without a read.
     payload: dict[str, Any] = {"status": "queued"}
     if message is not None:
-        payload["message"] = dataclasses.asdict(message)
+        payload["message"] = message_payload(message)
     get_bus().publish(JobEvent(job_id, session_id, user_id, 0, "status", payload))
     get_runner().submit(job_id)
     return job_id
@@ -210,44 +204,52 @@ def resend_from(user_id: str, session_id: str, message_id: int | None, text: str
 
 
 @dataclasses.dataclass(frozen=True)
-class Sent:
+class SentTurn:
+    """What a sent message started: the job, the stored message, the session's title (new when
+    the message gave the session its automatic title)."""
+
     job_id: str
-    title: str  # the session's title, new when this was its first message
     message: MessagePublic
+    title: str
 
 
-def send_message(user_id: str, session_id: str, text: str) -> str:
-    """`send`, for callers that need only the job id."""
-    return send(user_id, session_id, text).job_id
-
-
-def send(user_id: str, session_id: str, text: str) -> Sent:
+def send_turn(user_id: str, session_id: str, text: str) -> SentTurn:
     """Store the user's message and a queued job in one transaction, then submit the job."""
     text = validate_message(text)
     if wait := ratelimit.take("message_user", f"user:{user_id}"):
         raise ChatError(f"You are sending messages too fast. Try again in {wait} s.")
     now = utcnow()
     with session_scope() as db:
-        row = repository.get_session(db, user_id=user_id, session_id=session_id)
-        if row is None:
-            raise NotFound()
-        if jobs.active_job(db, user_id=user_id, session_id=session_id) is not None:
-            raise ChatError("The agent is still working on the last message. Wait, or stop it.")
-        if (
-            row.title_is_auto
-            and repository.count_messages(db, user_id=user_id, session_id=session_id) == 0
+        # The session row first: its lock orders this against every other writer of it.
+        if not repository.lock_session(
+            db, user_id=user_id, session_id=session_id, now=now, unarchive=True
         ):
-            row.title = auto_title(text)
-        if row.archived:
-            row.archived = False
-        db.add(row)
-        stored = repository.add_message(
-            db, user_id=user_id, session_id=session_id, role="user", content=text, now=now
+            raise NotFound()
+        state = repository.turn_state(db, user_id=user_id, session_id=session_id)
+        assert state is not None  # locked just above
+        if state.job_active:
+            raise ChatError("The agent is still working on the last message. Wait, or stop it.")
+        title = state.title
+        if state.title_is_auto and state.last_seq == 0:
+            title = auto_title(text)
+            repository.set_title(db, user_id=user_id, session_id=session_id, title=title)
+        message = repository.insert_message(
+            db,
+            user_id=user_id,
+            session_id=session_id,
+            seq=state.last_seq + 1,
+            message=repository.NewMessage("user", text),
+            job_id=None,
+            now=now,
         )
-        job_id = jobs.add_job(db, user_id=user_id, session_id=session_id, now=now).id
-        sent = Sent(job_id, row.title, _message(stored))
-    _queue_job(user_id, session_id, job_id, sent.message)
-    return sent
+        job_id = jobs.insert_job(db, user_id=user_id, session_id=session_id, now=now)
+    _queue_job(user_id, session_id, job_id, message)
+    return SentTurn(job_id, message, title)
+
+
+def send_message(user_id: str, session_id: str, text: str) -> str:
+    """send_turn for callers that need only the job id."""
+    return send_turn(user_id, session_id, text).job_id
 
 
 def stop_turn(user_id: str, session_id: str) -> bool:

@@ -23,7 +23,11 @@ class EventBus(Protocol):
         ...
 
     def replay(self, job_id: str, after_seq: int = 0) -> list[JobEvent]:
-        """A job's kept events with seq > after_seq, in order."""
+        """A job's kept events with seq > after_seq, in order. Blocks: not on the event loop."""
+        ...
+
+    async def areplay(self, job_id: str, after_seq: int = 0) -> list[JobEvent]:
+        """replay for the event loop: it awaits, never blocks."""
         ...
 
     def subscribe(self) -> AsyncIterator[JobEvent]:
@@ -66,6 +70,9 @@ class MemoryEventBus:
     def replay(self, job_id: str, after_seq: int = 0) -> list[JobEvent]:
         with self._lock:
             return [e for e in self._kept.get(job_id, []) if e.seq > after_seq]
+
+    async def areplay(self, job_id: str, after_seq: int = 0) -> list[JobEvent]:
+        return self.replay(job_id, after_seq)  # a dict lookup under a lock held for microseconds
 
     async def subscribe(self) -> AsyncIterator[JobEvent]:
         entry = (asyncio.get_running_loop(), asyncio.Queue[JobEvent]())

@@ -7,10 +7,11 @@ import threading
 import uuid
 
 from celery import Celery, Task
-from celery.signals import worker_ready, worker_shutdown
+from celery.signals import worker_process_init, worker_ready, worker_shutdown
 
 from compymac_rx.jobs.reaper import reap_stale_jobs
 from compymac_rx.jobs.tasks import Claim, run_job
+from compymac_rx.jobs.warm import after_fork, warm_up
 from compymac_rx.settings import get_settings
 
 log = logging.getLogger(__name__)
@@ -72,6 +73,17 @@ def submit_turn(job_id: str, *, retry: bool = False) -> None:
 
 def revoke_turn(job_id: str) -> None:
     celery_app.control.revoke(job_id)
+
+
+@worker_process_init.connect
+def _warm_child(**_kwargs: object) -> None:
+    """Each pool child warms up as it starts, so its first turn costs what every other does."""
+    after_fork()
+    try:
+        warm_up()
+    except Exception:
+        # A database or Redis that is down now may be back for the first turn: not fatal.
+        log.warning("warming up the worker process failed", exc_info=True)
 
 
 @worker_ready.connect

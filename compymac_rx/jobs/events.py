@@ -6,8 +6,12 @@ import dataclasses
 import json
 from typing import Any
 
-# kinds: "status" {status, error?}, "delta" {text}, "tool_start" {call_id, tool, args},
-# "tool_end" {call_id, message}, "message" {message}: message = the stored row (MessagePublic)
+# kinds (the contract between the job and the views):
+#   "status" {status, error?, position?, retry?}
+#   "delta" {text}: coalesced at the source, many tokens per event (jobs/publisher.py)
+#   "tool_start" {call_id, tool, args}
+#   "tool_end" {call_id, message: MESSAGE}, "message" {message: MESSAGE}
+# MESSAGE is the stored row (chats.models.message_payload), so a view applies it without a read.
 TERMINAL_STATUSES = frozenset({"done", "failed", "cancelled"})
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 from datetime import datetime
 
@@ -41,3 +42,14 @@ class Job(SQLModel, table=True):
     # Written every few seconds while a worker runs the turn; the reaper finds silent ones.
     heartbeat_at: datetime | None = None
     attempts: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+
+
+@dataclasses.dataclass(frozen=True)
+class JobRef:
+    """What the runner carries of a job between its transactions: ids, never an ORM row."""
+
+    id: str
+    session_id: str
+    user_id: str
+    attempts: int
+    created_at: datetime

@@ -1,7 +1,9 @@
 """The Redis EventBus: a stream per job for replay, one pub/sub channel for live delivery.
 
 Every backend process subscribes to the channel and hands each event only to the tabs it holds
-(state/live.py). A job's stream and its sequence counter expire `replay_seconds` after the last
+(state/live.py). Nothing here blocks an event loop: `subscribe` and `areplay` use redis.asyncio;
+the blocking `next_seq`, `publish` (which retries with sleeps) and `replay` are for job threads
+and worker processes. A job's stream and its sequence counter expire `replay_seconds` after the last
 event, so a reloading tab can catch up on a turn that is running or has just ended.
 """
 
@@ -10,8 +12,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import AsyncIterator, Callable
-from typing import TypeVar
+import weakref
+from collections.abc import AsyncIterator, Callable, Sequence
+from typing import Any, TypeVar
 
 import redis
 import redis.asyncio as aredis
@@ -54,6 +57,9 @@ class RedisEventBus:
         self._ttl = replay_seconds
         self._redis = redis.Redis.from_url(url, socket_timeout=5, socket_connect_timeout=2)
         self._next_seq = self._redis.register_script(_NEXT_SEQ)
+        # An asyncio client belongs to the loop it first ran on: one per loop, made on demand.
+        self._async_clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, aredis.Redis]
+        self._async_clients = weakref.WeakKeyDictionary()
 
     def _with_retry(self, what: str, fn: Callable[[], T]) -> T:
         # A Redis restart takes a moment: keep trying for a while rather than lose the event.
@@ -97,12 +103,20 @@ class RedisEventBus:
         except redis.RedisError:
             log.warning("no replay for job %s: redis unreachable", job_id)
             return []
-        seen: dict[int, JobEvent] = {}
-        for _id, fields in entries:  # type: ignore[union-attr]
-            event = JobEvent.from_json(fields[b"e"])
-            if event.seq > after_seq:
-                seen.setdefault(event.seq, event)
-        return [seen[seq] for seq in sorted(seen)]
+        return _events_after(entries, after_seq)  # type: ignore[arg-type]
+
+    async def areplay(self, job_id: str, after_seq: int = 0) -> list[JobEvent]:
+        loop = asyncio.get_running_loop()
+        client = self._async_clients.get(loop)
+        if client is None:
+            client = aredis.Redis.from_url(self._url, socket_timeout=5, socket_connect_timeout=2)
+            self._async_clients[loop] = client
+        try:
+            entries = await client.xrange(stream_key(job_id))
+        except (redis.RedisError, OSError):
+            log.warning("no replay for job %s: redis unreachable", job_id)
+            return []
+        return _events_after(entries, after_seq)
 
     async def subscribe(self) -> AsyncIterator[JobEvent]:
         """Live events; resubscribes by itself when Redis goes away and comes back."""
@@ -129,3 +143,15 @@ class RedisEventBus:
             return bool(self._redis.ping())
         except redis.RedisError:
             return False
+
+
+def _events_after(
+    entries: Sequence[tuple[Any, dict[bytes, bytes]]], after_seq: int
+) -> list[JobEvent]:
+    """A stream's events with seq > after_seq, in order, each once."""
+    seen: dict[int, JobEvent] = {}
+    for _id, fields in entries:
+        event = JobEvent.from_json(fields[b"e"])
+        if event.seq > after_seq:
+            seen.setdefault(event.seq, event)
+    return [seen[seq] for seq in sorted(seen)]

@@ -2,16 +2,28 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import and_, func, or_, update
+import sqlalchemy as sa
+from sqlalchemy import and_, func, insert, or_, update
 from sqlmodel import Session, col, select
 
 from compymac_rx.accounts.models import User
-from compymac_rx.jobs.models import Job, JobStatus
+from compymac_rx.chats.models import AgentSession, Message
+from compymac_rx.db import new_id
+from compymac_rx.jobs.models import Job, JobRef, JobStatus
+from compymac_rx.keys.models import ModelPreference
 
 ACTIVE = (JobStatus.QUEUED.value, JobStatus.RUNNING.value)
+FINISHED = (JobStatus.DONE.value, JobStatus.FAILED.value, JobStatus.CANCELLED.value)
+# Core statements for the turn path (see chats.repository for why).
+_jobs = Job.__table__  # type: ignore[attr-defined]
+_sessions = AgentSession.__table__  # type: ignore[attr-defined]
+_messages = Message.__table__  # type: ignore[attr-defined]
+_preferences = ModelPreference.__table__  # type: ignore[attr-defined]
+_users = User.__table__  # type: ignore[attr-defined]
 
 
 def add_job(session: Session, *, user_id: str, session_id: str, now: datetime) -> Job:
@@ -19,6 +31,95 @@ def add_job(session: Session, *, user_id: str, session_id: str, now: datetime) -
     session.add(job)
     session.flush()
     return job
+
+
+def insert_job(session: Session, *, user_id: str, session_id: str, now: datetime) -> str:
+    job_id = new_id()
+    session.execute(
+        insert(_jobs).values(
+            id=job_id,
+            user_id=user_id,
+            session_id=session_id,
+            status=JobStatus.QUEUED.value,
+            cancel_requested=False,
+            created_at=now,
+            attempts=0,
+        )
+    )
+    return job_id
+
+
+@dataclasses.dataclass(frozen=True)
+class ClaimContext:
+    """A job with what running it needs: its session's workspace and model, the owner's
+    default model and the steps an earlier run stored."""
+
+    job: JobRef
+    status: str
+    cancel_requested: bool
+    workspace: str
+    session_model: str
+    default_model: str
+    steps_done: int
+
+
+def claim_context(session: Session, *, job_id: str) -> ClaimContext | None:
+    """None when the job, or its session under the same owner, does not exist."""
+    steps = (
+        sa.select(func.count())
+        .select_from(_messages)
+        .where(_messages.c.job_id == _jobs.c.id, _messages.c.user_id == _jobs.c.user_id)
+        .scalar_subquery()
+    )
+    row = session.execute(
+        sa.select(
+            _jobs.c.session_id,
+            _jobs.c.user_id,
+            _jobs.c.attempts,
+            _jobs.c.created_at,
+            _jobs.c.status,
+            _jobs.c.cancel_requested,
+            _sessions.c.workspace_path,
+            _sessions.c.model,
+            _preferences.c.default_model,
+            steps,
+        )
+        .select_from(
+            _jobs.join(
+                _sessions,
+                and_(_sessions.c.id == _jobs.c.session_id, _sessions.c.user_id == _jobs.c.user_id),
+            ).outerjoin(_preferences, _preferences.c.user_id == _jobs.c.user_id)
+        )
+        .where(_jobs.c.id == job_id)
+    ).first()
+    if row is None:
+        return None
+    return ClaimContext(
+        job=JobRef(job_id, row[0], row[1], int(row[2]), row[3]),
+        status=str(row[4]),
+        cancel_requested=bool(row[5]),
+        workspace=str(row[6]),
+        session_model=str(row[7]),
+        default_model=str(row[8] or ""),
+        steps_done=int(row[9]),
+    )
+
+
+def job_status(session: Session, *, job_id: str) -> str | None:
+    return session.execute(sa.select(_jobs.c.status).where(_jobs.c.id == job_id)).scalar()
+
+
+def finish(
+    session: Session, *, job_id: str, status: JobStatus, error: str | None, now: datetime
+) -> JobRef | None:
+    """Give an unfinished job its final status; None when it had ended already (or is gone)."""
+    row = session.execute(
+        update(_jobs)
+        .where(_jobs.c.id == job_id, _jobs.c.status.not_in(FINISHED))
+        .values(status=status.value, error=error, finished_at=now)
+        .returning(_jobs.c.session_id, _jobs.c.user_id, _jobs.c.attempts, _jobs.c.created_at)
+    ).first()
+    return None if row is None else JobRef(job_id, row[0], row[1], int(row[2]), row[3])
 
 
 def get_job(session: Session, *, user_id: str, job_id: str) -> Job | None:
@@ -70,51 +171,53 @@ def claim_job(
     limit: int,
     now: datetime,
     stale_before: datetime,
-) -> bool:
+) -> int | None:
     """Mark a job running for this worker if it is queued (or running but silent) and its owner
-    has fewer than `limit` other running jobs. True when this caller got it."""
-    # The owner's row lock serialises claims of one user's jobs on PostgreSQL; SQLite runs
-    # the single UPDATE below alone anyway (it ignores FOR UPDATE).
-    session.exec(select(User.id).where(User.id == user_id).with_for_update()).first()
+    has fewer than `limit` other running jobs. Its attempt count when this caller got it."""
+    # The owner's row lock serialises claims of one user's jobs on PostgreSQL. SQLite would
+    # ignore FOR UPDATE: there the single UPDATE below runs alone under the write lock anyway.
+    if session.get_bind().dialect.name != "sqlite":
+        session.execute(sa.select(_users.c.id).where(_users.c.id == user_id).with_for_update())
     others = (
-        select(func.count())
-        .select_from(Job)
+        sa.select(func.count())
+        .select_from(_jobs)
         .where(
-            col(Job.user_id) == user_id,
-            col(Job.status) == JobStatus.RUNNING.value,
-            col(Job.id) != job_id,
+            _jobs.c.user_id == user_id,
+            _jobs.c.status == JobStatus.RUNNING.value,
+            _jobs.c.id != job_id,
         )
         .scalar_subquery()
     )
     claimable = or_(
-        col(Job.status) == JobStatus.QUEUED.value,
+        _jobs.c.status == JobStatus.QUEUED.value,
         and_(
-            col(Job.status) == JobStatus.RUNNING.value,
-            or_(col(Job.heartbeat_at).is_(None), col(Job.heartbeat_at) < stale_before),
+            _jobs.c.status == JobStatus.RUNNING.value,
+            or_(_jobs.c.heartbeat_at.is_(None), _jobs.c.heartbeat_at < stale_before),
         ),
     )
-    result = session.execute(
-        update(Job)
-        .where(col(Job.id) == job_id, claimable, others < limit)
+    row = session.execute(
+        update(_jobs)
+        .where(_jobs.c.id == job_id, claimable, others < limit)
         .values(
             status=JobStatus.RUNNING.value,
             heartbeat_at=now,
-            started_at=func.coalesce(col(Job.started_at), now),
-            attempts=col(Job.attempts) + 1,
+            started_at=func.coalesce(_jobs.c.started_at, now),
+            attempts=_jobs.c.attempts + 1,
         )
-    )
-    return bool(result.rowcount)  # type: ignore[attr-defined]
+        .returning(_jobs.c.attempts)
+    ).first()
+    return None if row is None else int(row[0])
 
 
-def heartbeat(session: Session, *, job_id: str, now: datetime) -> None:
+def heartbeat(session: Session, *, job_ids: Sequence[str], now: datetime) -> None:
     session.execute(
-        update(Job)
-        .where(col(Job.id) == job_id, col(Job.status) == JobStatus.RUNNING.value)
+        update(_jobs)
+        .where(_jobs.c.id.in_(job_ids), _jobs.c.status == JobStatus.RUNNING.value)
         .values(heartbeat_at=now)
     )
 
 
-def queue_position(session: Session, *, user_id: str, job: Job) -> int:
+def queue_position(session: Session, *, user_id: str, job: Job | JobRef) -> int:
     """1 for the next of the user's waiting jobs to start."""
     ahead = session.exec(
         select(func.count())

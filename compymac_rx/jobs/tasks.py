@@ -1,30 +1,37 @@
-"""One agent turn for one job id: load, run the agent, persist, publish."""
+"""One agent turn for one job id: load, run the agent, persist, publish.
+
+Its database work is three transactions for a turn without tools (the claim with the model
+choice and the history; the final reply with the job's status) plus one per tool call.
+"""
 
 from __future__ import annotations
 
 import dataclasses
 import enum
 import logging
-import threading
 import time
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from compymac_rx.agent.factory import BUILTIN, backend_for_job
+from compymac_rx.agent.factory import BUILTIN, backend_for_choice, choose
 from compymac_rx.agent.loop import run_turn
 from compymac_rx.agent.sandbox import SandboxLimits
 from compymac_rx.agent.tools import Toolbox
 from compymac_rx.agent.types import ChatItem, ModelError, ModelUsage, ToolCall, ToolResult
 from compymac_rx.chats import repository as chats
-from compymac_rx.chats.models import Message
+from compymac_rx.chats.models import HistoryRow, MessagePublic, message_payload
+from compymac_rx.chats.repository import NewMessage
 from compymac_rx.db import session_scope, utcnow
 from compymac_rx.jobs import repository
-from compymac_rx.jobs.bus import EventBus, get_bus
-from compymac_rx.jobs.events import JobEvent
-from compymac_rx.jobs.models import Job, JobStatus
+from compymac_rx.jobs.bus import get_bus
+from compymac_rx.jobs.heartbeat import Heartbeat
+from compymac_rx.jobs.models import JobRef, JobStatus
+from compymac_rx.jobs.publisher import JobPublisher
 from compymac_rx.settings import get_settings
+
+__all__ = ["Claim", "JobPublisher", "JobSink", "fail_and_publish", "finish_job", "run_job"]
 
 log = logging.getLogger(__name__)
 
@@ -32,57 +39,70 @@ HISTORY_LIMIT = 200
 CANCEL_POLL_SECONDS = 0.2
 
 
-class JobPublisher:
-    """Numbers a job's events and puts them on the bus."""
-
-    def __init__(self, bus: EventBus, job: Job) -> None:
-        self._bus = bus
-        self._job_id, self._session_id, self._user_id = job.id, job.session_id, job.user_id
-        self._seq = 0
-
-    def publish(self, kind: str, **payload: Any) -> None:
-        # The bus hands out the number, so a redelivered job goes on after its first run's
-        # events and a reconnecting tab neither misses nor repeats one.
-        self._seq = self._bus.next_seq(self._job_id, at_least=self._seq + 1)
-        self._bus.publish(
-            JobEvent(self._job_id, self._session_id, self._user_id, self._seq, kind, payload)
-        )
-
-
 class JobSink:
-    """The agent loop's TurnSink: durable parts to the database, every step to the bus."""
+    """The agent loop's TurnSink: durable parts to the database, every step to the bus.
 
-    def __init__(self, job: Job, publisher: JobPublisher, *, steps_done: int = 0) -> None:
+    A step's reply is kept until the next durable write: before a tool call it is stored on its
+    own; the last one is stored in the same transaction as the job's final status.
+    """
+
+    def __init__(
+        self,
+        job: JobRef,
+        publisher: JobPublisher,
+        *,
+        steps_done: int = 0,
+        cancel_requested: bool = False,
+    ) -> None:
         self._job = job
         self._publisher = publisher
         # A redelivered job resumes: its stored steps are in the history, new ones follow.
         self._step = steps_done
-        self._last_poll = 0.0
-        self._cancelled = False
+        # The claim has just read the flag: the first poll can wait its turn.
+        self._last_poll = time.monotonic()
+        self._cancelled = cancel_requested
+        self._reply = ""
         self.model = ""
         self.trace: list[dict[str, Any]] = []
         self._deadline = time.monotonic() + get_settings().job_time_limit_seconds
         self.timed_out = False
 
-    def _store(self, role: str, content: str, meta: dict[str, Any]) -> Message:
+    def _next(self, role: str, content: str, meta: dict[str, Any]) -> NewMessage:
         self._step += 1
+        return NewMessage(role, content, meta, self._step)
+
+    def _append(self, db: Any, messages: list[NewMessage]) -> list[MessagePublic]:
+        return chats.append_messages(
+            db,
+            user_id=self._job.user_id,
+            session_id=self._job.session_id,
+            messages=messages,
+            job_id=self._job.id,
+            now=utcnow(),
+        )
+
+    def _store(self, messages: list[NewMessage]) -> list[MessagePublic]:
         with session_scope() as db:
-            return chats.add_message(
-                db,
-                user_id=self._job.user_id,
-                session_id=self._job.session_id,
-                role=role,
-                content=content,
-                meta=meta,
-                job_id=self._job.id,
-                job_step=self._step,
-                now=utcnow(),
-            )
+            return self._append(db, messages)
+
+    def _announce(self, stored: Sequence[MessagePublic]) -> None:
+        for message in stored:
+            self._publisher.publish("message", message=message_payload(message))
+
+    def _store_reply(self) -> None:
+        if self._reply:
+            reply, self._reply = self._reply, ""
+            self._announce(self._store([self._next("assistant", reply, {})]))
 
     def text_delta(self, text: str) -> None:
-        self._publisher.publish("delta", text=text)
+        self._publisher.delta(text)
+
+    def assistant_message(self, text: str) -> None:
+        self._store_reply()  # never two pending: the loop reports one reply per step
+        self._reply = text
 
     def tool_started(self, call: ToolCall) -> None:
+        self._store_reply()
         self._publisher.publish("tool_start", call_id=call.id, tool=call.name, args=call.arguments)
 
     def tool_finished(self, call: ToolCall, result: ToolResult, duration_ms: int) -> None:
@@ -93,7 +113,7 @@ class JobSink:
             "ok": result.ok,
             "duration_ms": duration_ms,
         }
-        message = self._store("tool", result.output, meta)
+        [message] = self._store([self._next("tool", result.output, meta)])
         self.trace.append({"kind": "tool", "name": call.name, "ms": duration_ms, "ok": result.ok})
         self._publisher.publish("tool_end", call_id=call.id, message=message_payload(message))
 
@@ -106,20 +126,34 @@ class JobSink:
             )
         self.trace.append(step)
 
-    def finish(self, error: str | None) -> None:
-        """The turn's durable tail: the error shown in the chat, then the trace timeline."""
+    def _tail(self, error: str | None) -> list[NewMessage]:
+        tail = [self._next("assistant", self._reply, {})] if self._reply else []
+        self._reply = ""
         if error:
-            message = self._store("error", error, {})
-            self._publisher.publish("message", message=message_payload(message))
+            tail.append(self._next("error", error, {}))
         # The offline builtin agent has no model calls worth timing: no trace row for it.
         if self.trace and self.model != BUILTIN:
             total = sum(int(step["ms"]) for step in self.trace)
-            message = self._store("trace", "", {"steps": self.trace, "total_ms": total})
-            self._publisher.publish("message", message=message_payload(message))
+            tail.append(self._next("trace", "", {"steps": self.trace, "total_ms": total}))
+        return tail
 
-    def assistant_message(self, text: str) -> None:
-        message = self._store("assistant", text, {})
-        self._publisher.publish("message", message=message_payload(message))
+    def finish(self, status: JobStatus, error: str | None) -> None:
+        """The turn's durable tail and its final status in one transaction, then its events."""
+        tail = self._tail(error)
+        stored: list[MessagePublic] = []
+        try:
+            with session_scope() as db:
+                stored = self._append(db, tail) if tail else []
+                ended = repository.finish(
+                    db, job_id=self._job.id, status=status, error=error, now=utcnow()
+                )
+        except Exception:
+            # The final status matters more than the reply, the error row or the trace.
+            log.exception("job %s: could not store the turn's tail", self._job.id)
+            ended = finish_job(self._job.id, status, error, utcnow())
+        self._announce(stored)
+        if ended is not None:  # else the reaper or a cancel ended it, and said so
+            self._publisher.publish("status", status=status.value, error=error)
 
     def cancelled(self) -> bool:
         now = time.monotonic()
@@ -133,19 +167,7 @@ class JobSink:
         return self._cancelled
 
 
-def message_payload(row: Message) -> dict[str, Any]:
-    """A stored message as events carry it: the view shows it without a read."""
-    return {
-        "id": row.id,
-        "seq": row.seq,
-        "role": row.role,
-        "content": row.content,
-        "meta": dict(row.meta),
-        "job_id": row.job_id,
-    }
-
-
-def history_to_items(messages: Sequence[Message]) -> list[ChatItem]:
+def history_to_items(messages: Sequence[HistoryRow]) -> list[ChatItem]:
     """Stored messages as the model sees them; a tool record is a call and its result."""
     items: list[ChatItem] = []
     for message in messages:
@@ -162,14 +184,10 @@ def history_to_items(messages: Sequence[Message]) -> list[ChatItem]:
     return items
 
 
-def finish_job(job_id: str, status: JobStatus, error: str | None, now: datetime) -> Job | None:
+def finish_job(job_id: str, status: JobStatus, error: str | None, now: datetime) -> JobRef | None:
+    """Give the job its final status; None when it had ended already."""
     with session_scope() as db:
-        job = repository.get_job_for_runner(db, job_id=job_id)
-        if job is None or JobStatus(job.status).finished:
-            return None
-        job.status, job.error, job.finished_at = status.value, error, now
-        db.add(job)
-    return job
+        return repository.finish(db, job_id=job_id, status=status, error=error, now=now)
 
 
 def fail_and_publish(job_id: str, error: str) -> bool:
@@ -190,25 +208,25 @@ class Claim(enum.StrEnum):
 
 @dataclasses.dataclass
 class Started:
-    job: Job
+    job: JobRef
     workspace: str
-    model: str  # the session's model choice ("" = the user's default)
+    model: str  # the resolved model choice (see agent.factory.choose)
     history: list[ChatItem]
     steps_done: int
+    cancel_requested: bool
 
 
 def _claim(job_id: str) -> tuple[Claim, Started | None]:
+    """Claim the job, with its model choice and history, in one transaction."""
     settings = get_settings()
     now = utcnow()
     stale_before = now - timedelta(seconds=settings.job_stale_seconds)
     with session_scope() as db:
-        job = repository.get_job_for_runner(db, job_id=job_id)
-        if job is None or JobStatus(job.status).finished:
+        context = repository.claim_context(db, job_id=job_id)
+        if context is None or JobStatus(context.status).finished:
             return Claim.GONE, None
-        owner = chats.get_session(db, user_id=job.user_id, session_id=job.session_id)
-        if owner is None:
-            return Claim.GONE, None
-        claimed = repository.claim_job(
+        job = context.job
+        attempts = repository.claim_job(
             db,
             job_id=job_id,
             user_id=job.user_id,
@@ -216,50 +234,29 @@ def _claim(job_id: str) -> tuple[Claim, Started | None]:
             now=now,
             stale_before=stale_before,
         )
-        if not claimed:
-            db.refresh(job)
-            if job.status == JobStatus.QUEUED.value:
-                return Claim.WAIT, Started(job, "", "", [], 0)
-            return (Claim.GONE if JobStatus(job.status).finished else Claim.BUSY), None
-        db.refresh(job)
-        history = chats.list_messages(
+        if attempts is None:
+            status = repository.job_status(db, job_id=job_id)
+            if status == JobStatus.QUEUED.value:
+                return Claim.WAIT, Started(job, "", "", [], 0, False)
+            gone = status is None or JobStatus(status).finished
+            return (Claim.GONE if gone else Claim.BUSY), None
+        history = chats.history(
             db, user_id=job.user_id, session_id=job.session_id, limit=HISTORY_LIMIT
         )
-        steps = chats.count_job_steps(db, user_id=job.user_id, job_id=job.id)
-        return Claim.STARTED, Started(
-            job, owner.workspace_path, owner.model, history_to_items(history), steps
-        )
+    return Claim.STARTED, Started(
+        dataclasses.replace(job, attempts=attempts),
+        context.workspace,
+        choose(context.session_model, context.default_model),
+        history_to_items(history),
+        context.steps_done,
+        context.cancel_requested,
+    )
 
 
-def announce_queue_position(job: Job) -> None:
+def announce_queue_position(job: JobRef) -> None:
     with session_scope() as db:
         position = repository.queue_position(db, user_id=job.user_id, job=job)
     JobPublisher(get_bus(), job).publish("status", status="queued", position=position)
-
-
-class Heartbeat:
-    """Writes the job's heartbeat from a side thread, also while a long tool call runs."""
-
-    def __init__(self, job_id: str, interval: float) -> None:
-        self._job_id, self._interval = job_id, interval
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._beat, name="job-heartbeat", daemon=True)
-
-    def __enter__(self) -> Heartbeat:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *_exc: object) -> None:
-        self._stop.set()
-        self._thread.join(5)
-
-    def _beat(self) -> None:
-        while not self._stop.wait(self._interval):
-            try:
-                with session_scope() as db:
-                    repository.heartbeat(db, job_id=self._job_id, now=utcnow())
-            except Exception:
-                log.warning("heartbeat of job %s failed", self._job_id, exc_info=True)
 
 
 def run_job(job_id: str) -> Claim:
@@ -283,7 +280,12 @@ def run_job(job_id: str) -> Claim:
         return Claim.STARTED
     # A retry tells the tabs to drop the half-streamed step they show: it starts again.
     publisher.publish("status", status=JobStatus.RUNNING.value, retry=job.attempts > 1)
-    sink = JobSink(job, publisher, steps_done=started.steps_done)
+    sink = JobSink(
+        job,
+        publisher,
+        steps_done=started.steps_done,
+        cancel_requested=started.cancel_requested,
+    )
     status, error = JobStatus.DONE, None
     try:
         with Heartbeat(job_id, settings.job_heartbeat_seconds):
@@ -292,7 +294,7 @@ def run_job(job_id: str) -> Claim:
                 SandboxLimits.from_settings(settings),
                 settings.file_read_limit,
             )
-            backend, sink.model = backend_for_job(
+            backend, sink.model = backend_for_choice(
                 job.user_id, started.model, should_stop=sink.cancelled
             )
             outcome = run_turn(
@@ -314,11 +316,5 @@ def run_job(job_id: str) -> Claim:
     except Exception as exc:
         log.exception("job %s failed", job_id)
         status, error = JobStatus.FAILED, f"The agent stopped with an error: {type(exc).__name__}"
-    try:
-        sink.finish(error)
-    except Exception:
-        # The final status below matters more than the error row or the trace.
-        log.exception("job %s: could not store the turn's error or trace", job_id)
-    finish_job(job_id, status, error, utcnow())
-    publisher.publish("status", status=status.value, error=error)
+    sink.finish(status, error)
     return Claim.STARTED

@@ -84,7 +84,7 @@ class ChatState(AuthState):
         if not isinstance(text, str):
             return None
         try:
-            sent = await off_loop(chats.send, user.id, self.current_id, text)
+            sent = await off_loop(chats.send_turn, user.id, self.current_id, text)
         except chats.ChatError as error:
             self.notice = str(error)
             return None

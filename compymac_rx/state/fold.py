@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 import enum
 
-from compymac_rx.chats.service import MessagePublic
+from compymac_rx.chats.models import MessagePublic
 from compymac_rx.jobs.events import JobEvent
 from compymac_rx.state.views import MessageView, live_tool_view, message_view
 

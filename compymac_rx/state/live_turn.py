@@ -12,7 +12,6 @@ import reflex as rx
 
 from compymac_rx.jobs.bus import get_bus
 from compymac_rx.jobs.events import JobEvent
-from compymac_rx.offload import off_loop
 from compymac_rx.state.auth import AuthState
 from compymac_rx.state.fold import LiveTurn, Outcome, fold
 from compymac_rx.state.views import MessageView
@@ -70,7 +69,7 @@ class LiveState(AuthState):
         for event in events:
             if fold(turn, event) is Outcome.GAP:
                 # Lost while Redis or this backend reconnected: replay first, never skip.
-                missed = await off_loop(get_bus().replay, event.job_id, turn.seq)
+                missed = await get_bus().areplay(event.job_id, turn.seq)
                 for earlier in missed:
                     fold(turn, earlier, gaps_allowed=True)
                 fold(turn, event, gaps_allowed=True)

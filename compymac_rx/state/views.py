@@ -7,8 +7,7 @@ import json
 from datetime import datetime
 from typing import Any
 
-from compymac_rx.chats.models import SessionPublic
-from compymac_rx.chats.service import MessagePublic
+from compymac_rx.chats.models import MessagePublic, SessionPublic
 
 
 @dataclasses.dataclass

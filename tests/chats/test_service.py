@@ -132,3 +132,29 @@ def test_a_turn_stores_the_tool_call_record_and_the_reply() -> None:
     assert roles == [("user", None), ("tool", "list_files"), ("assistant", None)]
     tool = chats.load_messages(user.id, session.id)[1]
     assert isinstance(tool.meta["duration_ms"], int) and tool.meta["ok"] is True
+
+
+def test_send_turn_returns_the_job_the_stored_message_and_the_title() -> None:
+    user = make_user()
+    session = chats.create_session(user.id)
+    chats.set_archived(user.id, session.id, True)
+    first = chats.send_turn(user.id, session.id, "  ls notes\nand more")
+    assert first.title == "ls notes"
+    assert first.message == chats.load_messages(user.id, session.id)[0]
+    assert (first.message.seq, first.message.role, first.message.job_id) == (1, "user", None)
+    assert chats.active_job(user.id, session.id).id == first.job_id  # type: ignore[union-attr]
+    assert [s.id for s in chats.list_sessions(user.id)] == [session.id]  # sending unarchives
+    wait_for_job(user.id, first.job_id)
+    second = chats.send_turn(user.id, session.id, "help")
+    assert second.title == "ls notes"  # only the first message names the session
+    assert second.message.seq == 4  # after the tool record and the reply
+    wait_for_job(user.id, second.job_id)
+
+
+def test_send_turn_to_a_session_that_is_not_yours_stores_nothing() -> None:
+    owner, stranger = make_user(), make_user()
+    session = chats.create_session(owner.id)
+    with pytest.raises(chats.NotFound):
+        chats.send_turn(stranger.id, session.id, "help")
+    assert chats.load_messages(owner.id, session.id) == []
+    assert chats.active_job(owner.id, session.id) is None

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import threading
+from collections.abc import Callable, Coroutine
+from typing import Any
 
 import pytest
 import redis as redis_client
@@ -90,3 +93,73 @@ def test_a_turn_on_the_redis_bus_leaves_a_gapless_replay(
     assert [e.seq for e in events] == list(range(len(events)))
     assert events[0].payload == {"status": "queued"}
     assert events[-1].terminal and events[-1].payload["status"] == "done"
+
+
+def test_areplay_gives_what_replay_gives_on_any_event_loop(redis: Redis) -> None:
+    bus = RedisEventBus(redis.url, replay_seconds=60)
+    for seq in (1, 2, 3, 2):
+        bus.publish(event(seq))
+
+    async def replayed(after_seq: int) -> list[int]:
+        return [e.seq for e in await bus.areplay("j1", after_seq=after_seq)]
+
+    assert asyncio.run(replayed(0)) == [1, 2, 3]
+    assert asyncio.run(replayed(2)) == [3]  # a second loop gets its own client
+    assert asyncio.run(bus.areplay("other")) == []
+
+
+def slow_steps(work: Callable[[], Coroutine[Any, Any, None]], seconds: float) -> list[str]:
+    """Run `work` for a while on a debug loop; the steps that held the loop over 100 ms.
+
+    A blocking call (a sync Redis request, time.sleep) shows up as such a step: the resubscribe
+    delay alone is 200 ms. Under 100 ms is left to load on a busy machine.
+    """
+    slow: list[str] = []
+
+    class Catch(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            if "took" in record.getMessage():
+                slow.append(record.getMessage())
+
+    async def main() -> None:
+        asyncio.get_running_loop().slow_callback_duration = 0.1
+        task = asyncio.ensure_future(work())
+        await asyncio.sleep(seconds)
+        task.cancel()
+
+    handler = Catch()
+    logging.getLogger("asyncio").addHandler(handler)
+    try:
+        asyncio.run(main(), debug=True)
+    finally:
+        logging.getLogger("asyncio").removeHandler(handler)
+    return slow
+
+
+def test_subscribe_and_areplay_never_block_the_loop_while_redis_is_down(redis: Redis) -> None:
+    bus = RedisEventBus(redis.url, replay_seconds=60)
+    redis.stop()
+    try:
+
+        async def subscribe_forever() -> None:
+            async for _event in bus.subscribe():
+                pass
+
+        async def replay_repeatedly() -> None:
+            while True:  # a tab reloading every 20 ms
+                assert await bus.areplay("j1") == []
+                await asyncio.sleep(0.02)
+
+        assert slow_steps(subscribe_forever, 1.5) == []
+        assert slow_steps(replay_repeatedly, 1.0) == []
+    finally:
+        redis.start()
+
+
+def test_the_memory_bus_areplay_matches_replay() -> None:
+    from compymac_rx.jobs.bus import MemoryEventBus
+
+    bus = MemoryEventBus(replay_seconds=60)
+    for seq in (1, 2, 3):
+        bus.publish(event(seq))
+    assert [e.seq for e in asyncio.run(bus.areplay("j1", after_seq=1))] == [2, 3]

@@ -1,0 +1,125 @@
+"""What one chat turn costs the app: transactions, SQL statements, bus events and CPU time.
+
+Two builtin turns ("help" and "run echo hi"), each sent with chats.send_message and run to the
+end by the inline profile's run_job, called synchronously here so that nothing else (a polling
+wait, another thread) is counted. Every figure is the median over N turns, on SQLite.
+
+Run: .venv/bin/python -m bench.turn_cost [turns]
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+
+class Counter:
+    """Counts what the engine does: a transaction is a BEGIN, a statement a cursor execute."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.transactions = self.statements = 0
+
+    def begin(self, *_args: Any) -> None:
+        with self.lock:
+            self.transactions += 1
+
+    def statement(self, *_args: Any) -> None:
+        with self.lock:
+            self.statements += 1
+
+
+class SyncRunner:
+    """Runs a submitted job at once, on the caller's thread."""
+
+    def submit(self, job_id: str) -> None:
+        from compymac_rx.jobs.tasks import run_job
+
+        run_job(job_id)
+
+    def cancel(self, job_id: str) -> None:
+        return None
+
+    def recover(self) -> None:
+        return None
+
+
+def main() -> None:
+    turns = int(sys.argv[1]) if len(sys.argv) > 1 else 30
+    data = Path(tempfile.mkdtemp(prefix="bench-turn-cost-"))
+    os.environ.update(DATA_DIR=str(data), MESSAGES_PER_MINUTE="100000")
+    os.environ.pop("BUILTIN_STREAM_DELAY_MS", None)  # the default install's setting
+    from alembic import command
+    from alembic.config import Config
+    from sqlalchemy import event
+
+    from compymac_rx.chats import service as chats
+    from compymac_rx.db import get_engine
+    from compymac_rx.jobs import runner
+    from compymac_rx.jobs.bus import get_bus
+    from compymac_rx.jobs.models import JobStatus
+    from tests.factories import make_user
+
+    config = Config(str(ROOT / "alembic.ini"))
+    config.set_main_option("script_location", str(ROOT / "alembic"))
+    config.attributes["configure_logger"] = False
+    command.upgrade(config, "head")
+    runner.get_runner.cache_clear()
+    sync = SyncRunner()
+    runner.get_runner = lambda: sync  # type: ignore[assignment]
+    import compymac_rx.chats.service as service_module
+
+    service_module.get_runner = lambda: sync  # type: ignore[assignment]
+
+    counter = Counter()
+    engine = get_engine()
+    event.listen(engine, "begin", counter.begin)
+    event.listen(engine, "before_cursor_execute", counter.statement)
+    bus = get_bus()
+    published = [0]
+    original_publish = bus.publish
+
+    def counting_publish(job_event: Any) -> None:
+        published[0] += 1
+        original_publish(job_event)
+
+    bus.publish = counting_publish  # type: ignore[method-assign]
+
+    user = make_user()
+    print(f"per-turn cost, median of {turns} turns each (inline profile, SQLite, builtin agent)")
+    print(f"  {'turn':14} {'transactions':>12} {'statements':>10} {'events':>6} {'CPU ms':>7}")
+    for text in ("help", "run echo hi"):
+        session = chats.create_session(user.id)
+        rows: list[tuple[int, int, int, float]] = []
+        for index in range(turns + 1):
+            before = (counter.transactions, counter.statements, published[0])
+            cpu = time.process_time()
+            job_id = chats.send_message(user.id, session.id, text)
+            spent = (time.process_time() - cpu) * 1000
+            job = chats.get_job(user.id, job_id)
+            assert job is not None and job.status == JobStatus.DONE.value, job
+            if index:  # the first turn warms the imports and caches
+                rows.append(
+                    (
+                        counter.transactions - before[0] - 1,  # minus the get_job check above
+                        counter.statements - before[1] - 1,
+                        published[0] - before[2],
+                        spent,
+                    )
+                )
+        tx, st, ev = (int(statistics.median(r[i] for r in rows)) for i in range(3))
+        cpu_ms = statistics.median(r[3] for r in rows)
+        print(f"  {text!r:14} {tx:12d} {st:10d} {ev:6d} {cpu_ms:7.1f}")
+
+
+if __name__ == "__main__":
+    main()
