@@ -66,9 +66,7 @@ def test_read_and_write_beneath(ws: Path, root: int) -> None:
     assert sorted(os.listdir(ws / "notes" / "today")) == ["todo.md"]  # no temporary left
 
 
-def test_write_keeps_mode_and_refuses_folders_and_links(
-    ws: Path, root: int, outside: Path
-) -> None:
+def test_write_keeps_mode_and_refuses_folders_and_links(ws: Path, root: int, outside: Path) -> None:
     script = ws / "run.sh"
     script.write_text("echo 1\n")
     script.chmod(0o755)

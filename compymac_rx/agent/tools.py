@@ -270,13 +270,14 @@ class Toolbox:
             notes.append(
                 f"[timed out after {self.limits.timeout_seconds:g} s: the command was stopped]"
             )
-        elif result.out_of_memory:
-            notes.append(
-                f"[out of memory: the command used more than {self.limits.memory_mb} MB "
-                "and was stopped]"
-            )
         else:
             notes.append(f"[exit code {result.exit_code}]")
+        if result.out_of_memory:
+            victim = "it" if result.exit_code == 137 else "one of its processes"
+            notes.append(
+                f"[out of memory: the command used more than {self.limits.memory_mb} MB, "
+                f"so the kernel killed {victim}]"
+            )
         if result.process_limit_hit:
             notes.append(
                 f"[process limit reached: at most {self.limits.max_processes} processes "
