@@ -68,6 +68,11 @@ class Settings(BaseSettings):
     command_max_processes: int = Field(256, ge=1)
     command_output_limit: int = Field(64_000, ge=1000)
     file_read_limit: int = Field(200_000, ge=1000)
+    # Per-command cgroup (memory + process ceilings): auto uses one where writable, else
+    # per-process rlimits; required refuses commands without one; off uses rlimits only.
+    command_cgroups: Literal["auto", "required", "off"] = "auto"
+    # Disk one workspace may fill; checked before file writes and uploads, and after commands.
+    workspace_quota_mb: int = Field(500, ge=1)
 
     @model_validator(mode="after")
     def _fill_paths(self) -> Settings:

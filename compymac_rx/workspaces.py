@@ -1,19 +1,37 @@
-"""Per-session workspace folders, and the one way to turn a user-given path into a real one."""
+"""Per-session workspace folders: where they live, making and removing them, their quota.
+
+Everything inside a workspace is reached through `compymac_rx.beneath` (descriptors, no
+symlink ever followed); this module only handles the folder as a whole.
+"""
 
 from __future__ import annotations
 
-import os
+import contextlib
 import re
-import shutil
 import stat
 from pathlib import Path
 
+from compymac_rx import beneath
+from compymac_rx.beneath import ABSOLUTE_PATH_MESSAGE, PathEscapeError
+
+__all__ = [
+    "ABSOLUTE_PATH_MESSAGE",
+    "PathEscapeError",
+    "QuotaExceeded",
+    "check_quota",
+    "create_workspace",
+    "delete_workspace",
+    "over_quota_after_command",
+    "workspace_path",
+    "workspace_size",
+]
+
 _ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
-ABSOLUTE_PATH_MESSAGE = "absolute paths are not allowed: use a path relative to the workspace"
+_MB = 1024 * 1024
 
 
-class PathEscapeError(ValueError):
-    """A path that would reach outside its workspace."""
+class QuotaExceeded(ValueError):
+    """A write or a command that would take a workspace past its disk quota."""
 
 
 def workspace_path(root: Path, user_id: str, session_id: str) -> Path:
@@ -25,75 +43,63 @@ def workspace_path(root: Path, user_id: str, session_id: str) -> Path:
 
 
 def create_workspace(path: Path) -> Path:
-    # The user's folder too is private: session ids are not secrets.
+    # The user's folder too is private: session ids are not secrets. No command can write
+    # to it, so the workspace folder itself can never be renamed or replaced by one.
     path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     path.mkdir(mode=0o700, exist_ok=True)
     return path
 
 
 def delete_workspace(path: Path) -> None:
-    """Remove a workspace and everything in it; a missing one is fine.
+    """Remove a workspace and everything in it, through descriptors; a missing one is fine.
 
-    shutil.rmtree works through dir fds here (rmtree.avoids_symlink_attacks), so a symlink
-    inside, even one swapped in meanwhile, is removed and never followed.
+    A symlink inside (or swapped in meanwhile) is removed itself and never followed; a
+    workspace that is itself a symlink loses only the link.
     """
-    if path.is_symlink():
-        path.unlink()
-        return
     try:
-        _make_removable(path)
-        shutil.rmtree(path)
+        with beneath.opened_root(path.parent) as parent:
+            beneath.remove_entry(parent, path.name)
     except FileNotFoundError:
         pass
 
 
-def _make_removable(path: Path) -> None:
-    # A command may have run `chmod 000` on a folder; its owner can undo that, so a non-root
-    # app can still delete it (root ignores the mode anyway).
-    os.chmod(path, 0o700)
-    for _, dirs, _, dir_fd in os.fwalk(path, follow_symlinks=False):
-        for name in dirs:
-            try:
-                info = os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
-                if stat.S_ISDIR(info.st_mode):
-                    os.chmod(name, 0o700, dir_fd=dir_fd, follow_symlinks=False)
-            except (OSError, ValueError, NotImplementedError):
-                continue  # gone, or swapped for a symlink meanwhile: rmtree copes
-
-
 def workspace_size(path: Path) -> int:
-    """Bytes in the regular files under path; symlinks are not followed."""
-    total = 0
-    for folder, _, files in os.walk(path):
-        for name in files:
-            try:
-                info = os.lstat(os.path.join(folder, name))
-            except FileNotFoundError:
-                continue
-            if stat.S_ISREG(info.st_mode):
-                total += info.st_size
-    return total
-
-
-def resolve_in_workspace(workspace: Path, relative: str) -> Path:
-    """The real path of `relative` inside the workspace, or PathEscapeError.
-
-    Symlinks are resolved before the check, so a link pointing outside is refused too.
-    "" and "." mean the workspace itself.
-    """
-    base = workspace.resolve()
-    if relative.strip() in ("", "."):
-        return base
-    if "\x00" in relative:
-        raise ValueError("paths cannot contain NUL characters")
-    if Path(relative).is_absolute():
-        raise PathEscapeError(ABSOLUTE_PATH_MESSAGE)
-    if not Path(os.path.normpath(base / relative)).is_relative_to(base):
-        raise PathEscapeError(f"{relative!r} is outside the workspace: '..' cannot leave it")
+    """Bytes of disk the workspace's files take; symlinks are not followed; 0 if missing."""
     try:
-        resolved = (base / relative).resolve()
-    except (RuntimeError, OSError) as error:  # 3.11 raises RuntimeError on a symlink loop
-        raise ValueError(f"cannot resolve {relative!r}: {error}") from None
-    if not resolved.is_relative_to(base):
-        raise PathEscapeError(f"{relative!r} leads outside the workspace through a symbolic link")
-    return resolved
+        with beneath.opened_root(path) as root:
+            return beneath.usage(root).bytes
+    except FileNotFoundError:
+        return 0
+
+
+def check_quota(root_fd: int, limit_mb: int, *, adding: int = 0, replacing: str = "") -> None:
+    """Refuse (QuotaExceeded) when the workspace plus `adding` bytes would pass limit_mb.
+
+    `replacing` names a file the write replaces: its current size is not counted twice.
+    """
+    used = beneath.usage(root_fd).bytes
+    if replacing:
+        with contextlib.suppress(OSError, ValueError):
+            old = beneath.lstat(root_fd, replacing)
+            used -= old.st_blocks * 512 if stat.S_ISREG(old.st_mode) else 0
+    if used + adding > limit_mb * _MB:
+        raise QuotaExceeded(
+            f"workspace quota exceeded: this write would bring the workspace to "
+            f"{_mb(used + adding)} of its {limit_mb} MB quota (it uses {_mb(used)} now); "
+            "delete files to make room"
+        )
+
+
+def over_quota_after_command(root_fd: int, limit_mb: int) -> str | None:
+    """A note for the command's result when the workspace is now past its quota."""
+    used = beneath.usage(root_fd).bytes
+    if used <= limit_mb * _MB:
+        return None
+    return (
+        f"workspace quota exceeded: the workspace now uses {_mb(used)} of its {limit_mb} MB "
+        "quota; file writes and uploads are refused until files are deleted"
+    )
+
+
+def _mb(count: int) -> str:
+    return f"{count / _MB:.1f} MB"

@@ -3,12 +3,15 @@
 The command sees only `/usr` (read-only), a few `/etc` files, its workspace at `/workspace`,
 private `/tmp`, `/proc` and `/dev`, no network, and none of the app's environment variables.
 
-Fork bombs: RLIMIT_NPROC is ignored for processes whose real uid is root, and mapping a
-non-root uid inside a user namespace does not help (the kernel still counts the outer root
-uid). So when the app runs as root, bwrap sets up the sandbox without a user namespace and
-`setpriv` drops the command to an unprivileged uid chosen per workspace; the limit then
-holds and one workspace's fork bomb cannot starve another's. A non-root app runs bwrap
-unprivileged and the limit counts against the app's own uid.
+Memory and processes: each command runs in its own cgroup (compymac_rx.agent.cgroups) with a
+memory ceiling and a process ceiling for all its processes together. Where no cgroup is
+writable, per-process rlimits are the fallback (COMMAND_CGROUPS decides whether allowed).
+
+Users: when the app runs as root, bwrap sets up the sandbox without a user namespace and
+`setpriv` drops the command to an unprivileged uid chosen per workspace, so a command cannot
+touch files of the app or of another workspace, and the RLIMIT_NPROC fallback holds (the
+kernel ignores it for root, and a user namespace does not help: it counts the outer uid).
+A non-root app runs bwrap unprivileged and the fallback counts against the app's own uid.
 """
 
 from __future__ import annotations
@@ -16,20 +19,25 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import functools
+import logging
 import os
 import resource
 import select
 import shutil
 import signal
-import stat
 import subprocess
 import time
 import zlib
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
+
+from compymac_rx import beneath
+from compymac_rx.agent import cgroups
 
 if TYPE_CHECKING:
     from compymac_rx.settings import Settings
+
+log = logging.getLogger(__name__)
 
 BWRAP_MISSING_MESSAGE = (
     "Commands are disabled: bubblewrap (bwrap) is not installed. Install it with "
@@ -61,7 +69,12 @@ class SandboxUnavailable(RuntimeError):
 
 @dataclasses.dataclass(frozen=True)
 class SandboxLimits:
-    """Per-command bounds; memory is address space (RLIMIT_AS), output is in bytes."""
+    """Per-command bounds; output is in bytes.
+
+    Memory and processes are ceilings for the command as a whole (its cgroup); `cgroups`
+    says what happens where no cgroup is writable: "auto" falls back to per-process rlimits
+    (RLIMIT_AS, RLIMIT_NPROC), "required" refuses to run, "off" always uses the rlimits.
+    """
 
     timeout_seconds: float
     cpu_seconds: int
@@ -69,6 +82,8 @@ class SandboxLimits:
     max_processes: int
     output_limit: int
     allow_unsandboxed: bool = False
+    cgroups: Literal["auto", "required", "off"] = "auto"
+    workspace_quota_mb: int = 500
 
     @classmethod
     def from_settings(cls, settings: Settings) -> SandboxLimits:
@@ -79,6 +94,8 @@ class SandboxLimits:
             max_processes=settings.command_max_processes,
             output_limit=settings.command_output_limit,
             allow_unsandboxed=settings.sandbox_allow_unsandboxed,
+            cgroups=settings.command_cgroups,
+            workspace_quota_mb=settings.workspace_quota_mb,
         )
 
 
@@ -91,6 +108,8 @@ class CommandResult:
     timed_out: bool
     truncated: bool
     duration_ms: int
+    out_of_memory: bool = False  # the cgroup's OOM killer stopped a process of the command
+    process_limit_hit: bool = False  # a fork was refused at the cgroup's process ceiling
 
 
 def run_command(
@@ -203,22 +222,21 @@ def _drop_to(uid: int) -> list[str]:
 def _hand_over(workspace: Path, uid: int) -> None:
     """Give the workspace to the sandbox uid so commands can change files the app wrote.
 
-    fwalk with dir fds never follows a symlink, even one swapped in while we walk.
+    Through descriptors (compymac_rx.beneath): a symlink, even one swapped in while we
+    walk, is never followed, and chown itself does not follow one.
     """
-    os.chown(workspace, uid, uid, follow_symlinks=False)
-    for _, dirs, files, dir_fd in os.fwalk(workspace, follow_symlinks=False):
-        for name in (*dirs, *files):
-            try:
-                info = os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
-                if info.st_uid == uid and info.st_gid == uid:
-                    continue
-                # A hard link could point at a file outside; commands cannot make one, but
-                # chowning it would hand that file over, so leave it alone.
-                if stat.S_ISREG(info.st_mode) and info.st_nlink > 1:
-                    continue
-                os.chown(name, uid, uid, dir_fd=dir_fd, follow_symlinks=False)
-            except FileNotFoundError:
+    with beneath.opened_root(workspace) as root:
+        os.fchown(root, uid, uid)
+        for found in beneath.walk(root):
+            info = found.entry.info
+            if info.st_uid == uid and info.st_gid == uid:
                 continue
+            # A hard link could point at a file outside; commands cannot make one, but
+            # chowning it would hand that file over, so leave it alone.
+            if found.entry.is_file and info.st_nlink > 1:
+                continue
+            with contextlib.suppress(FileNotFoundError):
+                os.chown(found.entry.name, uid, uid, dir_fd=found.dir_fd, follow_symlinks=False)
 
 
 def _memfd(name: str, text: str) -> int:
@@ -228,16 +246,20 @@ def _memfd(name: str, text: str) -> int:
     return fd
 
 
-def _rlimits(limits: SandboxLimits) -> list[tuple[int, int, int]]:
+def _rlimits(limits: SandboxLimits, *, in_cgroup: bool) -> list[tuple[int, int, int]]:
     wanted = [
         # One second of grace between SIGXCPU and SIGKILL.
         (resource.RLIMIT_CPU, limits.cpu_seconds, limits.cpu_seconds + 1),
-        (resource.RLIMIT_AS, limits.memory_mb * 1024 * 1024, limits.memory_mb * 1024 * 1024),
-        (resource.RLIMIT_NPROC, limits.max_processes, limits.max_processes),
         (resource.RLIMIT_FSIZE, _FILE_SIZE_LIMIT, _FILE_SIZE_LIMIT),
         (resource.RLIMIT_NOFILE, _OPEN_FILES_LIMIT, _OPEN_FILES_LIMIT),
         (resource.RLIMIT_CORE, 0, 0),
     ]
+    if not in_cgroup:
+        # The fallback. Address space is not memory use (runtimes reserve far more than they
+        # touch) and the process count is per uid, so these are kept only without a cgroup.
+        memory = limits.memory_mb * 1024 * 1024
+        wanted.append((resource.RLIMIT_AS, memory, memory))
+        wanted.append((resource.RLIMIT_NPROC, limits.max_processes, limits.max_processes))
     capped = []
     for kind, soft, hard in wanted:
         # A non-root process cannot raise its hard limit, only lower it.
@@ -247,10 +269,32 @@ def _rlimits(limits: SandboxLimits) -> list[tuple[int, int, int]]:
     return capped
 
 
-def _apply_rlimits(rlimits: list[tuple[int, int, int]]) -> None:
+def _prepare_child(group: cgroups.CommandGroup | None, rlimits: list[tuple[int, int, int]]) -> None:
     # Runs between fork and exec: computed beforehand so the child does as little as possible.
+    if group is not None:
+        group.join()
     for kind, soft, hard in rlimits:
         resource.setrlimit(kind, (soft, hard))
+
+
+def _command_group(limits: SandboxLimits) -> cgroups.CommandGroup | None:
+    if limits.cgroups == "off":
+        return None
+    try:
+        group = cgroups.create_group(limits.memory_mb, limits.max_processes)
+    except OSError as error:
+        log.warning("could not create a cgroup for a command: %s", error)
+        group = None
+    if group is None:
+        if limits.cgroups == "required":
+            raise SandboxUnavailable(cgroups.NO_CGROUP_MESSAGE)
+        return None
+    try:
+        group.open_for_join()
+    except OSError:
+        group.remove()
+        raise
+    return group
 
 
 def _execute(
@@ -261,19 +305,41 @@ def _execute(
     limits: SandboxLimits,
     pass_fds: tuple[int, ...] = (),
 ) -> CommandResult:
+    group = _command_group(limits)
+    try:
+        process = subprocess.Popen(
+            argv,
+            cwd=cwd,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            pass_fds=pass_fds,
+            start_new_session=True,
+            preexec_fn=functools.partial(
+                _prepare_child, group, _rlimits(limits, in_cgroup=group is not None)
+            ),
+        )
+    except BaseException:
+        if group is not None:
+            group.remove()
+        raise
+    try:
+        result = _collect(process, limits)
+    finally:
+        outcome = group.outcome() if group is not None else cgroups.Outcome(False, False)
+        if group is not None:
+            group.remove()
+    return dataclasses.replace(
+        result,
+        out_of_memory=outcome.out_of_memory,
+        process_limit_hit=outcome.process_limit_hit,
+    )
+
+
+def _collect(process: subprocess.Popen[bytes], limits: SandboxLimits) -> CommandResult:
     started = time.monotonic()
     deadline = started + limits.timeout_seconds
-    process = subprocess.Popen(
-        argv,
-        cwd=cwd,
-        env=env,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        pass_fds=pass_fds,
-        start_new_session=True,
-        preexec_fn=functools.partial(_apply_rlimits, _rlimits(limits)),
-    )
     assert process.stdout is not None
     kept = bytearray()
     truncated = False

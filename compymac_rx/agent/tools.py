@@ -12,14 +12,16 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+from compymac_rx import beneath
 from compymac_rx.agent.sandbox import SandboxLimits, SandboxUnavailable, run_command
 from compymac_rx.agent.types import ToolCall, ToolResult, ToolSpec
-from compymac_rx.workspaces import resolve_in_workspace
+from compymac_rx.workspaces import check_quota, over_quota_after_command
 
 ERROR_PREFIX = "Error: "
 _MAX_LISTED = 1000
 _MAX_HITS = 200
 _SEARCH_MAX = 2_000_000
+_MAX_SEARCHED = 20_000
 
 _PATH = {"type": "string", "description": "Path relative to the workspace, e.g. notes/todo.md"}
 _SPECS = (
@@ -111,8 +113,15 @@ class _ToolError(Exception):
     """A failure to report to the model, not to raise."""
 
 
+_Handler = Callable[[int, Mapping[str, Any]], ToolResult]
+
+
 class Toolbox:
-    """Runs tool calls against one workspace."""
+    """Runs tool calls against one workspace, each through a descriptor of its root.
+
+    Paths are resolved by the kernel beneath that descriptor (compymac_rx.beneath), so a
+    command swapping folders for symlinks cannot lead a tool outside.
+    """
 
     def __init__(
         self,
@@ -126,7 +135,7 @@ class Toolbox:
         self.limits = limits
         self.file_read_limit = file_read_limit
         self._bwrap = bwrap
-        self._handlers: dict[str, Callable[[Mapping[str, Any]], ToolResult]] = {
+        self._handlers: dict[str, _Handler] = {
             "list_files": self._list_files,
             "read_file": self._read_file,
             "write_file": self._write_file,
@@ -144,64 +153,34 @@ class Toolbox:
             known = ", ".join(self._handlers)
             return _failure(f"there is no tool named {call.name!r}; the tools are {known}")
         try:
-            return handler(call.arguments)
+            with beneath.opened_root(self.workspace) as root:
+                return handler(root, call.arguments)
         except (_ToolError, ValueError, SandboxUnavailable) as error:
             return _failure(str(error))
         except OSError as error:
-            return _failure(self._os_message(error))
+            return _failure(_os_message(error))
 
-    def _os_message(self, error: OSError) -> str:
-        # Name the file relative to the workspace: the host path is none of the model's business.
-        message = error.strerror or type(error).__name__
-        if isinstance(error.filename, str):
-            try:
-                return f"{message}: {self._shown(Path(error.filename))}"
-            except ValueError:
-                pass
-        return message
-
-    def _resolve(self, relative: str) -> Path:
-        return resolve_in_workspace(self.workspace, relative)
-
-    def _shown(self, path: Path) -> str:
-        relative = path.relative_to(self.workspace.resolve()).as_posix()
-        return "." if relative == "." else relative
-
-    def _list_files(self, arguments: Mapping[str, Any]) -> ToolResult:
-        folder = self._resolve(_string(arguments, "path", default="."))
-        if not folder.exists():
-            raise _ToolError(f"no such folder: {self._shown(folder)}")
-        if not folder.is_dir():
-            raise _ToolError(f"{self._shown(folder)} is a file, not a folder; use read_file")
-        lines = []
-        entries = sorted(os.scandir(folder), key=lambda entry: entry.name)
-        for entry in entries[:_MAX_LISTED]:
-            info = entry.stat(follow_symlinks=False)
-            if stat.S_ISLNK(info.st_mode):
-                lines.append(f"{entry.name} -> {os.readlink(entry.path)}")
-            elif stat.S_ISDIR(info.st_mode):
-                lines.append(f"{entry.name}/")
-            else:
-                lines.append(f"{entry.name}  ({_size(info.st_size)})")
+    def _list_files(self, root: int, arguments: Mapping[str, Any]) -> ToolResult:
+        shown = _shown(_string(arguments, "path", default="."))
+        try:
+            folder = beneath.open_beneath(root, shown, os.O_RDONLY | os.O_DIRECTORY)
+        except FileNotFoundError:
+            raise _ToolError(f"no such folder: {shown}") from None
+        except NotADirectoryError:
+            raise _ToolError(f"{shown} is a file, not a folder; use read_file") from None
+        try:
+            entries = beneath.list_dir(folder)
+            lines = [_listed(folder, entry) for entry in entries[:_MAX_LISTED]]
+        finally:
+            os.close(folder)
         if len(entries) > _MAX_LISTED:
             lines.append(f"... and {len(entries) - _MAX_LISTED} more")
         return ToolResult("\n".join(lines) if lines else "(empty)")
 
-    def _read_file(self, arguments: Mapping[str, Any]) -> ToolResult:
-        path = self._resolve(_string(arguments, "path"))
-        shown = self._shown(path)
-        if path.is_dir():
-            raise _ToolError(f"{shown} is a folder, not a file; use list_files")
-        if not path.exists():
-            raise _ToolError(f"no such file: {shown}")
+    def _read_file(self, root: int, arguments: Mapping[str, Any]) -> ToolResult:
+        shown = _shown(_string(arguments, "path"))
         limit = self.file_read_limit
-        # O_NONBLOCK: a FIFO made by a command must not hang the app; it is refused below.
-        flags = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
-        with os.fdopen(os.open(path, flags), "rb") as file:
-            info = os.fstat(file.fileno())
-            if not stat.S_ISREG(info.st_mode):
-                raise _ToolError(f"{shown} is not a regular file")
-            data = file.read(limit + 1)
+        data, info = self._read(root, shown, limit)
         cut = len(data) > limit
         text = _decode_text(data[:limit], cut=cut)
         if text is None:
@@ -212,68 +191,78 @@ class Toolbox:
             text += f"\n\n[cut off: showing the first {_size(limit)} of {_size(info.st_size)}]"
         return ToolResult(text if data else "(empty file)")
 
-    def _write_file(self, arguments: Mapping[str, Any]) -> ToolResult:
-        relative = _string(arguments, "path")
+    def _read(self, root: int, shown: str, limit: int) -> tuple[bytes, os.stat_result]:
+        try:
+            with beneath.opened(root, shown) as fd:
+                if stat.S_ISDIR(os.fstat(fd).st_mode):
+                    raise _ToolError(f"{shown} is a folder, not a file; use list_files")
+                return beneath.read_regular(fd, limit)
+        except FileNotFoundError:
+            raise _ToolError(f"no such file: {shown}") from None
+        except beneath.NotRegularFile:
+            raise _ToolError(f"{shown} is not a regular file") from None
+
+    def _write_file(self, root: int, arguments: Mapping[str, Any]) -> ToolResult:
+        shown = _shown(_string(arguments, "path"))
         content = _string(arguments, "content", allow_empty=True)
-        path = self._resolve(relative)
-        shown = self._shown(path)
-        if path == self.workspace.resolve() or path.is_dir():
-            raise _ToolError(f"{shown} is a folder; give a file path such as {shown}/notes.md")
-        path.parent.mkdir(parents=True, exist_ok=True)
-        data = content.encode("utf-8")
-        # O_NOFOLLOW: should a symlink appear after the check above, fail instead of following.
-        # O_NONBLOCK: opening a FIFO made by a command fails instead of hanging the app.
-        flags = os.O_WRONLY | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
-        with os.fdopen(os.open(path, flags, 0o644), "wb") as file:
-            if not stat.S_ISREG(os.fstat(file.fileno()).st_mode):
-                raise _ToolError(f"{shown} is not a regular file")
-            file.truncate()
-            file.write(data)
+        return self._write(root, shown, content.encode("utf-8"))
+
+    def _write(self, root: int, shown: str, data: bytes) -> ToolResult:
+        if shown == ".":
+            raise _ToolError("the workspace is a folder; give a file path such as notes.md")
+        check_quota(root, self.limits.workspace_quota_mb, adding=len(data), replacing=shown)
+        try:
+            beneath.write_atomic(root, shown, data, make_parents=True)
+        except IsADirectoryError:
+            raise _ToolError(
+                f"{shown} is a folder; give a file path such as {shown}/notes.md"
+            ) from None
         return ToolResult(f"Wrote {_size(len(data))} to {shown}")
 
-    def _edit_file(self, arguments: Mapping[str, Any]) -> ToolResult:
-        relative = _string(arguments, "path")
+    def _edit_file(self, root: int, arguments: Mapping[str, Any]) -> ToolResult:
+        shown = _shown(_string(arguments, "path"))
         old = _string(arguments, "old_text")
         new = _string(arguments, "new_text", allow_empty=True)
-        path = self._resolve(relative)
-        if not path.is_file() or path.is_symlink():
-            raise _ToolError(f"no such file: {self._shown(path)}")
-        if path.stat().st_size > self.file_read_limit:
-            raise _ToolError(f"{relative} is too long to edit here; use write_file")
-        text = _decode_text(path.read_bytes(), cut=False)
+        data, _ = self._read(root, shown, self.file_read_limit)
+        if len(data) > self.file_read_limit:
+            raise _ToolError(f"{shown} is too long to edit here; use write_file")
+        text = _decode_text(data, cut=False)
         if text is None:
-            raise _ToolError(f"{relative} is a binary file; only text files can be edited")
+            raise _ToolError(f"{shown} is a binary file; only text files can be edited")
         count = text.count(old)
         if count == 0:
-            raise _ToolError(f"old_text was not found in {relative}; read the file first")
+            raise _ToolError(f"old_text was not found in {shown}; read the file first")
         if count > 1:
-            raise _ToolError(f"old_text occurs {count} times in {relative}; make it unique")
-        written = self._write_file({"path": relative, "content": text.replace(old, new, 1)})
-        return ToolResult(f"Edited {relative}: replaced 1 occurrence. " + written.output)
+            raise _ToolError(f"old_text occurs {count} times in {shown}; make it unique")
+        written = self._write(root, shown, text.replace(old, new, 1).encode("utf-8"))
+        return ToolResult(f"Edited {shown}: replaced 1 occurrence. " + written.output)
 
-    def _search_text(self, arguments: Mapping[str, Any]) -> ToolResult:
+    def _search_text(self, root: int, arguments: Mapping[str, Any]) -> ToolResult:
         query = _string(arguments, "query").lower()
-        root = self._resolve(_string(arguments, "path", default="."))
-        if not root.is_dir():
-            raise _ToolError(f"no such folder: {self._shown(root)}")
+        start = _shown(_string(arguments, "path", default="."))
+        prefix = "" if start == "." else f"{start}/"
         hits: list[str] = []
-        # os.walk does not follow symlinks by default; symlinked files are skipped below.
-        for folder, dirs, files in os.walk(root):
-            dirs.sort()
-            for name in sorted(files):
-                path = Path(folder) / name
-                if path.is_symlink() or not path.is_file() or path.stat().st_size > _SEARCH_MAX:
-                    continue
-                text = _decode_text(path.read_bytes(), cut=False)
-                for number, line in enumerate((text or "").splitlines(), 1):
+        try:
+            for item in beneath.walk(root, start, max_entries=_MAX_SEARCHED):
+                if not item.entry.is_file or item.entry.info.st_size > _SEARCH_MAX:
+                    continue  # symlinks, folders, FIFOs and big files are skipped
+                try:
+                    data, _ = beneath.read_in(item.dir_fd, item.entry.name, _SEARCH_MAX)
+                except (OSError, ValueError):
+                    continue  # changed meanwhile
+                for number, line in enumerate(
+                    (_decode_text(data, cut=False) or "").splitlines(), 1
+                ):
                     if query in line.lower():
-                        hits.append(f"{self._shown(path)}:{number}: {line.strip()[:200]}")
+                        hits.append(f"{prefix}{item.path}:{number}: {line.strip()[:200]}")
                         if len(hits) >= _MAX_HITS:
                             hits.append(f"[stopped after {_MAX_HITS} matches]")
                             return ToolResult("\n".join(hits))
+        except (FileNotFoundError, NotADirectoryError):
+            raise _ToolError(f"no such folder: {start}") from None
         return ToolResult("\n".join(hits) if hits else "No matches.")
 
-    def _run_command(self, arguments: Mapping[str, Any]) -> ToolResult:
+    def _run_command(self, root: int, arguments: Mapping[str, Any]) -> ToolResult:
         command = _string(arguments, "command")
         result = run_command(self.workspace, command, self.limits, bwrap=self._bwrap)
         notes = []
@@ -283,11 +272,49 @@ class Toolbox:
             )
         else:
             notes.append(f"[exit code {result.exit_code}]")
+        if result.out_of_memory:
+            victim = "it" if result.exit_code == 137 else "one of its processes"
+            notes.append(
+                f"[out of memory: the command used more than {self.limits.memory_mb} MB, "
+                f"so the kernel killed {victim}]"
+            )
+        if result.process_limit_hit:
+            notes.append(
+                f"[process limit reached: at most {self.limits.max_processes} processes "
+                "at once; some could not start]"
+            )
         if result.truncated:
             notes.append(f"[output cut off after {_size(self.limits.output_limit)}]")
+        over = over_quota_after_command(root, self.limits.workspace_quota_mb)
+        if over is not None:
+            notes.append(f"[{over}]")
         output = result.output.rstrip("\n") or "(no output)"
-        ok = result.exit_code == 0 and not result.timed_out
+        ok = result.exit_code == 0 and not result.timed_out and over is None
         return ToolResult(output + "\n\n" + "\n".join(notes), ok=ok)
+
+
+def _listed(folder: int, entry: beneath.Entry) -> str:
+    if entry.is_symlink:
+        try:
+            return f"{entry.name} -> {os.readlink(entry.name, dir_fd=folder)}"
+        except OSError:
+            return f"{entry.name} -> ?"
+    if entry.is_dir:
+        return f"{entry.name}/"
+    return f"{entry.name}  ({_size(entry.info.st_size)})"
+
+
+def _shown(relative: str) -> str:
+    """The path as the model should see it: normalised, relative, '.' for the root."""
+    return "/".join(beneath.parts(relative)) or "."
+
+
+def _os_message(error: OSError) -> str:
+    # filename is always workspace-relative here: the host path is none of the model's business.
+    message = error.strerror or type(error).__name__
+    if isinstance(error.filename, str) and not error.filename.startswith("/"):
+        return f"{message}: {error.filename}"
+    return message
 
 
 def _failure(message: str) -> ToolResult:

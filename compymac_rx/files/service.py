@@ -1,22 +1,26 @@
 """The workspace file panel: list, preview, upload, download and delete, owner-checked.
 
 Every function takes the user's id and resolves the session through the chats repository,
-so "not yours" and "does not exist" look the same. Paths go through resolve_in_workspace.
+so "not yours" and "does not exist" look the same. Every path is then opened beneath the
+workspace root's descriptor (compymac_rx.beneath): no symlink is followed, and nothing
+checked by name is opened again by name.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
 import re
-import shutil
-from pathlib import Path
+import stat
+from collections.abc import Iterator
+from pathlib import Path, PurePosixPath
 
-from compymac_rx import ratelimit
+from compymac_rx import beneath, ratelimit
 from compymac_rx.chats import repository as chats
 from compymac_rx.db import session_scope
 from compymac_rx.settings import get_settings
-from compymac_rx.workspaces import resolve_in_workspace
+from compymac_rx.workspaces import check_quota
 
 MAX_LISTED = 500
 PREVIEW_LIMIT = 100_000
@@ -76,6 +80,15 @@ class Preview:
     size: int
 
 
+@dataclasses.dataclass
+class Download:
+    """An open file to stream: the descriptor was found beneath the workspace root."""
+
+    fd: int
+    name: str
+    size: int
+
+
 def workspace_of(user_id: str, session_id: str) -> Path:
     with session_scope() as db:
         row = chats.get_session(db, user_id=user_id, session_id=session_id)
@@ -84,55 +97,71 @@ def workspace_of(user_id: str, session_id: str) -> Path:
         return Path(row.workspace_path)
 
 
-def _resolve(user_id: str, session_id: str, relative: str) -> tuple[Path, Path]:
+@contextlib.contextmanager
+def _root(user_id: str, session_id: str) -> Iterator[int]:
+    """The session's workspace root as a descriptor; refusals become FileError."""
     workspace = workspace_of(user_id, session_id)
     try:
-        return workspace.resolve(), resolve_in_workspace(workspace, relative)
-    except ValueError as error:
+        root = beneath.open_root(workspace)
+    except OSError:
+        raise FileError("This session's workspace folder is missing.") from None
+    try:
+        yield root
+    except beneath.NotRegularFile:
+        raise FileError("That is not a regular file.") from None
+    except FileNotFoundError as error:
+        raise FileError(f"No such file: {error.filename or '.'}") from None
+    except OSError as error:
+        raise FileError(f"{error.filename or 'That path'}: {error.strerror}") from None
+    except ValueError as error:  # PathEscapeError and QuotaExceeded too
         raise FileError(str(error)) from None
+    finally:
+        os.close(root)
 
 
 def list_tree(user_id: str, session_id: str) -> list[FileEntry]:
     """Folders and files, depth first, names sorted; symlinks are listed, never followed."""
-    root = workspace_of(user_id, session_id).resolve()
-    entries: list[FileEntry] = []
-    for folder, dirs, files in os.walk(root):
-        dirs.sort()
-        base = Path(folder)
-        depth = len(base.relative_to(root).parts)
-        names = sorted([(d, True) for d in dirs] + [(f, False) for f in files])
-        for name, is_dir in names:
-            info = os.lstat(base / name)
-            relative = (base / name).relative_to(root).as_posix()
-            entries.append(FileEntry(relative, name, is_dir, info.st_size, depth))
-    # os.walk is top-down per folder; order the listing as a tree.
-    entries.sort(key=lambda e: e.path.split("/"))
-    return entries[:MAX_LISTED]
+    with _root(user_id, session_id) as root:
+        return [
+            FileEntry(
+                found.path,
+                found.entry.name,
+                found.entry.is_dir,
+                found.entry.info.st_size,
+                found.depth,
+            )
+            for found in beneath.walk(root, max_entries=MAX_LISTED)
+        ]
 
 
 def preview(user_id: str, session_id: str, relative: str) -> Preview:
-    _, path = _resolve(user_id, session_id, relative)
-    if not path.is_file():
-        raise FileError(f"{relative} is not a file.")
-    size = path.stat().st_size
-    suffix = path.suffix.lower()
-    if suffix in IMAGE_TYPES:
-        return Preview(relative, "image", "", "", size)
-    with path.open("rb") as handle:
-        data = handle.read(PREVIEW_LIMIT)
+    suffix = PurePosixPath(relative).suffix.lower()
+    with _root(user_id, session_id) as root, beneath.opened(root, relative) as fd:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise FileError(f"{relative} is not a file.")
+        if suffix in IMAGE_TYPES:
+            return Preview(relative, "image", "", "", info.st_size)
+        data, _ = beneath.read_regular(fd, PREVIEW_LIMIT)
+    data = data[:PREVIEW_LIMIT]
     if b"\x00" in data:
-        return Preview(relative, "binary", "", "", size)
+        return Preview(relative, "binary", "", "", info.st_size)
     text = data.decode("utf-8", errors="replace")
-    if size > PREVIEW_LIMIT:
-        text += f"\n… (showing the first {PREVIEW_LIMIT:,} of {size:,} bytes)"
-    return Preview(relative, "text", text, LANGUAGES.get(suffix, "text"), size)
+    if info.st_size > PREVIEW_LIMIT:
+        text += f"\n… (showing the first {PREVIEW_LIMIT:,} of {info.st_size:,} bytes)"
+    return Preview(relative, "text", text, LANGUAGES.get(suffix, "text"), info.st_size)
 
 
-def file_for_download(user_id: str, session_id: str, relative: str) -> Path:
-    _, path = _resolve(user_id, session_id, relative)
-    if not path.is_file():  # resolved already: a link inside the workspace is fine
-        raise FileError(f"{relative} is not a file.")
-    return path
+def open_for_download(user_id: str, session_id: str, relative: str) -> Download:
+    """The file, opened beneath the workspace root; the caller streams and closes fd."""
+    with _root(user_id, session_id) as root:
+        fd = beneath.open_beneath(root, relative)
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            os.close(fd)
+            raise FileError(f"{relative} is not a file.")
+        # FIFOs were opened non-blocking; a regular file reads the same either way.
+        return Download(fd, PurePosixPath(relative).name, info.st_size)
 
 
 def safe_name(filename: str) -> str:
@@ -145,31 +174,25 @@ def safe_name(filename: str) -> str:
 
 
 def save_upload(user_id: str, session_id: str, filename: str, data: bytes) -> str:
-    limit = get_settings().upload_max_bytes
+    settings = get_settings()
+    limit = settings.upload_max_bytes
     if len(data) > limit:
         raise FileError(f"{filename} is too big: uploads can be at most {limit:,} bytes.")
     if wait := ratelimit.take("upload_user", f"user:{user_id}"):
         raise FileError(f"Too many uploads. Try again in {wait} s.")
     name = safe_name(filename)
-    root, path = _resolve(user_id, session_id, name)
-    if path.is_dir():
-        raise FileError(f"{name} is a folder in the workspace.")
-    flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW | os.O_CLOEXEC
-    with os.fdopen(os.open(path, flags, 0o644), "wb") as handle:
-        handle.write(data)
-    return path.relative_to(root).as_posix()
+    with _root(user_id, session_id) as root:
+        check_quota(root, settings.workspace_quota_mb, adding=len(data), replacing=name)
+        try:
+            beneath.write_atomic(root, name, data)
+        except IsADirectoryError:
+            raise FileError(f"{name} is a folder in the workspace.") from None
+    return name
 
 
 def delete_path(user_id: str, session_id: str, relative: str) -> None:
-    root = workspace_of(user_id, session_id).resolve()
-    if relative.strip() in ("", "."):
-        raise FileError("The workspace itself cannot be deleted here.")
-    target = root / relative
-    # lexists: a symlink (even one pointing out) is removed itself, never followed.
-    if not os.path.normpath(target).startswith(str(root) + os.sep) or not os.path.lexists(target):
-        raise FileError(f"No such file: {relative}")
-    _resolve(user_id, session_id, str(Path(relative).parent))  # the folder must be inside
-    if target.is_symlink() or target.is_file():
-        target.unlink()
-    else:
-        shutil.rmtree(target)
+    with _root(user_id, session_id) as root:
+        if not beneath.parts(relative):
+            raise FileError("The workspace itself cannot be deleted here.")
+        # A symlink (even one pointing out) is removed itself, never followed.
+        beneath.remove(root, relative)

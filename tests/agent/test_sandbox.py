@@ -159,9 +159,13 @@ def test_cpu_and_memory_limits(workspace: Path) -> None:
     )
     assert not spin.timed_out
     assert spin.exit_code is not None and spin.exit_code > 128  # SIGXCPU or SIGKILL
-    hog = run_command(workspace, "python3 -c 'bytearray(400 * 1024 * 1024)'", limits(memory_mb=128))
-    assert hog.exit_code != 0
-    assert "MemoryError" in hog.output
+    hog = "python3 -c 'bytearray(400 * 1024 * 1024)'"
+    killed = run_command(workspace, hog, limits(memory_mb=128))
+    assert killed.exit_code == 137 and killed.out_of_memory  # the cgroup's OOM killer
+    # Without a cgroup, the per-process address-space limit is the fallback.
+    refused = run_command(workspace, hog, limits(memory_mb=128, cgroups="off"))
+    assert refused.exit_code != 0 and "MemoryError" in refused.output
+    assert not refused.out_of_memory
 
 
 def test_output_is_capped_and_marked_truncated(workspace: Path) -> None:
@@ -212,3 +216,4 @@ def test_limits_from_settings() -> None:
     assert built.timeout_seconds == 5
     assert built.allow_unsandboxed
     assert built.output_limit == settings.command_output_limit
+    assert (built.cgroups, built.workspace_quota_mb) == ("auto", 500)

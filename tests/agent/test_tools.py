@@ -5,6 +5,7 @@ from pathlib import Path
 
 import pytest
 
+from compymac_rx import beneath
 from compymac_rx.agent.sandbox import SandboxLimits
 from compymac_rx.agent.tools import Toolbox
 from compymac_rx.agent.types import ToolCall, ToolResult
@@ -21,8 +22,14 @@ def workspace(tmp_path: Path) -> Path:
     return path
 
 
-@pytest.fixture
-def toolbox(workspace: Path) -> Toolbox:
+@pytest.fixture(params=["openat2", "fallback"])
+def toolbox(
+    workspace: Path, request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+) -> Toolbox:
+    """Every file tool runs with openat2 and with the component-by-component fallback."""
+    if request.param == "fallback":
+        monkeypatch.setattr(beneath, "_openat2", lambda: None)
+    assert beneath.uses_openat2() == (request.param == "openat2")
     return Toolbox(workspace, LIMITS, file_read_limit=1000)
 
 

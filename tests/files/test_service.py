@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -35,10 +36,12 @@ def test_tree_preview_and_download(owned: tuple[str, str, Path]) -> None:
     assert (text.kind, text.language, text.text) == ("text", "python", "print('hi')\n")
     assert files.preview(user_id, session_id, "logo.png").kind == "image"
     assert files.preview(user_id, session_id, "blob.bin").kind == "binary"
-    assert (
-        files.file_for_download(user_id, session_id, "src/app.py")
-        == (workspace / "src" / "app.py").resolve()
-    )
+    found = files.open_for_download(user_id, session_id, "src/app.py")
+    try:
+        assert (found.name, found.size) == ("app.py", 12)
+        assert os.read(found.fd, 100) == b"print('hi')\n"
+    finally:
+        os.close(found.fd)
 
 
 def test_everything_refuses_another_users_session(owned: tuple[str, str, Path]) -> None:
@@ -48,7 +51,7 @@ def test_everything_refuses_another_users_session(owned: tuple[str, str, Path]) 
     for attempt in (
         lambda: files.list_tree(stranger.id, session_id),
         lambda: files.preview(stranger.id, session_id, "secret.txt"),
-        lambda: files.file_for_download(stranger.id, session_id, "secret.txt"),
+        lambda: files.open_for_download(stranger.id, session_id, "secret.txt"),
         lambda: files.save_upload(stranger.id, session_id, "x.txt", b"x"),
         lambda: files.delete_path(stranger.id, session_id, "secret.txt"),
     ):
@@ -62,11 +65,17 @@ def test_paths_cannot_leave_the_workspace(owned: tuple[str, str, Path], tmp_path
     outside = tmp_path / "outside.txt"
     outside.write_text("outside")
     (workspace / "link").symlink_to(outside)
-    for path in ("../outside.txt", "/etc/passwd", "link"):
+    (workspace / "inner").symlink_to("real")  # pointing inside: not followed either
+    (workspace / "real").mkdir()
+    (workspace / "real" / "f.txt").write_text("inside")
+    os.mkfifo(workspace / "pipe")
+    for path in ("../outside.txt", "/etc/passwd", "link", "inner/f.txt", "pipe", "real"):
         with pytest.raises(files.FileError):
-            files.file_for_download(user_id, session_id, path)
+            files.open_for_download(user_id, session_id, path)
         with pytest.raises(files.FileError):
             files.preview(user_id, session_id, path)
+    with pytest.raises(files.FileError, match="symbolic link"):
+        files.preview(user_id, session_id, "link")
     with pytest.raises(files.FileError):
         files.delete_path(user_id, session_id, "../outside.txt")
     files.delete_path(user_id, session_id, "link")  # the link goes, its target stays
@@ -93,6 +102,32 @@ def test_uploads_get_safe_names_and_a_size_limit(
         files.save_upload(user_id, session_id, "big.bin", b"x" * 1001)
     files.delete_path(user_id, session_id, "passwd")
     assert not (workspace / "passwd").exists()
+    (workspace / "folder").mkdir()
+    with pytest.raises(files.FileError, match="is a folder"):
+        files.save_upload(user_id, session_id, "folder", b"x")
+    (workspace / "link.txt").symlink_to(workspace.parent / "elsewhere.txt")
+    with pytest.raises(files.FileError, match="symbolic link"):
+        files.save_upload(user_id, session_id, "link.txt", b"x")
+    assert not (workspace.parent / "elsewhere.txt").exists()
+
+
+def test_uploads_stop_at_the_workspace_quota(
+    owned: tuple[str, str, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.conftest import clear_caches
+
+    monkeypatch.setenv("WORKSPACE_QUOTA_MB", "1")
+    clear_caches()
+    user_id, session_id, workspace = owned
+    (workspace / "big.bin").write_bytes(os.urandom(700 * 1024))
+    files.save_upload(user_id, session_id, "small.bin", b"x" * 100_000)
+    with pytest.raises(files.FileError) as refused:
+        files.save_upload(user_id, session_id, "more.bin", b"x" * 400_000)
+    assert str(refused.value).startswith("workspace quota exceeded: this write would bring")
+    assert "of its 1 MB quota" in str(refused.value)
+    assert not (workspace / "more.bin").exists()
+    files.delete_path(user_id, session_id, "big.bin")
+    assert files.save_upload(user_id, session_id, "more.bin", b"x" * 400_000) == "more.bin"
 
 
 def test_uploads_are_rate_limited_per_user(
