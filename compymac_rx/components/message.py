@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import reflex as rx
 
+from compymac_rx.components.markdown import safe_markdown
 from compymac_rx.state.chat import ChatState
 from compymac_rx.state.turns import TurnState
 from compymac_rx.state.views import MessageView
@@ -63,7 +64,7 @@ def trace_timeline(message: MessageView) -> rx.Component:
 
 def user_bubble(message: MessageView) -> rx.Component:
     return rx.vstack(
-        rx.box(rx.markdown(message.content), class_name="bubble user"),
+        rx.box(safe_markdown(message.content), class_name="bubble user"),
         rx.cond(
             ~ChatState.running,
             rx.button(
@@ -125,7 +126,7 @@ def message_bubble(message: MessageView) -> rx.Component:
     return rx.match(
         message.role,
         ("user", user_bubble(message)),
-        ("assistant", rx.box(rx.markdown(message.content), class_name="bubble assistant")),
+        ("assistant", rx.box(safe_markdown(message.content), class_name="bubble assistant")),
         ("tool", tool_card(message)),
         (
             "error",

@@ -5,28 +5,13 @@ from __future__ import annotations
 import reflex as rx
 
 from compymac_rx.components.file_panel import file_panel
+from compymac_rx.components.markdown import safe_markdown
 from compymac_rx.components.message import edit_dialog, message_bubble
 from compymac_rx.components.sidebar import sidebar
 from compymac_rx.state.chat import COMPOSER_ID, ChatState
 from compymac_rx.state.files import FilesState
 from compymac_rx.state.sessions import SessionsState
 from compymac_rx.state.turns import TurnState
-
-# Clicks "Load older" when it scrolls into view, so older history loads on scroll.
-_LOAD_OLDER_ON_SCROLL = """
-(() => {
-  if (window.__olderObserver) return;
-  window.__olderObserver = new IntersectionObserver((entries) => {
-    for (const e of entries) if (e.isIntersecting) e.target.click();
-  });
-  const watch = () => {
-    const b = document.getElementById('load-older');
-    if (b && !b.dataset.watched) { b.dataset.watched = '1'; window.__olderObserver.observe(b); }
-  };
-  new MutationObserver(watch).observe(document.body, {childList: true, subtree: true});
-  watch();
-})();
-"""
 
 
 def _status_badge() -> rx.Component:
@@ -121,7 +106,7 @@ def _conversation() -> rx.Component:
             rx.cond(
                 ChatState.live_text != "",
                 rx.box(
-                    rx.markdown(ChatState.live_text),
+                    safe_markdown(ChatState.live_text),
                     class_name="bubble assistant",
                     data_testid="live-reply",
                 ),
@@ -245,7 +230,9 @@ def chat_page() -> rx.Component:
             ),
             rx.cond(ChatState.current_id != "", file_panel()),
             edit_dialog(),
-            rx.script(_LOAD_OLDER_ON_SCROLL),
+            # Clicks "Load older" when it scrolls into view (assets/load_older.js: a file,
+            # because the CSP runs no inline script the build did not emit).
+            rx.script(src="/load_older.js"),
             class_name="layout",
         ),
     )
