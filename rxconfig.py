@@ -1,6 +1,7 @@
 import reflex as rx
 from reflex_base.plugins.sitemap import SitemapPlugin
 
+from compymac_rx.http.origins import allowed_origins
 from compymac_rx.settings import get_settings
 
 settings = get_settings()
@@ -10,6 +11,8 @@ config = rx.Config(
     telemetry_enabled=False,
     frontend_port=settings.port,
     backend_port=settings.port,
+    # CORS and the Socket.IO server answer only these origins (Reflex's default is "*").
+    cors_allowed_origins=allowed_origins(settings),
     plugins=[rx.plugins.RadixThemesPlugin(theme=rx.theme(accent_color="violet", radius="medium"))],
     disable_plugins=[SitemapPlugin],
     show_built_with_reflex=False,

@@ -7,6 +7,7 @@ from starlette.applications import Starlette
 
 from compymac_rx import routes
 from compymac_rx.files.http import file_routes
+from compymac_rx.http.stack import secure
 from compymac_rx.identity.factory import get_identity_provider
 from compymac_rx.identity.http import auth_routes
 from compymac_rx.jobs.runner import get_runner
@@ -38,13 +39,12 @@ async def loop_watch(_app: rx.App) -> None:
 
 
 app = rx.App(
-    api_transformer=Starlette(
-        routes=[
-            *auth_routes(get_identity_provider()),
-            *file_routes(),
-            *ops_routes(),
-        ]
-    ),
+    # Our routes mount Reflex's app (pages, static files, /_event, /_upload); `secure` wraps
+    # all of it, so every response gets the security headers and origin checks.
+    api_transformer=[
+        Starlette(routes=[*auth_routes(get_identity_provider()), *file_routes(), *ops_routes()]),
+        secure,
+    ],
     stylesheets=["/app.css"],
 )
 # Before Reflex's own hydration: a reused tab token is reset before its state is sent.

@@ -165,6 +165,11 @@ class Settings(BaseSettings):
     # /metrics answers only `Authorization: Bearer <METRICS_TOKEN>`; empty turns it off (404).
     metrics_token: str = ""
 
+    # --- security: origins (issue 9) ---
+    # Origins besides PUBLIC_URL's that may open the app's WebSocket and read its responses
+    # (CORS), comma-separated `scheme://host[:port]`. Every other Origin is refused.
+    allowed_origins: str = Field("", pattern=r"^(https?://[^/\s,]+(\s*,\s*https?://[^/\s,]+)*)?$")
+
     @model_validator(mode="after")
     def _stale_after_heartbeats(self) -> Settings:
         if self.job_stale_seconds < 2 * self.job_heartbeat_seconds:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import reflex as rx
 
+from compymac_rx.components.markdown import safe_markdown
 from compymac_rx.state.chat import ChatState
 from compymac_rx.state.live_turn import LiveState
 from compymac_rx.state.turns import TurnState
@@ -74,7 +75,7 @@ def trace_timeline(message: MessageView) -> rx.Component:
 
 def user_bubble(message: MessageView) -> rx.Component:
     return rx.vstack(
-        rx.box(rx.markdown(message.content), class_name="bubble user"),
+        rx.box(safe_markdown(message.content), class_name="bubble user"),
         rx.cond(
             ~LiveState.running,
             rx.button(
@@ -154,7 +155,7 @@ def message_bubble(message: MessageView) -> rx.Component:
     return rx.match(
         message.role,
         ("user", user_bubble(message)),
-        ("assistant", rx.box(rx.markdown(message.content), class_name="bubble assistant")),
+        ("assistant", rx.box(safe_markdown(message.content), class_name="bubble assistant")),
         ("tool", tool_card(message)),
         (
             "error",

@@ -15,6 +15,18 @@ from compymac_rx.identity.base import IdentityProvider
 from compymac_rx.settings import get_settings
 
 
+def session_cookie_name() -> str:
+    """The session cookie's name; setting and reading both go through here.
+
+    A Secure cookie gets the `__Host-` prefix: the browser then accepts it only from a secure
+    origin, with Path=/ and no Domain, so a sibling subdomain cannot plant or overwrite it.
+    """
+    settings = get_settings()
+    if settings.secure_cookies:
+        return f"__Host-{settings.session_cookie_name}"
+    return settings.session_cookie_name
+
+
 def token_from_cookie_header(header: str | None) -> str | None:
     if not header:
         return None
@@ -23,14 +35,14 @@ def token_from_cookie_header(header: str | None) -> str | None:
         jar.load(header)
     except Exception:
         return None
-    morsel = jar.get(get_settings().session_cookie_name)
+    morsel = jar.get(session_cookie_name())
     return morsel.value if morsel else None
 
 
 def set_session_cookie(response: Response, token: str) -> None:
     settings = get_settings()
     response.set_cookie(
-        settings.session_cookie_name,
+        session_cookie_name(),
         token,
         max_age=settings.session_ttl_hours * 3600,
         path="/",
@@ -43,7 +55,7 @@ def set_session_cookie(response: Response, token: str) -> None:
 def clear_session_cookie(response: Response) -> None:
     settings = get_settings()
     response.delete_cookie(
-        settings.session_cookie_name,
+        session_cookie_name(),
         path="/",
         httponly=True,
         samesite="lax",
@@ -72,7 +84,7 @@ def logout_route(provider: IdentityProvider) -> Route:
     async def logout(request: Request) -> Response:
         if not same_origin(request):
             return see_other(routes.signin_url(error="origin"))
-        token = request.cookies.get(get_settings().session_cookie_name)
+        token = request.cookies.get(session_cookie_name())
         # The provider may send the browser on to the issuer, to end its session there too.
         target = await run_in_threadpool(provider.end_session, token) if token else None
         response = see_other(target or routes.SIGNIN)

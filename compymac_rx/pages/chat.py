@@ -14,22 +14,6 @@ from compymac_rx.state.live_turn import LiveState
 from compymac_rx.state.sessions import SessionsState
 from compymac_rx.state.turns import TurnState
 
-# Clicks "Load older" when it scrolls into view, so older history loads on scroll.
-_LOAD_OLDER_ON_SCROLL = """
-(() => {
-  if (window.__olderObserver) return;
-  window.__olderObserver = new IntersectionObserver((entries) => {
-    for (const e of entries) if (e.isIntersecting) e.target.click();
-  });
-  const watch = () => {
-    const b = document.getElementById('load-older');
-    if (b && !b.dataset.watched) { b.dataset.watched = '1'; window.__olderObserver.observe(b); }
-  };
-  new MutationObserver(watch).observe(document.body, {childList: true, subtree: true});
-  watch();
-})();
-"""
-
 
 def _status_badge() -> rx.Component:
     return rx.match(
@@ -249,7 +233,9 @@ def chat_page() -> rx.Component:
             rx.cond(ChatState.current_id != "", file_panel()),
             edit_dialog(),
             output_dialog(),
-            rx.script(_LOAD_OLDER_ON_SCROLL),
+            # Clicks "Load older" when it scrolls into view (assets/load_older.js: a file,
+            # because the CSP runs no inline script the build did not emit).
+            rx.script(src="/load_older.js"),
             class_name="layout",
         ),
     )

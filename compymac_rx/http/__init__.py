@@ -1,0 +1,1 @@
+"""ASGI middleware that wraps every route of the app: origins, upload cap, security headers."""
