@@ -34,7 +34,7 @@ async def live_events(app: rx.App) -> None:
     await deliver_events(app, LiveState, apply_events)
 
 
-async def loop_watch(_app: rx.App) -> None:
+async def loop_watch() -> None:
     await watch_loop(get_settings().loop_stall_warn_ms)
 
 
