@@ -117,19 +117,24 @@ def sign_in(email: str, password: str, *, user_agent: str = "", ip: str = "") ->
     by_email, by_ip = login_limiters()
     email = email.strip().lower()
     keys = ((by_email, f"email:{email}"), (by_ip, f"ip:{ip}"))
-    wait = max(limiter.retry_after(key) for limiter, key in keys)
-    if wait:
-        raise AuthError("throttled", retry_after=wait)
+    # Each attempt takes its slot before the password is checked (one atomic step per
+    # limiter), so a parallel burst gets exactly as many guesses as the limit allows.
+    taken: list[tuple[RateLimiter, str]] = []
+    for limiter, key in keys:
+        if wait := limiter.take(key):
+            for earlier, earlier_key in taken:
+                earlier.give_back(earlier_key)
+            raise AuthError("throttled", retry_after=wait)
+        taken.append((limiter, key))
     with session_scope() as db:
         user = repository.get_user_by_email(db, email=email)
     # Verify against a dummy hash for unknown emails so timing does not reveal accounts.
     stored = user.password_hash if user and user.password_hash else _dummy_hash()
     valid = _hasher().verify(password[:PASSWORD_MAX], stored)
     if not (valid and user is not None and user.is_active and user.password_hash):
-        for limiter, key in keys:
-            limiter.record_failure(key)
-        raise AuthError("invalid")
+        raise AuthError("invalid")  # the slots taken stay: they are the failures counted
     by_email.reset(f"email:{email}")
+    by_ip.give_back(f"ip:{ip}")
     return _start_session(user, user_agent=user_agent, ip=ip)
 
 
