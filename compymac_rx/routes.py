@@ -70,8 +70,12 @@ def signin_url(*, next_path: str | None = None, error: str | None = None, wait: 
     return f"{SIGNIN}?{urlencode(params)}" if params else SIGNIN
 
 
-def signup_url(*, next_path: str | None = None, error: str | None = None, wait: int = 0) -> str:
+def signup_url(
+    *, next_path: str | None = None, error: str | None = None, wait: int = 0, invite: str = ""
+) -> str:
     params: dict[str, str] = {}
+    if invite:
+        params["invite"] = invite
     if next_path and safe_next(next_path) != HOME:
         params["next"] = safe_next(next_path)
     if error:

@@ -8,10 +8,12 @@ from collections.abc import Callable
 
 import reflex as rx
 from reflex.event import EventSpec
+from starlette.concurrency import run_in_threadpool
 
+from compymac_rx.accounts import invites
 from compymac_rx.accounts.models import CurrentUser
 from compymac_rx.identity.directory import DirectoryUser, NotAllowed
-from compymac_rx.identity.factory import get_user_directory
+from compymac_rx.identity.factory import get_identity_provider, get_user_directory
 from compymac_rx.state.auth import AuthState
 
 log = logging.getLogger(__name__)
@@ -27,6 +29,9 @@ class AdminState(AuthState):
     confirm_action: str = ""
     confirm_ref: str = ""
     confirm_email: str = ""
+    # Local accounts only: the last invite link made, shown once (only its hash is stored).
+    invites_offered: bool = False
+    invite_url: str = ""
 
     def _admin(self) -> CurrentUser | None:
         """The signed-in admin, or None (and the page says so)."""
@@ -47,8 +52,21 @@ class AdminState(AuthState):
         if self._current_user() is None:
             return self._to_signin()
         if (actor := self._admin()) is not None:
-            self.error = ""
+            self.error, self.invite_url = "", ""
+            self.invites_offered = get_identity_provider().name == "local"
             self._guarded(actor, lambda: None)
+        return None
+
+    @rx.event
+    async def make_invite(self) -> EventSpec | None:
+        if self._current_user() is None:
+            return self._to_signin()
+        if (actor := self._admin()) is None:
+            return None
+        try:
+            self.invite_url = await run_in_threadpool(invites.create_invite, actor.id)
+        except invites.NotAdmin:
+            self.invite_url, self.error = "", "Not allowed: only admins may invite."
         return None
 
     @rx.event
