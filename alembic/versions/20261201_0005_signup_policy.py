@@ -64,7 +64,6 @@ def upgrade() -> None:
     )
 
 
-
 def downgrade() -> None:
     with op.batch_alter_table("invites", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_invites_token_hash"))
