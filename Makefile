@@ -39,6 +39,7 @@ run:
 	bash scripts/setup.sh
 	$(ENV)
 	alembic upgrade head
+	python -m compymac_rx.accounts.bootstrap
 	PORT=$(PORT) exec reflex run --env prod --single-port --frontend-port $(PORT)
 
 test:

@@ -1,18 +1,29 @@
 """Imports every table so that SQLModel.metadata is complete (for Alembic and tests)."""
 
-from compymac_rx.accounts.models import AuthSession, Identity, OidcFlow, User
+from compymac_rx.accounts.models import (
+    AdminClaim,
+    AuthSession,
+    Identity,
+    Invite,
+    OidcFlow,
+    UsedToken,
+    User,
+)
 from compymac_rx.chats.models import AgentSession, Message
 from compymac_rx.jobs.models import Job
 from compymac_rx.keys.models import ApiKey, ModelPreference
 
 __all__ = [
+    "AdminClaim",
     "AgentSession",
     "ApiKey",
     "AuthSession",
     "Identity",
+    "Invite",
     "Job",
     "Message",
     "ModelPreference",
     "OidcFlow",
+    "UsedToken",
     "User",
 ]

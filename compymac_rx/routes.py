@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from urllib.parse import urlencode
 
 HOME = "/"
@@ -41,9 +42,17 @@ def session_id_from_path(path: str) -> str | None:
     return candidate if candidate.isalnum() and len(candidate) <= 64 else None
 
 
+def _has_control(text: str) -> bool:
+    # Browsers drop tabs and newlines from URLs ("/\t/evil.example" becomes
+    # "//evil.example"), and format characters (bidi overrides) disguise a path.
+    return any(unicodedata.category(c) in ("Cc", "Cf", "Zl", "Zp") for c in text)
+
+
 def safe_next(target: str | None) -> str:
     """A post-sign-in destination, only ever a path on this site (no open redirect)."""
     if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return HOME
+    if _has_control(target):
         return HOME
     if target.startswith(("/auth/", SIGNIN, SIGNUP)):
         return HOME
@@ -61,8 +70,12 @@ def signin_url(*, next_path: str | None = None, error: str | None = None, wait: 
     return f"{SIGNIN}?{urlencode(params)}" if params else SIGNIN
 
 
-def signup_url(*, next_path: str | None = None, error: str | None = None, wait: int = 0) -> str:
+def signup_url(
+    *, next_path: str | None = None, error: str | None = None, wait: int = 0, invite: str = ""
+) -> str:
     params: dict[str, str] = {}
+    if invite:
+        params["invite"] = invite
     if next_path and safe_next(next_path) != HOME:
         params["next"] = safe_next(next_path)
     if error:

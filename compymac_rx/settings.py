@@ -46,6 +46,13 @@ class Settings(BaseSettings):
     loop_stall_warn_ms: int = Field(0, ge=0, le=60_000)
 
     password_min_length: int = Field(10, ge=8, le=128)
+    # Who may create an account (local provider): anyone (`open`), a person holding an
+    # admin's invite link (`invite`), or nobody (`closed`; the first admin then comes from
+    # ADMIN_EMAIL or the bootstrap link printed at start).
+    signup: Literal["open", "invite", "closed"] = "open"
+    # The account that signs up with this email becomes an admin (whatever SIGNUP says).
+    admin_email: str = Field("", max_length=320)
+    invite_ttl_hours: int = Field(72, ge=1, le=24 * 60)
     login_max_failures: int = Field(5, ge=1)
     login_window_seconds: int = Field(300, ge=1)
 
@@ -135,8 +142,12 @@ class Settings(BaseSettings):
     provider_openai_url: str = Field("https://api.openai.com/v1", pattern=r"^https?://\S+$")
     provider_openrouter_url: str = Field("https://openrouter.ai/api/v1", pattern=r"^https?://\S+$")
     # Users may point a key at their own base URL (vLLM, Ollama...). The server then makes
-    # requests to that URL: turn it off where that reach matters.
-    allow_custom_base_url: bool = True
+    # requests to that URL, so it is off by default; when on, private, loopback, link-local
+    # and metadata addresses are refused unless listed in MODEL_URL_ALLOWLIST.
+    allow_custom_base_url: bool = False
+    # Comma-separated hosts (`vllm.internal`) and networks (`10.1.2.0/24`, `127.0.0.1`) a
+    # custom base URL may reach even though they are private.
+    model_url_allowlist: str = ""
     upload_max_bytes: int = Field(5_000_000, ge=1000)
 
     # --- production profile: celery, redis, postgres (issue 4) ---
@@ -160,6 +171,10 @@ class Settings(BaseSettings):
     # Where throttles count: memory (one process) or redis (shared by every process).
     rate_limit_store: Literal["memory", "redis"] = "memory"
     signups_per_hour_per_ip: int = Field(10, ge=1)
+    auth_starts_per_minute_per_ip: int = Field(30, ge=1)
+    # Reverse proxies in front of the app that append to X-Forwarded-For. 0: the peer address
+    # is the client (a client-sent X-Forwarded-For is ignored: anyone can write one).
+    trusted_proxy_hops: int = Field(0, ge=0, le=10)
     messages_per_minute: int = Field(20, ge=1)
     uploads_per_minute: int = Field(30, ge=1)
     # /metrics answers only `Authorization: Bearer <METRICS_TOKEN>`; empty turns it off (404).
@@ -189,6 +204,9 @@ class Settings(BaseSettings):
                         f"{name.upper()} is required when IDENTITY_PROVIDER="
                         f"{self.identity_provider}"
                     )
+            if "${" in self.oidc_client_secret:
+                # An unexpanded placeholder (compose or realm file): a secret anyone can read.
+                raise ValueError("OIDC_CLIENT_SECRET still contains `${`: pass the real secret")
             if self.environment == "production" and "change-me" in self.oidc_client_secret:
                 raise ValueError("OIDC_CLIENT_SECRET is still the placeholder")
         return self

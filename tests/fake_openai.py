@@ -65,7 +65,8 @@ class _Server(ThreadingHTTPServer):
 class FakeOpenAI:
     """Start with `start()`; `url` is the base URL to give the SDK (ends with /v1)."""
 
-    def __init__(self) -> None:
+    def __init__(self, host: str = "127.0.0.1") -> None:
+        self.host = host
         self.replies: collections.deque[Reply] = collections.deque()
         self.requests: list[Recorded] = []
         self.revoked_keys: set[str] = set()
@@ -218,9 +219,9 @@ class FakeOpenAI:
                     # The client closed the stream (a user pressed Stop): that is allowed.
                     self.close_connection = True
 
-        self._server = _Server(("127.0.0.1", 0), Handler)
+        self._server = _Server((self.host, 0), Handler)
         port = self._server.server_address[1]
-        self.url = f"http://127.0.0.1:{port}/v1"
+        self.url = f"http://{self.host}:{port}/v1"
         threading.Thread(target=self._server.serve_forever, daemon=True).start()
         return self
 

@@ -16,7 +16,17 @@ ROOT = Path(__file__).resolve().parents[1]
 # Read by Reflex or granian themselves, not by our settings class.
 RUNTIME_NAMES = {"REFLEX_REDIS_URL", "GRANIAN_WORKERS"}
 # Only docker-compose.yml reads these (interpolation), to configure the service images.
-COMPOSE_NAMES = {"POSTGRES_USER", "POSTGRES_PASSWORD", "POSTGRES_DB"}
+COMPOSE_NAMES = {"POSTGRES_USER", "POSTGRES_PASSWORD", "POSTGRES_DB", "REDIS_PASSWORD"}
+# Passed to Keycloak for keycloak/realm.json.
+BROKERS = ("GOOGLE", "GITHUB")
+COMPOSE_NAMES |= {
+    f"{b}_{part}" for b in BROKERS for part in ("IDP_ENABLED", "CLIENT_ID", "CLIENT_SECRET")
+}
+COMPOSE_NAMES |= {"KEYCLOAK_ACCESS_TOKEN_LIFESPAN"}
+COMPOSE_NAMES |= {
+    f"SMTP_{part}"
+    for part in ("HOST", "PORT", "FROM", "AUTH", "USER", "PASSWORD", "STARTTLS", "SSL")
+}
 COMPOSE_NAMES |= {"KEYCLOAK_ADMIN", "KEYCLOAK_ADMIN_PASSWORD", "KEYCLOAK_PORT", "GRANIAN_WORKERS"}
 
 

@@ -84,3 +84,46 @@ class CurrentUser:
     id: str
     email: str
     is_admin: bool
+
+
+class Invite(SQLModel, table=True):
+    """A single-use sign-up link an admin made (or the bootstrap link printed at start).
+
+    Only the token's hash is kept; the link is shown once, to whoever made it."""
+
+    __tablename__ = "invites"
+
+    id: str = Field(default_factory=new_id, primary_key=True, max_length=32)
+    token_hash: str = Field(max_length=64, unique=True, index=True)
+    # None: the bootstrap link made at start, when no admin exists yet.
+    created_by: str | None = Field(
+        default=None, foreign_key="users.id", max_length=32, ondelete="CASCADE"
+    )
+    grants_admin: bool = False
+    created_at: datetime = Field(default_factory=utcnow)
+    expires_at: datetime = Field(index=True)
+    used_at: datetime | None = None
+
+
+class AdminClaim(SQLModel, table=True):
+    """At most one row, ever: the account that became the first admin.
+
+    The fixed primary key is what makes "the first account becomes admin" atomic: two
+    sign-ups racing both try to insert row 1, the database lets exactly one succeed."""
+
+    __tablename__ = "admin_claim"
+
+    id: int = Field(default=1, primary_key=True)
+    # Not a foreign key: deleting that account must not reopen the claim.
+    user_id: str = Field(max_length=32)
+    claimed_at: datetime = Field(default_factory=utcnow)
+
+
+class UsedToken(SQLModel, table=True):
+    """A one-time token already seen (a back-channel logout token's jti), kept until it
+    expires so a replay is refused."""
+
+    __tablename__ = "used_tokens"
+
+    token_hash: str = Field(primary_key=True, max_length=64)
+    expires_at: datetime = Field(index=True)

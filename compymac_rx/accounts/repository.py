@@ -3,11 +3,21 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import delete, func, update
-from sqlmodel import Session, col, select
+from sqlalchemy import delete, exists, func, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlmodel import Session, SQLModel, col, select
 
-from compymac_rx.accounts.models import AuthSession, Identity, OidcFlow, User
+from compymac_rx.accounts.models import (
+    AdminClaim,
+    AuthSession,
+    Identity,
+    Invite,
+    OidcFlow,
+    UsedToken,
+    User,
+)
 from compymac_rx.db import new_id
 
 
@@ -173,3 +183,77 @@ def get_identity_of_user(session: Session, *, user_id: str, issuer: str) -> Iden
 def first_user(session: Session) -> User | None:
     """The account created first (it became the admin)."""
     return session.exec(select(User).order_by(col(User.created_at))).first()
+
+
+# --- sign-up policy: the first-admin claim, invites, one-time tokens ---
+
+
+def _insert_once(session: Session, model: type[SQLModel], values: dict[str, Any]) -> bool:
+    """INSERT ... ON CONFLICT DO NOTHING: True when this call inserted the row.
+
+    One statement, so two racing transactions cannot both succeed (PostgreSQL makes the
+    second wait for the first and then skips; SQLite serialises writers)."""
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    table = model.__table__  # type: ignore[attr-defined]
+    statement = dialect.insert(table).values(**values).on_conflict_do_nothing()
+    # RETURNING, not rowcount: psycopg does not report a skipped row as 0 here.
+    key = next(iter(table.primary_key.columns))
+    return session.execute(statement.returning(key)).first() is not None
+
+
+def claim_first_admin(session: Session, *, user_id: str, now: datetime) -> bool:
+    return _insert_once(session, AdminClaim, {"id": 1, "user_id": user_id, "claimed_at": now})
+
+
+def active_admin_exists(session: Session) -> bool:
+    query = select(exists().where(col(User.is_admin).is_(True), col(User.is_active).is_(True)))
+    return bool(session.exec(query).one())
+
+
+def add_invite(session: Session, *, invite: Invite) -> None:
+    session.add(invite)
+    session.flush()
+
+
+def find_usable_invite(session: Session, *, token_hash: str, now: datetime) -> Invite | None:
+    return session.exec(
+        select(Invite).where(
+            Invite.token_hash == token_hash,
+            col(Invite.used_at).is_(None),
+            Invite.expires_at > now,
+        )
+    ).first()
+
+
+def use_invite(session: Session, *, token_hash: str, now: datetime) -> Invite | None:
+    """Marks the invite used and returns it, once; None when unknown, used or expired."""
+    result = session.execute(
+        update(Invite)
+        .where(
+            col(Invite.token_hash) == token_hash,
+            col(Invite.used_at).is_(None),
+            col(Invite.expires_at) > now,
+        )
+        .values(used_at=now)
+    )
+    if int(result.rowcount) != 1:  # type: ignore[attr-defined]
+        return None
+    return session.exec(select(Invite).where(Invite.token_hash == token_hash)).one()
+
+
+def delete_unused_bootstrap_invites(session: Session) -> None:
+    session.execute(
+        delete(Invite).where(
+            col(Invite.created_by).is_(None),
+            col(Invite.grants_admin).is_(True),
+            col(Invite.used_at).is_(None),
+        )
+    )
+
+
+def remember_token(
+    session: Session, *, token_hash: str, expires_at: datetime, now: datetime
+) -> bool:
+    """True the first time a token is seen; False for a replay. Forgets expired ones."""
+    session.execute(delete(UsedToken).where(col(UsedToken.expires_at) < now))
+    return _insert_once(session, UsedToken, {"token_hash": token_hash, "expires_at": expires_at})

@@ -4,16 +4,23 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import hashlib
 import re
 import secrets
 from datetime import datetime, timedelta
 
 from pwdlib import PasswordHash
+from sqlalchemy.exc import IntegrityError
 
 from compymac_rx import crypto, ratelimit
-from compymac_rx.accounts import repository, revocations
-from compymac_rx.accounts.models import AuthSession, CurrentUser, Identity, OidcFlow, User
+from compymac_rx.accounts import invites, repository, revocations
+from compymac_rx.accounts.models import (
+    AuthSession,
+    CurrentUser,
+    Identity,
+    OidcFlow,
+    User,
+)
+from compymac_rx.accounts.tokens import hash_token
 from compymac_rx.db import new_id, session_scope, utcnow
 from compymac_rx.ratelimit import RateLimiter
 from compymac_rx.settings import get_settings
@@ -28,7 +35,12 @@ AUTH_ERROR_MESSAGES = {
     "throttled": "Too many attempts. Try again in {wait} s.",
     "email": "Enter a valid email address.",
     "password": "Use a password of at least {min} characters, not your email address.",
-    "exists": "An account with this email already exists. Sign in instead.",
+    # One answer for "that email has an account" and every other refusal that depends on
+    # it, so sign-up does not tell strangers who has an account here.
+    "unavailable": "Could not create that account. If you already have one, sign in.",
+    "closed": "Sign-up is closed on this server. Ask an administrator for an invite link.",
+    "invite": "This sign-up needs a valid invite link: it may be used, expired or mistyped. "
+    "Ask an administrator for a new one.",
     "origin": "The request came from another site and was refused.",
     "expired": "Your session has ended. Sign in again.",
 }
@@ -75,10 +87,6 @@ def check_password_policy(password: str, email: str) -> None:
         raise AuthError("password")
 
 
-def hash_token(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
 def _start_session(user: User, *, user_agent: str, ip: str) -> str:
     token = secrets.token_urlsafe(32)
     with session_scope() as db:
@@ -93,22 +101,48 @@ def _start_session(user: User, *, user_agent: str, ip: str) -> str:
     return token
 
 
-def sign_up(email: str, password: str, *, user_agent: str = "", ip: str = "") -> str:
-    """Create an account and sign it in. The first account becomes admin. Returns the token."""
+def sign_up(
+    email: str, password: str, *, invite: str = "", user_agent: str = "", ip: str = ""
+) -> str:
+    """Create an account and sign it in; returns the session token.
+
+    SIGNUP decides who may: anyone (`open`), the holder of an unused invite (`invite`; with
+    `closed` only the bootstrap link made at start works). Whether the email already has an
+    account is never said: that refusal reads like the others ("unavailable"), and the
+    password is hashed first either way, so the answer takes the same time.
+    """
     email = normalise_email(email)
     check_password_policy(password, email)
     if ip and (wait := ratelimit.take("signup_ip", f"ip:{ip}")):
         raise AuthError("throttled", retry_after=wait)
+    policy = get_settings().signup
+    invite_hash = hash_token(invite) if invite else ""
+    if not invite_hash and policy != "open":
+        raise AuthError(policy)  # "invite" or "closed": the same for every email
+    if invite_hash:
+        # Checked before the email is looked at, so a bad link says "invite" for every email.
+        with session_scope() as db:
+            found = repository.find_usable_invite(db, token_hash=invite_hash, now=utcnow())
+        if found is None or (policy == "closed" and not found.grants_admin):
+            raise AuthError("invite")
     password_hash = _hasher().hash(password)
-    with session_scope() as db:
-        if repository.get_user_by_email(db, email=email) is not None:
-            raise AuthError("exists")
-        user = repository.add_user(
-            db,
-            email=email,
-            password_hash=password_hash,
-            is_admin=repository.count_users(db) == 0,
-        )
+    try:
+        with session_scope() as db:
+            # The insert comes first: the unique email decides (no check-then-insert race),
+            # and on SQLite the transaction starts as a writer.
+            user = repository.add_user(db, email=email, password_hash=password_hash, is_admin=False)
+            grants_admin = False
+            if invite_hash:
+                used = repository.use_invite(db, token_hash=invite_hash, now=utcnow())
+                if used is None:  # taken by a racing sign-up a moment ago
+                    raise AuthError("invite")
+                grants_admin = used.grants_admin
+            user.is_admin = invites.becomes_admin(
+                db, user_id=user.id, email=email, grants=grants_admin
+            )
+            db.add(user)
+    except IntegrityError:
+        raise AuthError("unavailable") from None
     return _start_session(user, user_agent=user_agent, ip=ip)
 
 
@@ -117,19 +151,24 @@ def sign_in(email: str, password: str, *, user_agent: str = "", ip: str = "") ->
     by_email, by_ip = login_limiters()
     email = email.strip().lower()
     keys = ((by_email, f"email:{email}"), (by_ip, f"ip:{ip}"))
-    wait = max(limiter.retry_after(key) for limiter, key in keys)
-    if wait:
-        raise AuthError("throttled", retry_after=wait)
+    # Each attempt takes its slot before the password is checked (one atomic step per
+    # limiter), so a parallel burst gets exactly as many guesses as the limit allows.
+    taken: list[tuple[RateLimiter, str]] = []
+    for limiter, key in keys:
+        if wait := limiter.take(key):
+            for earlier, earlier_key in taken:
+                earlier.give_back(earlier_key)
+            raise AuthError("throttled", retry_after=wait)
+        taken.append((limiter, key))
     with session_scope() as db:
         user = repository.get_user_by_email(db, email=email)
     # Verify against a dummy hash for unknown emails so timing does not reveal accounts.
     stored = user.password_hash if user and user.password_hash else _dummy_hash()
     valid = _hasher().verify(password[:PASSWORD_MAX], stored)
     if not (valid and user is not None and user.is_active and user.password_hash):
-        for limiter, key in keys:
-            limiter.record_failure(key)
-        raise AuthError("invalid")
+        raise AuthError("invalid")  # the slots taken stay: they are the failures counted
     by_email.reset(f"email:{email}")
+    by_ip.give_back(f"ip:{ip}")
     return _start_session(user, user_agent=user_agent, ip=ip)
 
 

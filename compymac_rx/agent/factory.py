@@ -73,7 +73,9 @@ def resolve_choice(user_id: str, session_model: str) -> str:
 StopCheck = Callable[[], bool] | None
 
 
-def _openai(base_url: str, api_key: str, model: str, should_stop: StopCheck) -> OpenAIBackend:
+def _openai(
+    base_url: str, api_key: str, model: str, should_stop: StopCheck, *, user_url: bool = False
+) -> OpenAIBackend:
     settings = get_settings()
     return OpenAIBackend(
         base_url=base_url,
@@ -84,6 +86,7 @@ def _openai(base_url: str, api_key: str, model: str, should_stop: StopCheck) -> 
         timeout_seconds=settings.model_timeout_seconds,
         max_retries=settings.model_max_retries,
         should_stop=should_stop,
+        user_url=user_url,
     )
 
 
@@ -112,9 +115,15 @@ def backend_for_choice(
     provider, _, model = choice.partition(":")
     if provider not in PROVIDER_LABELS or not model:
         raise ModelError(f"Unknown model {choice!r}: pick another one for this session.")
+    if provider == "custom" and not get_settings().allow_custom_base_url:
+        # A key saved while the operator allowed custom URLs stops working when they stop.
+        raise ModelError("Custom base URLs are turned off on this server: pick another model.")
     saved = keys.key_for_job(user_id, provider)
     if saved is not None:
-        return _openai(saved.base_url, saved.api_key, model, should_stop), choice
+        backend = _openai(
+            saved.base_url, saved.api_key, model, should_stop, user_url=saved.user_url
+        )
+        return backend, choice
     if get_settings().model_server_fallback and server_model_offered():
         return _server_backend(should_stop), SERVER
     raise ModelError(

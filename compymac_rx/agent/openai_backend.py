@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import json
+import logging
 import queue
 import threading
 from collections.abc import Callable, Generator, Iterator, Sequence
@@ -16,6 +17,7 @@ from typing import Any
 
 import openai
 
+from compymac_rx.agent import outbound
 from compymac_rx.agent.context import estimate_tokens, trim_to_window
 from compymac_rx.agent.types import (
     ChatItem,
@@ -27,6 +29,7 @@ from compymac_rx.agent.types import (
     ToolSpec,
 )
 
+log = logging.getLogger(__name__)
 WATCH_SECONDS = 0.25
 SYSTEM_PROMPT = (
     "You are a coding agent working in a private workspace folder. Use the tools to list, "
@@ -60,8 +63,13 @@ class OpenAIBackend:
         timeout_seconds: float,
         max_retries: int,
         should_stop: Callable[[], bool] | None = None,
+        user_url: bool = False,
     ) -> None:
+        """`user_url`: the base URL was chosen by a user, not the operator; it is then
+        called only on vetted public addresses (agent.outbound), and every failure to
+        connect reads the same."""
         self.model = model
+        self._user_url = user_url
         self._should_stop = should_stop
         self.context_window = context_window
         self.max_output_tokens = max_output_tokens
@@ -71,7 +79,7 @@ class OpenAIBackend:
             api_key=api_key or "none",
             timeout=timeout_seconds,
             max_retries=max_retries,
-            http_client=shared_http_client(),
+            http_client=outbound.guarded_http_client() if user_url else shared_http_client(),
         )
 
     def stream(
@@ -149,7 +157,7 @@ class OpenAIBackend:
                     raise
                 response = create(**request)
         except openai.OpenAIError as error:
-            raise ModelError(plain_message(error)) from None
+            raise ModelError(self._message(error)) from None
         calls: dict[int, dict[str, str]] = {}
         try:
             for chunk in response:
@@ -166,7 +174,7 @@ class OpenAIBackend:
                             slot["name"] += part.function.name or ""
                             slot["args"] += part.function.arguments or ""
         except openai.OpenAIError as error:
-            raise ModelError(plain_message(error)) from None
+            raise ModelError(self._message(error)) from None
         finally:
             # Closing the HTTP response is what stops a provider mid-stream on cancel.
             response.close()
@@ -178,12 +186,20 @@ class OpenAIBackend:
                 arguments=_arguments(slot["args"]),
             )
 
+    def _message(self, error: openai.OpenAIError) -> str:
+        if self._user_url and isinstance(error, openai.APIConnectionError):
+            # Refused, timed out, reset, TLS or blocked: one text, or the user could map
+            # which ports answer. The cause goes to the log only.
+            log.debug("user base URL unreachable: %r (cause %r)", error, error.__cause__)
+            return outbound.UNREACHABLE
+        return plain_message(error)
+
     def list_models(self) -> list[str]:
         """The cheap call used to validate a key."""
         try:
             return sorted(model.id for model in self._client.models.list())
         except openai.OpenAIError as error:
-            raise ModelError(plain_message(error)) from None
+            raise ModelError(self._message(error)) from None
 
 
 def _tool_param(spec: ToolSpec) -> dict[str, Any]:

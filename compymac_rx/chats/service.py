@@ -182,6 +182,9 @@ def resend_from(user_id: str, session_id: str, message_id: int | None, text: str
     Everything after that user message is removed, then a new turn starts from it. Workspace
     files the earlier reply changed stay as they are.
     """
+    # A resend starts a model turn like a new message does: same limit, same key.
+    if wait := ratelimit.take("message_user", f"user:{user_id}"):
+        raise ChatError(f"You are sending messages too fast. Try again in {wait} s.")
     with session_scope() as db:
         if repository.get_session(db, user_id=user_id, session_id=session_id) is None:
             raise NotFound()

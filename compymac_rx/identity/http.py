@@ -12,6 +12,7 @@ from starlette.routing import BaseRoute, Route
 
 from compymac_rx import routes
 from compymac_rx.identity.base import IdentityProvider
+from compymac_rx.ratelimit import client_address
 from compymac_rx.settings import get_settings
 
 
@@ -73,7 +74,9 @@ def same_origin(request: Request) -> bool:
 
 
 def client_ip(request: Request) -> str:
-    return request.client.host if request.client else ""
+    """The client's address as TRUSTED_PROXY_HOPS says to read it (ratelimit.client_address)."""
+    forwarded = ",".join(request.headers.getlist("x-forwarded-for"))
+    return client_address(request.client.host if request.client else "", forwarded or None)
 
 
 def see_other(url: str) -> RedirectResponse:

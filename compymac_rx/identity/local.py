@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
@@ -21,6 +22,9 @@ async def _form(request: Request) -> tuple[str, str, str]:
     )
 
 
+INVITE_MAX = 100
+
+
 def _signed_in(token: str, next_path: str) -> Response:
     response = see_other(routes.safe_next(next_path))
     set_session_cookie(response, token)
@@ -32,8 +36,13 @@ async def login(request: Request) -> Response:
     if not same_origin(request):
         return see_other(routes.signin_url(next_path=next_path, error="origin"))
     try:
-        token = accounts.sign_in(
-            email, password, user_agent=request.headers.get("user-agent", ""), ip=client_ip(request)
+        # Password hashing and the database wait on a worker thread, not the event loop.
+        token = await run_in_threadpool(
+            accounts.sign_in,
+            email,
+            password,
+            user_agent=request.headers.get("user-agent", ""),
+            ip=client_ip(request),
         )
     except accounts.AuthError as error:
         return see_other(
@@ -44,16 +53,23 @@ async def login(request: Request) -> Response:
 
 async def signup(request: Request) -> Response:
     email, password, next_path = await _form(request)
+    invite = str((await request.form()).get("invite", ""))[:INVITE_MAX]
     if not same_origin(request):
-        return see_other(routes.signup_url(next_path=next_path, error="origin"))
+        return see_other(routes.signup_url(next_path=next_path, error="origin", invite=invite))
     try:
-        token = accounts.sign_up(
-            email, password, user_agent=request.headers.get("user-agent", ""), ip=client_ip(request)
+        token = await run_in_threadpool(
+            accounts.sign_up,
+            email,
+            password,
+            invite=invite,
+            user_agent=request.headers.get("user-agent", ""),
+            ip=client_ip(request),
         )
     except accounts.AuthError as error:
-        return see_other(
-            routes.signup_url(next_path=next_path, error=error.code, wait=error.retry_after)
+        url = routes.signup_url(
+            next_path=next_path, error=error.code, wait=error.retry_after, invite=invite
         )
+        return see_other(url)
     return _signed_in(token, next_path)
 
 

@@ -25,7 +25,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from compymac_rx import routes
+from compymac_rx import ratelimit, routes
 from compymac_rx.accounts import service as accounts
 from compymac_rx.accounts.models import AuthSession, CurrentUser
 from compymac_rx.db import utcnow
@@ -134,9 +134,12 @@ class OidcProvider:
 
     async def start(self, request: Request) -> Response:
         next_path = routes.safe_next(request.query_params.get("next"))
-        return await run_in_threadpool(self._start, next_path)
+        return await run_in_threadpool(self._start, next_path, client_ip(request))
 
-    def _start(self, next_path: str) -> Response:
+    def _start(self, next_path: str, ip: str) -> Response:
+        # Each start writes a flow row: throttled per IP so nobody can fill the table.
+        if wait := ratelimit.take("auth_start_ip", f"ip:{ip}"):
+            return see_other(routes.signin_url(error="throttled", wait=wait))
         state, nonce, verifier = (secrets.token_urlsafe(32) for _ in range(3))
         try:
             endpoint = self.issuer.metadata().authorization_endpoint

@@ -6,6 +6,7 @@ import dataclasses
 from urllib.parse import urlsplit
 
 from compymac_rx import crypto
+from compymac_rx.agent import outbound
 from compymac_rx.agent.openai_backend import OpenAIBackend
 from compymac_rx.agent.types import ModelError
 from compymac_rx.db import session_scope, utcnow
@@ -33,6 +34,11 @@ class ProviderKey:
     provider: str
     base_url: str
     api_key: str = dataclasses.field(repr=False)
+
+    @property
+    def user_url(self) -> bool:
+        """The base URL is the user's own choice (vetted before every connection)."""
+        return self.provider == "custom"
 
 
 def _context(user_id: str, provider: str) -> str:
@@ -68,8 +74,18 @@ def _check_input(provider: str, api_key: str, base_url: str) -> tuple[str, str]:
         if not get_settings().allow_custom_base_url:
             raise KeyRefused("Custom base URLs are turned off on this server.")
         parts = urlsplit(base_url)
-        if parts.scheme not in ("http", "https") or not parts.netloc:
+        if parts.scheme not in ("http", "https") or not parts.hostname:
             raise KeyRefused("A custom base URL starts with http:// or https://, e.g. …/v1.")
+        try:
+            outbound.check_url(base_url)
+        except outbound.BlockedAddress:
+            # Says what DNS says about the name (anyone can ask DNS), nothing about ports.
+            raise KeyRefused(
+                "That base URL points to a private, local or reserved address, which this "
+                "server does not call."
+            ) from None
+        except outbound.ConnectFailed:
+            raise KeyRefused(f"The key was not saved: {outbound.UNREACHABLE}") from None
     else:
         base_url = ""
     return api_key, base_url
@@ -86,6 +102,7 @@ def validate_key(provider: str, api_key: str, base_url: str) -> list[str]:
         max_output_tokens=settings.model_max_output_tokens,
         timeout_seconds=min(settings.model_timeout_seconds, 15),
         max_retries=0,
+        user_url=provider == "custom",
     )
     return client.list_models()[:MAX_MODELS_KEPT]
 

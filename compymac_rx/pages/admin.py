@@ -66,6 +66,23 @@ def _confirm_dialog() -> rx.Component:
     )
 
 
+def _invite() -> rx.Component:
+    """One button; the link it makes is shown once, here (the server keeps only a hash)."""
+    return rx.cond(
+        AdminState.invites_offered,
+        rx.hstack(
+            rx.button("Make an invite link", variant="soft", on_click=AdminState.make_invite),
+            rx.cond(
+                AdminState.invite_url != "",
+                rx.code(AdminState.invite_url, data_testid="invite-url", word_break="break-all"),
+            ),
+            spacing="3",
+            align="center",
+            width="100%",
+        ),
+    )
+
+
 def admin_page() -> rx.Component:
     return rx.container(
         rx.vstack(
@@ -96,6 +113,7 @@ def admin_page() -> rx.Component:
                         AdminState.error != "",
                         rx.callout(AdminState.error, color_scheme="red", role="alert"),
                     ),
+                    _invite(),
                     rx.cond(
                         AdminState.loaded,
                         rx.table.root(

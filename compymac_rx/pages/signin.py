@@ -77,6 +77,7 @@ def _password_form(action: str, submit: str, new: bool) -> rx.Component:
             ),
             rx.cond(new, rx.text(SignInState.password_hint, size="1", color_scheme="gray")),
             rx.el.input(type="hidden", name="next", value=SignInState.next_path),
+            rx.cond(new, rx.el.input(type="hidden", name="invite", value=SignInState.invite)),
             rx.button(submit, type="submit", width="100%", size="3"),
             spacing="3",
             width="100%",

@@ -9,9 +9,10 @@ from collections.abc import Callable
 
 import reflex as rx
 
+from compymac_rx.accounts import invites
 from compymac_rx.accounts.models import CurrentUser
 from compymac_rx.identity.directory import DirectoryUser, NotAllowed
-from compymac_rx.identity.factory import get_user_directory
+from compymac_rx.identity.factory import get_identity_provider, get_user_directory
 from compymac_rx.offload import off_loop
 from compymac_rx.state.auth import AuthState
 from compymac_rx.state.guard import signed_in
@@ -57,6 +58,9 @@ class AdminState(AuthState):
     confirm_action: str = ""
     confirm_ref: str = ""
     confirm_email: str = ""
+    # Local accounts only: the last invite link made, shown once (only its hash is stored).
+    invites_offered: bool = False
+    invite_url: str = ""
 
     def _may_administer(self, user: CurrentUser) -> bool:
         """False (and the page says so) for anyone but an admin."""
@@ -73,8 +77,21 @@ class AdminState(AuthState):
     @rx.event
     @signed_in
     async def load(self, user: CurrentUser) -> None:
+        self.invite_url = ""
+        self.invites_offered = get_identity_provider().name == "local"
         if self._may_administer(user):
             await self._run(user, None)
+
+    @rx.event
+    @signed_in
+    async def make_invite(self, user: CurrentUser) -> None:
+        """A single-use sign-up link (SIGNUP=invite), shown once; only its hash is stored."""
+        if not self._may_administer(user):
+            return
+        try:
+            self.invite_url = await off_loop(invites.create_invite, user.id)
+        except invites.NotAdmin:
+            self.invite_url, self.error = "", "Not allowed: only admins may invite."
 
     @rx.event
     def ask(self, action: Choice, ref: Id, email: ShortText) -> None:

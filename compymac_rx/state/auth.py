@@ -41,11 +41,14 @@ class SignInState(rx.State):
     next_path: str = ""
     password_form: bool = True
     provider_name: str = ""
+    # An invite link's token (/signup?invite=...), posted back with the sign-up form.
+    invite: str = ""
 
     @rx.event
     def load(self) -> EventSpec | None:
         query = self.router.url.query_parameters
         self.next_path = routes.safe_next(query.get("next"))
+        self.invite = str(query.get("invite", ""))[:100]
         provider = get_identity_provider()
         self.password_form = provider.uses_password_form
         self.provider_name = provider.display_name

@@ -22,7 +22,7 @@ def test_email_is_normalised_and_duplicates_are_refused() -> None:
     assert user.email == "mixed.case@example.com"
     with pytest.raises(accounts.AuthError) as error:
         accounts.sign_up("MIXED.case@example.com", PASSWORD)
-    assert error.value.code == "exists"
+    assert error.value.code == "unavailable"
 
 
 @pytest.mark.parametrize(

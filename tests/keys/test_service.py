@@ -22,6 +22,10 @@ PLANTED = "sk-PLANTED-secret-value-9f3e"
 def providers_point_at_the_fake(fake_openai: FakeOpenAI, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PROVIDER_OPENAI_URL", fake_openai.url)
     monkeypatch.setenv("PROVIDER_OPENROUTER_URL", fake_openai.url)
+    # Custom base URLs are off by default and may not reach loopback; these tests use the
+    # local fake as a custom provider (tests/security/test_ssrf.py covers the refusals).
+    monkeypatch.setenv("ALLOW_CUSTOM_BASE_URL", "true")
+    monkeypatch.setenv("MODEL_URL_ALLOWLIST", "127.0.0.1")
     clear_caches()
 
 

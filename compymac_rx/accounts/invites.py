@@ -1,0 +1,81 @@
+"""Who may become an account or an admin: invite links, the bootstrap link, the first admin."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import timedelta
+from urllib.parse import urlencode
+
+from sqlmodel import Session
+
+from compymac_rx import routes
+from compymac_rx.accounts import repository
+from compymac_rx.accounts.models import Invite
+from compymac_rx.accounts.tokens import hash_token
+from compymac_rx.db import session_scope, utcnow
+from compymac_rx.settings import get_settings
+
+
+class NotAdmin(Exception):
+    """Only an active admin may make invite links."""
+
+
+def becomes_admin(db: Session, *, user_id: str, email: str, grants: bool) -> bool:
+    """An invite that grants it or ADMIN_EMAIL makes an admin; otherwise, with open sign-up
+    and no ADMIN_EMAIL, the first account does, by claiming the one admin_claim row."""
+    settings = get_settings()
+    admin_email = settings.admin_email.strip().lower()
+    if grants or (admin_email and email == admin_email):
+        repository.claim_first_admin(db, user_id=user_id, now=utcnow())
+        return True
+    if settings.signup == "open" and not admin_email:
+        return repository.claim_first_admin(db, user_id=user_id, now=utcnow())
+    return False
+
+
+def invite_url(token: str) -> str:
+    return f"{get_settings().public_url}{routes.SIGNUP}?{urlencode({'invite': token})}"
+
+
+def create_invite(actor_id: str) -> str:
+    """A single-use sign-up link, made by an admin; returns the link (shown once)."""
+    token = secrets.token_urlsafe(32)
+    now = utcnow()
+    with session_scope() as db:
+        # Re-read from the database: the flag may have been revoked since the page loaded.
+        actor = repository.get_user(db, user_id=actor_id)
+        if actor is None or not (actor.is_admin and actor.is_active):
+            raise NotAdmin()
+        repository.add_invite(
+            db,
+            invite=Invite(
+                token_hash=hash_token(token),
+                created_by=actor_id,
+                created_at=now,
+                expires_at=now + timedelta(hours=get_settings().invite_ttl_hours),
+            ),
+        )
+    return invite_url(token)
+
+
+def bootstrap_link() -> str | None:
+    """At start: when sign-up is not open and no active admin exists, a fresh single-use link
+    that creates an admin account (earlier unused ones stop working); None otherwise."""
+    if get_settings().signup == "open":
+        return None
+    token = secrets.token_urlsafe(32)
+    now = utcnow()
+    with session_scope() as db:
+        if repository.active_admin_exists(db):
+            return None
+        repository.delete_unused_bootstrap_invites(db)
+        repository.add_invite(
+            db,
+            invite=Invite(
+                token_hash=hash_token(token),
+                grants_admin=True,
+                created_at=now,
+                expires_at=now + timedelta(hours=get_settings().invite_ttl_hours),
+            ),
+        )
+    return invite_url(token)
