@@ -133,14 +133,20 @@ class StreamRow:
         lags = [lag for r in self.replies for lag in r.lags_ms]
         n = len(self.replies) or 1
         tokens = sum(r.tokens for r in self.replies) / n
-        return (
-            f"| {self.profile:6} | {self.clients:4} | {tokens:5.0f}/{self.expected_tokens:<4} "
-            f"| {pct_ms(lags, 50):7.1f} | {pct_ms(lags, 99):7.1f} | {max(lags, default=0):7.1f} "
-            f"| {sum(r.frames for r in self.replies) / n:6.0f} "
-            f"| {sum(r.bytes for r in self.replies) / n / 1024:8.1f} "
-            f"| {self.backend_cpu / n * 1000:7.0f} | {self.client_cpu / n * 1000:6.0f} "
-            f"| {self.wall:6.1f} |"
-        )
+        cells = [
+            f"{self.profile:6}",
+            f"{self.clients:4}",
+            f"{f'{tokens:.0f}/{self.expected_tokens}':>12}",
+            f"{pct_ms(lags, 50):7.1f}",
+            f"{pct_ms(lags, 99):7.1f}",
+            f"{max(lags, default=0):7.1f}",
+            f"{sum(r.frames for r in self.replies) / n:6.0f}",
+            f"{sum(r.bytes for r in self.replies) / n / 1024:8.1f}",
+            f"{self.backend_cpu / n * 1000:12.0f}",
+            f"{self.client_cpu / n * 1000:10.0f}",
+            f"{self.wall:6.1f}",
+        ]
+        return "| " + " | ".join(cells) + " |"
 
 
 def pct_ms(values: list[float], q: float) -> float:
@@ -148,10 +154,10 @@ def pct_ms(values: list[float], q: float) -> float:
 
 
 HEAD = [
-    "| system |    N | tokens/reply | lag p50 | lag p99 | lag max | frames |  KB/reply "
-    "| cpu ms/reply | client | wall s |",
+    "| system |    N | tokens/reply | lag p50 | lag p99 | lag max | frames | KB/reply "
+    "| cpu ms/reply | client cpu | wall s |",
     "|--------|------|--------------|---------|---------|---------|--------|----------"
-    "|--------------|--------|--------|",
+    "|--------------|------------|--------|",
 ]
 
 
@@ -173,6 +179,8 @@ async def run_stream(app: Running, clients: int, tokens: int, rate: float) -> St
 
 
 async def measure(app: Running, clients: list[int], tokens: int, rate: float) -> list[StreamRow]:
+    """One unrecorded reply first (the SDK's and the app's first-call costs), then each N."""
+    await run_stream(app, 1, tokens, rate)
     rows = []
     for n in clients:
         row = await run_stream(app, n, tokens, rate)
@@ -184,8 +192,8 @@ async def measure(app: Running, clients: list[int], tokens: int, rate: float) ->
 def summary(rows: list[StreamRow], tokens: int, rate: float, concurrency: int) -> list[str]:
     return [
         f"stream: {tokens}-token replies at {rate:g} tokens/s, N sessions sending at once "
-        f"(lag = fake model write -> client frame, ms; celery runs "
-        f"{2 * concurrency} turns at once):",
+        "(lag = fake model write -> client frame, ms; at most 64 turns run at once inline "
+        f"(INLINE_JOB_WORKERS' maximum), {2 * concurrency} on celery; client cpu = the bench's):",
         *HEAD,
         *(row.line() for row in rows),
     ]
@@ -199,7 +207,7 @@ def main() -> None:
     parser.add_argument("--clients", default="1,20,100")
     parser.add_argument("--tokens", type=int, default=400)
     parser.add_argument("--rate", type=float, default=60.0)
-    parser.add_argument("--celery-concurrency", type=int, default=8, help="per worker (2)")
+    parser.add_argument("--celery-concurrency", type=int, default=2, help="per worker (2)")
     args = parser.parse_args()
     clients = [int(c) for c in args.clients.split(",")]
     rows: list[StreamRow] = []

@@ -161,9 +161,9 @@ ACTIVE = {"queued", "running", "streaming"}
 class TurnWatch:
     """Follows one chat turn through the deltas: when streaming began and when it ended.
 
-    First streamed event: a delta carrying non-empty live content (any var of a state named
-    `...live_state`, or a `live_*` var elsewhere). Done: a status var turning terminal, or the
-    `running` var going false after it was true.
+    First streamed event: a delta carrying non-empty live content (a var whose name has one of
+    CONTENT_WORDS, in a state named `...live_state` or called `live_*`). Done: a status var
+    turning terminal, or the `running` var going false after it was true.
     """
 
     began: bool = False

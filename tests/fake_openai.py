@@ -96,6 +96,7 @@ class FakeOpenAI:
             self.requests.clear()
             self.revoked_keys.clear()
             self.refuse_stream_options = False
+            self.default_reply = None
 
     def chat_requests(self) -> list[Recorded]:
         return [r for r in self.requests if r.path.endswith("/chat/completions")]
