@@ -18,7 +18,10 @@ import httpx
 from bench.apps import PASSWORD
 from bench.wire import ReflexTab, TurnWatch, delta_vars, find_var
 
+# The chat state (found in the first delta by this suffix) and its send handler: with
+# wire.TurnWatch, the only app names the benchmarks depend on.
 CHAT_STATE_SUFFIX = "chat____chat_state"
+SEND_HANDLER = "send"
 
 
 async def sign_up(base: str, tag: str) -> str:
@@ -87,7 +90,7 @@ class ChatTab:
         """Send `text` and wait for the turn to end. `seen(delta)` is called on every delta."""
         frames, size = self.tab.socket.counters()
         sent = time.perf_counter()
-        await self.tab.emit(f"{self.chat_state}.send", {"form": {"message": text}})
+        await self.tab.emit(f"{self.chat_state}.{SEND_HANDLER}", {"form": {"message": text}})
         watch, first = TurnWatch(), 0.0
         deadline = time.monotonic() + timeout
         while True:
@@ -98,6 +101,9 @@ class ChatTab:
                 first = time.perf_counter() - sent
             if watch.finished(delta):
                 break
+            refused = find_var(delta, "notice")
+            if refused is not None and refused[1] and not watch.began:
+                raise RuntimeError(f"the app refused the message: {refused[1]}")
         done = time.perf_counter() - sent
         if watch.status != "done":
             raise RuntimeError(f"turn ended {watch.status}: {delta}")

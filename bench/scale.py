@@ -72,7 +72,7 @@ def seed_messages(user_id: str, session_id: str, count: int, marker: str) -> Non
 
     start = utcnow() - timedelta(seconds=count)
     filler = "Some words of a longer reply, the size of a short paragraph. " * 4
-    rows = [
+    rows: list[dict[str, object]] = [
         {
             "session_id": session_id,
             "user_id": user_id,
