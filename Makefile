@@ -15,7 +15,7 @@ ENV := . scripts/env.sh
 LINT := (ruff check . && ruff format --check .)
 TYPECHECK := mypy compymac_rx
 
-.PHONY: help setup run test lint fmt typecheck migrate revision worker claim-sessions clean rotate-keys bench
+.PHONY: help setup run test lint fmt typecheck migrate revision worker claim-sessions clean rotate-keys bench bench-agent
 
 help:
 	@echo "make setup      install system packages, .venv, bun, data/ (idempotent)"
@@ -27,7 +27,8 @@ help:
 	echo "make migrate    alembic upgrade head"
 	echo "make revision m='message'  alembic revision --autogenerate"
 	echo "make rotate-keys  re-encrypt stored API keys under the first SECRET_KEYS key"
-	echo "make bench      per-turn overhead of the agent loop (fake model server)"
+	echo "make bench      CompyMac beside bare Reflex and Chainlit: turns, stream, scale (BENCH_ARGS='--quick')"
+	echo "make bench-agent  per-turn overhead of the agent loop (fake model server)"
 	echo "make worker     a Celery worker for JOB_RUNNER=celery (WORKER_CONCURRENCY=2)"
 	echo "make claim-sessions  one-off: the first account takes sessions without an owner"
 	echo "make clean      remove build output (.web); data/ is kept"
@@ -78,7 +79,15 @@ rotate-keys:
 	$(ENV)
 	python -m compymac_rx.keys.rotate
 
+# The whole benchmark set in one run (about 30 min on 2 cores); BENCH_ARGS='--quick' for a short
+# one, or e.g. BENCH_ARGS='--only turns --profiles inline,chainlit'. See docs/operations.md.
+BENCH_ARGS ?=
 bench:
+	bash scripts/setup.sh --test
+	$(ENV)
+	python -m bench $(BENCH_ARGS)
+
+bench-agent:
 	$(ENV)
 	python -m bench.agent_overhead
 

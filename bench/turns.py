@@ -1,346 +1,259 @@
-"""Turn latency through the real Reflex WebSocket protocol, for N simulated signed-in clients.
+"""Turn latency and throughput, CompyMac beside bare Reflex and Chainlit, in one run.
 
-    .venv/bin/python -m bench.turns                       # all profiles, N = 1, 20, 100
-    .venv/bin/python -m bench.turns --profiles inline --clients 1,20 --turns 3
+    .venv/bin/python -m bench.turns                              # all profiles, N = 1, 20, 100
+    .venv/bin/python -m bench.turns --profiles inline,chainlit --clients 1,20 --turns 3
 
-Profiles (each started here as real processes on free loopback ports, stopped after):
-  inline  inline runner + memory bus, SQLite, one `reflex run --env prod` backend
-  celery  Celery runner + Redis bus + Redis state, PostgreSQL, 2 workers (2 processes each),
-          one backend with 2 granian workers
-  echo    a bare Reflex app whose handler echoes the text back: the baseline
-
-Each client signs up over HTTP (the HttpOnly cookie rides on the WebSocket handshake), opens
-its own session, then sends `--turns` messages one after another ("help": the builtin agent
-streams its guide, no commands). Printed per profile and N: p50/p95/p99 of send -> first
-streamed event and send -> done, and turns per second.
+Profiles (bench.apps): echo (bare Reflex), inline, celery, chainlit (stock echo app).
+Each of N clients opens its own tab and sends `--turns` messages one after another (closed
+loop). CompyMac clients sign up and send "help" (the builtin agent streams its guide). Printed:
+p50/p95/p99 of send -> first streamed event and send -> done, turns per second, the ratios the
+live-turn issue asks for, and bytes on the wire per turn at 1 and at 50 turns of history.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import base64
-import json
-import os
-import secrets
-import subprocess
-import sys
 import tempfile
 import time
-import uuid
-from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
-import httpx
-import simple_websocket
+from bench.apps import COMPYMAC, Running, running
+from bench.chainlit_peer import ChainlitTab
+from bench.chat import signed_in_tab
+from bench.wire import ReflexTab, find_var
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-from tests.e2e.conftest import stop_group, wait_until_up  # noqa: E402
-from tests.integration.apps import BIN, REFLEX_PROD, AppBackend  # noqa: E402
-from tests.services import free_port, postgres_server, redis_server  # noqa: E402
-
-NAMESPACE = "/_event"
-CHAT = (
-    "reflex___state____state.compymac_rx___state___auth____auth_state"
-    ".compymac_rx___state___chat____chat_state"
-)
 PROMPT = "help"
-PASSWORD = "correct horse battery"
+HISTORY = 50
 
 
 @dataclass
 class Samples:
     first: list[float] = field(default_factory=list)
     done: list[float] = field(default_factory=list)
-    # perf_counter of each first send and each last done: throughput leaves sign-up out.
+    # perf_counter of each client's first send and last done: throughput leaves sign-up out.
     began: list[float] = field(default_factory=list)
     ended: list[float] = field(default_factory=list)
 
 
-class ReflexSocket:
-    """The socket.io-over-WebSocket dialect the Reflex frontend speaks, minimal."""
+@dataclass
+class Row:
+    profile: str
+    clients: int
+    samples: Samples
+    wall: float
 
-    def __init__(self, ws: simple_websocket.AioClient) -> None:
-        self.ws = ws
-
-    @classmethod
-    async def open(cls, base: str, cookie: str, path: str) -> ReflexSocket:
-        url = (
-            base.replace("http", "ws", 1)
-            + f"/_event/?EIO=4&transport=websocket&token={uuid.uuid4()}"
-        )
-        ws = await simple_websocket.AioClient.connect(url, headers={"Cookie": cookie})
-        socket = cls(ws)
-        opening = await ws.receive(timeout=180)
-        assert str(opening).startswith("0"), opening
-        boot = event("reflex___state____state.hydrate_and_load", {}, path)
-        await ws.send(f"40{NAMESPACE},{json.dumps({'event': boot})}")
-        return socket
-
-    async def emit(self, name: str, payload: dict[str, Any], path: str) -> None:
-        body = json.dumps(["event", event(name, payload, path)])
-        await self.ws.send(f"42{NAMESPACE},{body}")
-
-    async def next_delta(self, timeout: float = 120) -> dict[str, Any]:
-        while True:
-            frame = await self.ws.receive(timeout=timeout)
-            if frame is None:
-                raise TimeoutError("no frame from the backend")
-            text = str(frame)
-            if text == "2":  # engine.io ping
-                await self.ws.send("3")
-                continue
-            prefix = f"42{NAMESPACE},"
-            if not text.startswith(prefix):
-                continue
-            name, data = json.loads(text[len(prefix) :])[:2]
-            if name != "event":
-                continue
-            if isinstance(data, str):
-                data = json.loads(data)
-            return dict(data.get("delta") or {})
-
-    async def close(self) -> None:
-        await self.ws.close()
-
-
-def event(name: str, payload: dict[str, Any], path: str) -> dict[str, Any]:
-    return {"name": name, "payload": payload, "router_data": {"pathname": path, "asPath": path}}
-
-
-def var(delta: dict[str, Any], state: str, name: str) -> Any:
-    return delta.get(state, {}).get(f"{name}_rx_state_")
-
-
-async def chat_client(base: str, index: int, turns: int, samples: Samples) -> None:
-    async with httpx.AsyncClient(base_url=base, timeout=60) as http:
-        email = f"bench{index}-{secrets.token_hex(4)}@example.com"
-        response = await http.post(
-            "/auth/signup", data={"email": email, "password": PASSWORD}, headers={"origin": base}
-        )
-        assert response.status_code == 303, response.text
-        cookie = "; ".join(f"{k}={v}" for k, v in http.cookies.items())
-    session_id = await asyncio.to_thread(_new_session, cookie)
-    path = f"/s/{session_id}"
-    socket = await ReflexSocket.open(base, cookie, path)
-    while var(await socket.next_delta(), CHAT, "current_id") != session_id:
-        pass
-    samples.began.append(time.perf_counter())
-    for _ in range(turns):
-        sent = time.perf_counter()
-        await socket.emit(f"{CHAT}.send", {"form": {"message": PROMPT}}, path)
-        first = None
-        while True:
-            delta = await socket.next_delta()
-            if first is None and var(delta, CHAT, "live_text"):
-                first = time.perf_counter() - sent
-            if var(delta, CHAT, "job_status") in ("done", "failed"):
-                assert var(delta, CHAT, "job_status") == "done", delta
-                break
-        samples.first.append(first if first is not None else time.perf_counter() - sent)
-        samples.done.append(time.perf_counter() - sent)
-    samples.ended.append(time.perf_counter())
-    await socket.close()
-
-
-def _new_session(cookie: str) -> str:
-    from compymac_rx.accounts import service as accounts
-    from compymac_rx.chats import service as chats
-
-    token = cookie.split("compymac_session=", 1)[1].split(";", 1)[0]
-    user = accounts.resolve_user(token)
-    assert user is not None
-    return chats.create_session(user.id).id
-
-
-async def echo_client(base: str, index: int, turns: int, samples: Samples) -> None:
-    path = "/"
-    socket = await ReflexSocket.open(base, "", path)
-    state = ""
-    while not state:
-        delta = await socket.next_delta()
-        state = next((k for k in delta if k.endswith("echo_state")), "")
-    samples.began.append(time.perf_counter())
-    for turn in range(turns):
-        text = f"{index}-{turn}"
-        sent = time.perf_counter()
-        await socket.emit(f"{state}.echo", {"text": text}, path)
-        while var(await socket.next_delta(), state, "text") != text:
-            pass
-        elapsed = time.perf_counter() - sent
-        samples.first.append(elapsed)
-        samples.done.append(elapsed)
-    samples.ended.append(time.perf_counter())
-    await socket.close()
-
-
-async def run_clients(kind: str, base: str, clients: int, turns: int) -> tuple[Samples, float]:
-    samples = Samples()
-    client = echo_client if kind == "echo" else chat_client
-    await asyncio.gather(*(client(base, i, turns, samples) for i in range(clients)))
-    return samples, max(samples.ended) - min(samples.began)
+    @property
+    def rate(self) -> float:
+        return len(self.samples.done) / self.wall if self.wall else 0.0
 
 
 def pct(values: list[float], q: float) -> float:
+    """The q-th percentile (nearest rank) in milliseconds."""
+    if not values:
+        return float("nan")
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, max(0, round(q / 100 * len(ordered)) - 1))] * 1000
 
 
-def report(profile: str, clients: int, samples: Samples, wall: float) -> str:
-    f, d = samples.first, samples.done
+async def compymac_client(base: str, index: int, turns: int, samples: Samples) -> None:
+    tab = await signed_in_tab(base, f"bench{index}")
+    samples.began.append(time.perf_counter())
+    for _ in range(turns):
+        turn = await tab.turn(PROMPT)
+        samples.first.append(turn.first)
+        samples.done.append(turn.done)
+    samples.ended.append(time.perf_counter())
+    await tab.close()
+
+
+async def echo_client(base: str, index: int, turns: int, samples: Samples) -> None:
+    tab = await ReflexTab.open(base, "", "/")
+    state = ""
+    while not state:
+        state = next((k for k in await tab.next_delta() if k.endswith("echo_state")), "")
+    samples.began.append(time.perf_counter())
+    for turn in range(turns):
+        text = f"{index}-{turn}"
+        sent = time.perf_counter()
+        await tab.emit(f"{state}.echo", {"text": text})
+        while (found := find_var(await tab.next_delta(), "text")) is None or found[1] != text:
+            pass
+        samples.first.append(time.perf_counter() - sent)
+        samples.done.append(time.perf_counter() - sent)
+    samples.ended.append(time.perf_counter())
+    await tab.close()
+
+
+async def chainlit_client(base: str, index: int, turns: int, samples: Samples) -> None:
+    tab = await ChainlitTab.open(base)
+    samples.began.append(time.perf_counter())
+    for turn in range(turns):
+        first, done = await tab.send(f"{index}-{turn} {PROMPT}")
+        samples.first.append(first)
+        samples.done.append(done)
+    samples.ended.append(time.perf_counter())
+    await tab.close()
+
+
+CLIENTS = {"echo": echo_client, "chainlit": chainlit_client}
+
+
+async def run_clients(app: Running, clients: int, turns: int, timeout: float) -> Row:
+    samples = Samples()
+    client = CLIENTS.get(app.kind, compymac_client)
+    await asyncio.wait_for(
+        asyncio.gather(*(client(app.url, i, turns, samples) for i in range(clients))), timeout
+    )
+    return Row(app.kind, clients, samples, max(samples.ended) - min(samples.began))
+
+
+@dataclass
+class WireBytes:
+    profile: str
+    # turns of history before the turn -> (frames, bytes) received during that turn
+    by_history: dict[int, tuple[int, int]]
+
+
+async def history_bytes(app: Running, history: int = HISTORY) -> WireBytes:
+    """One client sends `history` + 1 turns in one session; the frames and bytes it receives
+    during the turn sent after 1 and after `history` turns."""
+    wanted = {1, history}
+    result: dict[int, tuple[int, int]] = {}
+    if app.kind == "chainlit":
+        peer = await ChainlitTab.open(app.url)
+        for before in range(history + 1):
+            frames, size = peer.socket.counters()
+            await peer.send(f"{before} {PROMPT}")
+            if before in wanted:
+                after = peer.socket.counters()
+                result[before] = (after[0] - frames, after[1] - size)
+        await peer.close()
+    else:
+        tab = await signed_in_tab(app.url, "history")
+        for before in range(history + 1):
+            turn = await tab.turn(PROMPT)
+            if before in wanted:
+                result[before] = (turn.frames, turn.bytes)
+        await tab.close()
+    return WireBytes(app.kind, result)
+
+
+def default_turns(clients: int) -> int:
+    return 10 if clients == 1 else 3
+
+
+async def measure(
+    app: Running, clients: list[int], turns: int, with_bytes: bool
+) -> tuple[list[Row], WireBytes | None]:
+    rows = []
+    for n in clients:
+        count = turns or default_turns(n)
+        row = await run_clients(app, n, count, timeout=120 + 30 * n * count)
+        print(row_line(row), flush=True)
+        rows.append(row)
+    wire = None
+    if with_bytes and app.kind != "echo":
+        wire = await asyncio.wait_for(history_bytes(app), 900)
+        print(*bytes_lines([wire]), flush=True)
+    return rows, wire
+
+
+# --- printing -------------------------------------------------------------------------------
+
+
+def row_line(row: Row) -> str:
+    f, d = row.samples.first, row.samples.done
     return (
-        f"{profile:7} N={clients:<4} turns={len(d):<4} "
-        f"first p50/p95/p99 {pct(f, 50):7.0f} {pct(f, 95):7.0f} {pct(f, 99):7.0f} ms   "
-        f"done p50/p95/p99 {pct(d, 50):7.0f} {pct(d, 95):7.0f} {pct(d, 99):7.0f} ms   "
-        f"{len(d) / wall:6.1f} turns/s"
+        f"| {row.profile:8} | {row.clients:4} | {len(d):5} "
+        f"| {pct(f, 50):7.1f} | {pct(f, 95):7.1f} "
+        f"| {pct(d, 50):7.1f} | {pct(d, 95):7.1f} | {pct(d, 99):7.1f} | {row.rate:7.1f} |"
     )
 
 
-ECHO_APP = """
-import reflex as rx
+TABLE_HEAD = [
+    "| system   |    N | turns | first50 | first95 |  done50 |  done95 |  done99 | turns/s |",
+    "|----------|------|-------|---------|---------|---------|---------|---------|---------|",
+]
 
 
-class EchoState(rx.State):
-    text: str = ""
-
-    @rx.event
-    def echo(self, text: str) -> None:
-        self.text = text
+def ratio(a: float, b: float) -> str:
+    return f"{a / b:.2f}x" if b and a == a and b == b else "n/a"
 
 
-def index() -> rx.Component:
-    return rx.text(EchoState.text)
-
-
-app = rx.App()
-app.add_page(index)
-"""
-
-
-@contextmanager
-def echo_app(folder: Path) -> Iterator[str]:
-    (folder / "echo_app").mkdir(parents=True)
-    (folder / "echo_app" / "__init__.py").write_text("")
-    (folder / "echo_app" / "echo_app.py").write_text(ECHO_APP)
-    (folder / "rxconfig.py").write_text(
-        "import reflex as rx\nconfig = rx.Config(app_name='echo_app', telemetry_enabled=False)\n"
-    )
-    port = free_port()
-    url, log = f"http://localhost:{port}", folder.parent / "echo.log"
-    env = {
-        **os.environ,
-        "PATH": f"{ROOT / '.tools' / 'node_modules' / '.bin'}:{os.environ['PATH']}",
-        "REFLEX_USE_SYSTEM_BUN": "1",
-        "REFLEX_TELEMETRY_ENABLED": "false",
-    }
-    with log.open("ab") as out:
-        process = subprocess.Popen(
-            [*REFLEX_PROD, str(port)],
-            cwd=folder,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
+def ratios(rows: list[Row]) -> list[str]:
+    """The comparisons the live-turn issue sets targets for (all from this one run)."""
+    by = {(r.profile, r.clients): r for r in rows}
+    lines = []
+    top = max((r.clients for r in rows), default=0)
+    peer = by.get(("chainlit", top))
+    for kind in COMPYMAC:
+        mine = by.get((kind, top))
+        if mine is None or peer is None:
+            continue
+        lines.append(
+            f"{kind} vs chainlit at N={top}: turns/s {ratio(mine.rate, peer.rate)} "
+            f"({mine.rate:.1f} vs {peer.rate:.1f}; target inline >= 1x, celery >= 0.5x); "
+            f"done p95 {pct(mine.samples.done, 95):.0f} vs {pct(peer.samples.done, 95):.0f} ms "
+            f"({ratio(pct(mine.samples.done, 95), pct(peer.samples.done, 95))})"
         )
-    try:
-        wait_until_up(f"{url}/ping", process, log, timeout=300)
-        yield url
-    finally:
-        stop_group(process)
-
-
-def app_env(base: Path, **extra: str) -> dict[str, str]:
-    return {
-        "DATA_DIR": str(base / "data"),
-        "BUILTIN_STREAM_DELAY_MS": "0",
-        "SIGNUPS_PER_HOUR_PER_IP": "100000",
-        "MESSAGES_PER_MINUTE": "100000",
-        "JOBS_PER_USER": "100",
-        **extra,
-    }
-
-
-@contextmanager
-def profile(kind: str, base: Path) -> Iterator[str]:
-    if kind == "echo":
-        with echo_app(base / "echo") as url:
-            yield url
-        return
-    with ExitStack() as stack:
-        if kind == "inline":
-            env = app_env(base)
-        else:
-            pg_base = Path(tempfile.mkdtemp(prefix="bench-pg-"))
-            pg_base.chmod(0o755)
-            pg = stack.enter_context(postgres_server(pg_base))
-            pg.psql("CREATE DATABASE bench")
-            redis = stack.enter_context(redis_server(base))
-            key = base64.urlsafe_b64encode(secrets.token_bytes(32)).decode().rstrip("=")
-            env = app_env(
-                base,
-                DATABASE_URL=pg.url("bench"),
-                REDIS_URL=redis.url,
-                REFLEX_REDIS_URL=redis.url.replace("/0", "/1"),
-                EVENT_BUS="redis",
-                JOB_RUNNER="celery",
-                RATE_LIMIT_STORE="redis",
-                GRANIAN_WORKERS="2",
-                SECRET_KEYS=f"k1:{key}",
+    echo = by.get(("echo", 1))
+    for kind in COMPYMAC:
+        if (mine := by.get((kind, 1))) is not None and echo is not None:
+            first, base = pct(mine.samples.first, 50), pct(echo.samples.done, 50)
+            lines.append(
+                f"{kind} first streamed event at N=1 vs bare Reflex echo round trip: "
+                f"{first:.1f} vs {base:.1f} ms p50 = {ratio(first, base)} (target <= 5x)"
             )
-        full = {**os.environ, **env}
-        subprocess.run([str(BIN / "alembic"), "upgrade", "head"], cwd=ROOT, env=full, check=True)
-        os.environ.update(env)  # this process creates the sessions: same database
-        if kind == "celery":
-            from tests.integration.conftest import WORKER_CMD
+    return lines
 
-            for n in (1, 2):
-                log = (base / f"worker{n}.log").open("ab")
-                worker = subprocess.Popen(
-                    [*WORKER_CMD, "-n", f"bench{n}@%h", "-c", "2"],
-                    cwd=ROOT,
-                    env=full,
-                    stdout=log,
-                    stderr=subprocess.STDOUT,
-                    start_new_session=True,
-                )
-                stack.callback(lambda w=worker: (os.killpg(w.pid, 15), w.wait(30)))
-        backend = AppBackend(base / "app", env, "app")
-        backend.start()
-        stack.callback(backend.stop)
-        yield backend.url
+
+def bytes_lines(wires: list[WireBytes]) -> list[str]:
+    lines = []
+    for wire in wires:
+        parts = [
+            f"after {before:2} turns: {size / 1024:7.1f} KB in {frames:4} frames"
+            for before, (frames, size) in sorted(wire.by_history.items())
+        ]
+        sizes = [size for _frames, size in sorted(wire.by_history.values())]
+        growth = ratio(float(sizes[-1]), float(sizes[0])) if len(sizes) > 1 else "n/a"
+        lines.append(f"{wire.profile:8} " + "; ".join(parts) + f"  (growth {growth})")
+    return lines
+
+
+def summary(rows: list[Row], wires: list[WireBytes]) -> list[str]:
+    out = ["turns (ms; first = first streamed event; closed loop, one tab per client):"]
+    out += [*TABLE_HEAD, *(row_line(r) for r in rows)]
+    if lines := ratios(rows):
+        out += ["", "ratios:", *(f"  {line}" for line in lines)]
+    if wires:
+        out += ["", "bytes received per turn by history length (one tab, same session):"]
+        out += [f"  {line}" for line in bytes_lines(wires)]
+    return out
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--profiles", default="echo,inline,celery")
+    parser.add_argument("--profiles", default="echo,inline,celery,chainlit")
     parser.add_argument("--clients", default="1,20,100")
-    parser.add_argument(
-        "--turns", type=int, default=0, help="per client (default: 10 for N=1, 3 for more)"
-    )
+    parser.add_argument("--turns", type=int, default=0, help="per client (default 10 at N=1, 3)")
+    parser.add_argument("--no-bytes", action="store_true", help="skip bytes per turn")
     args = parser.parse_args()
-    lines = []
+    clients = [int(c) for c in args.clients.split(",")]
+    rows: list[Row] = []
+    wires: list[WireBytes] = []
     for kind in args.profiles.split(","):
         with (
             tempfile.TemporaryDirectory(prefix=f"bench-{kind}-") as tmp,
-            profile(kind, Path(tmp)) as url,
+            running(kind, Path(tmp)) as app,
         ):
-            from tests.conftest import clear_caches
-
-            clear_caches()
-            for n in (int(c) for c in args.clients.split(",")):
-                turns = args.turns or (10 if n == 1 else 3)
-                samples, wall = asyncio.run(run_clients(kind, url, n, turns))
-                line = report(kind, n, samples, wall)
-                print(line, flush=True)
-                lines.append(line)
-    print("\n".join(["", "summary:", *lines]))
+            got, wire = asyncio.run(measure(app, clients, args.turns, not args.no_bytes))
+            rows += got
+            wires += [wire] if wire else []
+    print("\n".join(["", *summary(rows, wires)]))
 
 
 if __name__ == "__main__":

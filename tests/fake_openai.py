@@ -4,6 +4,11 @@ It speaks `POST /v1/chat/completions` (stream=True, server-sent events, as the r
 `GET /v1/models`. Tests queue scripted replies (text pieces, tool calls, error modes); with
 nothing queued it answers with an echo of the last user message. Every request is recorded so
 a test can check what the real SDK client sent. It is the only fake the test suite uses.
+
+Paced mode (benchmarks): a reply of `stamped_tokens` tokens at `tokens_per_second`, each token
+`t<time.monotonic_ns() when it was written> `, so a client on the same machine can tell how
+long each token took to reach it. `python -m tests.fake_openai --stamped 400 --rate 60` serves
+that as the default reply in its own process and prints its base URL.
 """
 
 from __future__ import annotations
@@ -34,6 +39,9 @@ class Reply:
     hang_seconds: float = 30.0
     prompt_tokens: int = 11
     completion_tokens: int = 7
+    # Paced mode: after `text`, this many tokens stamped with their emit time, at this rate.
+    stamped_tokens: int = 0
+    tokens_per_second: float = 60.0
 
 
 @dataclasses.dataclass
@@ -73,6 +81,8 @@ class FakeOpenAI:
         self.models = ["fake-small", "fake-large"]
         # Like some older local servers: a 400 for the stream_options field.
         self.refuse_stream_options = False
+        # The answer when nothing is scripted (None: echo the last user message).
+        self.default_reply: Reply | None = None
         self._lock = threading.Lock()
         self._server: _Server | None = None
         self.url = ""
@@ -87,6 +97,7 @@ class FakeOpenAI:
             self.requests.clear()
             self.revoked_keys.clear()
             self.refuse_stream_options = False
+            self.default_reply = None
 
     def chat_requests(self) -> list[Recorded]:
         return [r for r in self.requests if r.path.endswith("/chat/completions")]
@@ -95,6 +106,8 @@ class FakeOpenAI:
         with self._lock:
             if self.replies:
                 return self.replies.popleft()
+            if self.default_reply is not None:
+                return self.default_reply
         last_user = next(
             (m.get("content") for m in reversed(body.get("messages", [])) if m["role"] == "user"),
             "",
@@ -193,6 +206,13 @@ class FakeOpenAI:
                         if reply.chunk_delay:
                             time.sleep(reply.chunk_delay)
                         self._chunk(chunk({"content": piece}))
+                    started = time.monotonic()
+                    for number in range(reply.stamped_tokens):
+                        # On a fixed schedule, so a late write does not delay the rest.
+                        wait = started + number / reply.tokens_per_second - time.monotonic()
+                        if wait > 0:
+                            time.sleep(wait)
+                        self._chunk(chunk({"content": f"t{time.monotonic_ns()} "}))
                     for index, (name, args) in enumerate(reply.tool_calls):
                         arguments = json.dumps(args)
                         half = len(arguments) // 2
@@ -229,3 +249,22 @@ class FakeOpenAI:
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
+
+
+def main() -> None:
+    """Serve paced stamped replies from this process until it is terminated."""
+    import argparse
+
+    parser = argparse.ArgumentParser(description="the fake OpenAI server, standalone")
+    parser.add_argument("--stamped", type=int, default=400, help="tokens per reply")
+    parser.add_argument("--rate", type=float, default=60.0, help="tokens per second")
+    args = parser.parse_args()
+    fake = FakeOpenAI()
+    fake.default_reply = Reply(stamped_tokens=args.stamped, tokens_per_second=args.rate)
+    fake.start()
+    print(fake.url, flush=True)
+    threading.Event().wait()
+
+
+if __name__ == "__main__":
+    main()
