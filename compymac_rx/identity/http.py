@@ -5,13 +5,13 @@ from __future__ import annotations
 from http.cookies import SimpleCookie
 from urllib.parse import urlsplit
 
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from compymac_rx import routes
 from compymac_rx.identity.base import IdentityProvider
+from compymac_rx.offload import off_loop
 from compymac_rx.ratelimit import client_address
 from compymac_rx.settings import get_settings
 
@@ -89,7 +89,7 @@ def logout_route(provider: IdentityProvider) -> Route:
             return see_other(routes.signin_url(error="origin"))
         token = request.cookies.get(session_cookie_name())
         # The provider may send the browser on to the issuer, to end its session there too.
-        target = await run_in_threadpool(provider.end_session, token) if token else None
+        target = await off_loop(provider.end_session, token) if token else None
         response = see_other(target or routes.SIGNIN)
         clear_session_cookie(response)
         return response

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
@@ -11,6 +10,7 @@ from compymac_rx import routes
 from compymac_rx.accounts import service as accounts
 from compymac_rx.accounts.models import CurrentUser
 from compymac_rx.identity.http import client_ip, same_origin, see_other, set_session_cookie
+from compymac_rx.offload import off_loop
 
 
 async def _form(request: Request) -> tuple[str, str, str]:
@@ -37,7 +37,7 @@ async def login(request: Request) -> Response:
         return see_other(routes.signin_url(next_path=next_path, error="origin"))
     try:
         # Password hashing and the database wait on a worker thread, not the event loop.
-        token = await run_in_threadpool(
+        token = await off_loop(
             accounts.sign_in,
             email,
             password,
@@ -57,7 +57,7 @@ async def signup(request: Request) -> Response:
     if not same_origin(request):
         return see_other(routes.signup_url(next_path=next_path, error="origin", invite=invite))
     try:
-        token = await run_in_threadpool(
+        token = await off_loop(
             accounts.sign_up,
             email,
             password,

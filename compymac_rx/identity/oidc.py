@@ -20,7 +20,6 @@ from urllib.parse import urlencode
 import httpx
 from authlib.integrations.base_client.errors import OAuthError
 from authlib.integrations.httpx_client import OAuth2Client
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
@@ -31,6 +30,7 @@ from compymac_rx.accounts.models import AuthSession, CurrentUser
 from compymac_rx.db import utcnow
 from compymac_rx.identity.http import client_ip, see_other, set_session_cookie
 from compymac_rx.identity.issuer import Issuer, TokenError
+from compymac_rx.offload import off_loop
 from compymac_rx.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -134,7 +134,7 @@ class OidcProvider:
 
     async def start(self, request: Request) -> Response:
         next_path = routes.safe_next(request.query_params.get("next"))
-        return await run_in_threadpool(self._start, next_path, client_ip(request))
+        return await off_loop(self._start, next_path, client_ip(request))
 
     def _start(self, next_path: str, ip: str) -> Response:
         # Each start writes a flow row: throttled per IP so nobody can fill the table.
@@ -166,7 +166,7 @@ class OidcProvider:
         return response
 
     async def callback(self, request: Request) -> Response:
-        return await run_in_threadpool(
+        return await off_loop(
             self._complete,
             dict(request.query_params),
             request.cookies.get(FLOW_COOKIE, ""),
@@ -229,7 +229,7 @@ class OidcProvider:
         form = await request.form()
         raw = str(form.get("logout_token", ""))
         try:
-            claims = await run_in_threadpool(self.issuer.verify_logout_token, raw)
+            claims = await off_loop(self.issuer.verify_logout_token, raw)
         except ISSUER_ERRORS as error:
             log.warning("back-channel logout refused: %s", error)
             return JSONResponse({"error": "invalid_request"}, status_code=400)

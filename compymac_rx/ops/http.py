@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import hmac
 
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
@@ -12,12 +11,13 @@ from starlette.routing import BaseRoute, Route
 
 from compymac_rx import routes
 from compymac_rx.jobs import metrics
+from compymac_rx.offload import off_loop
 from compymac_rx.ops.readiness import run_checks
 from compymac_rx.settings import get_settings
 
 
 async def ready(_request: Request) -> Response:
-    results = await asyncio.to_thread(run_checks)
+    results = await off_loop(run_checks)
     failing = sorted(name for name, result in results.items() if result != "ok")
     body = {"status": "not ready" if failing else "ready", "failing": failing, "checks": results}
     return JSONResponse(body, status_code=503 if failing else 200)
@@ -38,7 +38,7 @@ async def metrics_endpoint(request: Request) -> Response:
             "Unauthorized", status_code=401, headers={"WWW-Authenticate": 'Bearer realm="metrics"'}
         )
     metrics.register_job_collector()
-    body = await asyncio.to_thread(generate_latest)
+    body = await off_loop(generate_latest)
     return Response(body, media_type=CONTENT_TYPE_LATEST)
 
 
