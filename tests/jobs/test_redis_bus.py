@@ -91,7 +91,8 @@ def test_a_turn_on_the_redis_bus_leaves_a_gapless_replay(
     assert wait_for_job(user.id, job_id).status == "done"
     events = get_bus().replay(job_id, after_seq=-1)
     assert [e.seq for e in events] == list(range(len(events)))
-    assert events[0].payload == {"status": "queued"}
+    assert events[0].payload["status"] == "queued"
+    assert events[0].payload["message"]["content"] == "run echo hello"  # for other tabs
     assert events[-1].terminal and events[-1].payload["status"] == "done"
 
 
