@@ -23,6 +23,8 @@ class FakeIssuerState:
         self.keys = [RSAKey.generate_key(2048, parameters={"kid": "key-1"})]
         self.token_answer: dict[str, Any] = {}
         self.token_status = 200
+        # Seconds the token endpoint waits before answering: an issuer that hangs.
+        self.token_delay = 0.0
         self.jwks_fetches = 0
 
     def sign(self, claims: dict[str, Any], *, key: RSAKey | None = None, alg: str = "RS256") -> str:
@@ -80,6 +82,7 @@ def _handler(state: FakeIssuerState) -> type[BaseHTTPRequestHandler]:
             length = int(self.headers.get("Content-Length", "0"))
             self.rfile.read(length)
             if self.path == "/token":
+                time.sleep(state.token_delay)
                 self._json(state.token_answer, state.token_status)
             else:
                 self.send_error(404)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Iterator
 from datetime import timedelta
@@ -17,10 +18,12 @@ from compymac_rx import routes
 from compymac_rx.accounts import service as accounts
 from compymac_rx.accounts.models import AuthSession
 from compymac_rx.db import session_scope, utcnow
+from compymac_rx.identity.cache import get_user_cache
 from compymac_rx.identity.factory import get_identity_provider
 from compymac_rx.identity.http import auth_routes, token_from_cookie_header
 from compymac_rx.identity.issuer import BACKCHANNEL_EVENT
 from compymac_rx.identity.oidc import FLOW_COOKIE
+from compymac_rx.offload import off_loop
 from tests.conftest import clear_caches
 from tests.factories import make_user
 from tests.identity.oidc_issuer import CLIENT_ID, FakeIssuerState, fake_issuer
@@ -242,3 +245,34 @@ def test_sessions_and_their_tokens_survive_a_restart(
     answer(idp, nonce=None, **ADMIN_CLAIMS)
     user = get_identity_provider().current_user(token)
     assert user is not None and user.is_admin  # refreshed with the stored, decrypted token
+
+
+async def test_a_hanging_refresh_holds_up_only_its_own_user(
+    client: TestClient, idp: FakeIssuerState
+) -> None:
+    """The guard resolves users off the loop: an issuer that hangs on one user's refresh
+    neither stalls the event loop nor delays another user's next event."""
+    _, slow = sign_in(client, idp, **USER_CLAIMS)
+    _, fast = sign_in(
+        client, idp, sub="subject-2", email="other@example.com", sid="kc-2", **USER_CLAIMS
+    )
+    _expire_access(slow)
+    answer(idp, nonce=None, **USER_CLAIMS)  # what the first user's refresh will get, late
+    idp.token_delay = 2.0
+    cache = get_user_cache()
+    hanging = asyncio.create_task(off_loop(cache.resolve, slow))
+    gaps: list[float] = []
+    last = time.perf_counter()
+    for _ in range(20):  # 0.2 s of ticks while the refresh hangs
+        await asyncio.sleep(0.01)
+        now = time.perf_counter()
+        gaps.append(now - last)
+        last = now
+    started = time.perf_counter()
+    other = await off_loop(cache.resolve, fast)
+    took = time.perf_counter() - started
+    assert not hanging.done()  # positive control: the refresh really is hanging
+    assert other is not None and other.email == "other@example.com"
+    assert took < 0.1 and max(gaps) < 0.1, (took, max(gaps))
+    idp.token_delay = 0
+    assert (await hanging) is not None  # and it completes once the issuer answers
