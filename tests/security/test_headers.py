@@ -228,6 +228,8 @@ def test_the_app_runs_under_the_csp_with_no_violation(
     check("settings")
     page.goto(f"{app_server.url}/signin")
     check("sign-in page")
+    # "script-src eval" means a handler returned JavaScript for the page to eval (e.g.
+    # `return rx.clear_selected_files(...)`): trigger it from the component's event chain.
     assert seen == [], seen
     context.close()
 
