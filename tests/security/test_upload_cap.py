@@ -98,6 +98,8 @@ def test_without_a_session_nothing_is_read() -> None:
     app, reads = guarded(downstream)
     with client(app) as anonymous:
         response = anonymous.post("/_upload", files=multipart(10))
+        # Reflex's folder of uploaded files behind the same path is guarded too.
+        assert anonymous.get("/_upload/some-file.txt").status_code == 401
     assert response.status_code == 401
     assert downstream.calls == 0 and reads == []
     with client(app, token="not-a-real-session") as forged:
