@@ -105,7 +105,8 @@ class ReflexTab:
             url,
             namespace=REFLEX_NAMESPACE,
             auth={"event": boot},
-            headers={"Cookie": cookie} if cookie else {},
+            # The app accepts its own origin only (what a browser on the page sends).
+            headers={"Origin": base, **({"Cookie": cookie} if cookie else {})},
             timeout=timeout,
         )
         return cls(socket, path)

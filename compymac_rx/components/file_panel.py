@@ -111,7 +111,13 @@ def file_panel() -> rx.Component:
                 rx.button(
                     "Upload",
                     size="1",
-                    on_click=FilesState.upload(rx.upload_files(upload_id=UPLOAD_ID)),
+                    # The selection is cleared here, in the browser: cleared from the server
+                    # (`return rx.clear_selected_files`) it would be a string the page must
+                    # eval(), which the CSP forbids. The upload already holds the files.
+                    on_click=[
+                        FilesState.upload(rx.upload_files(upload_id=UPLOAD_ID)),
+                        rx.clear_selected_files(UPLOAD_ID),
+                    ],
                     aria_label="Upload the chosen files",
                 ),
                 rx.text("max " + FilesState.upload_limit, size="1", color_scheme="gray"),

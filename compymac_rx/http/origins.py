@@ -8,14 +8,17 @@ foreign and a missing Origin before Reflex sees the connection.
 
 from __future__ import annotations
 
+import logging
 from urllib.parse import urlsplit
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from compymac_rx.settings import Settings, get_settings
 
-# Reflex's event socket (reflex.constants.Endpoint.EVENT); its path is fixed in 0.10.
-EVENT_PATH = "/_event"
+logger = logging.getLogger(__name__)
+
+# Refused origins already logged (a refused tab retries every few seconds); bounded.
+_LOGGED_MAX = 100
 
 
 def origin_of(url: str) -> str:
@@ -47,18 +50,32 @@ def origin_allowed(origin: str | None, allowed: list[str]) -> bool:
 
 
 class WebSocketOriginGuard:
-    """Closes (HTTP 403) an `/_event` handshake whose Origin is missing or not ours."""
+    """Closes (HTTP 403) a WebSocket handshake (`/_event`) whose Origin is missing or not ours."""
 
     def __init__(self, app: ASGIApp, allowed: list[str]) -> None:
         self.app = app
         self.allowed = allowed
+        self._logged: set[str] = set()
+
+    def _log_refusal(self, origin: str | None) -> None:
+        # The page only says it cannot connect; the operator needs to know why.
+        shown = origin or "(none)"
+        if shown not in self._logged and len(self._logged) < _LOGGED_MAX:
+            self._logged.add(shown)
+            logger.warning(
+                "Refused a WebSocket from Origin %r: open the app at %s, or add the origin "
+                "to ALLOWED_ORIGINS",
+                shown[:200],
+                self.allowed[0],
+            )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if (
+            # Reflex's `/_event` is the only socket; any other would need the same check.
             scope["type"] == "websocket"
-            and str(scope.get("path", "")).startswith(EVENT_PATH)
-            and not origin_allowed(header(scope, b"origin"), self.allowed)
+            and not origin_allowed(origin := header(scope, b"origin"), self.allowed)
         ):
+            self._log_refusal(origin)
             # A close before accept makes the server answer the handshake with 403.
             await send({"type": "websocket.close", "code": 1008})
             return

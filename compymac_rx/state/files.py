@@ -5,7 +5,6 @@ from __future__ import annotations
 import dataclasses
 
 import reflex as rx
-from reflex.event import EventSpec
 
 from compymac_rx import routes
 from compymac_rx.accounts.models import CurrentUser
@@ -104,7 +103,7 @@ class FilesState(AuthState):
 
     @rx.event
     @signed_in
-    async def upload(self, user: CurrentUser, uploads: list[rx.UploadFile]) -> EventSpec:
+    async def upload(self, user: CurrentUser, uploads: list[rx.UploadFile]) -> None:
         limit = get_settings().upload_max_bytes
         saved: list[str] = []
         for upload in uploads:
@@ -121,6 +120,6 @@ class FilesState(AuthState):
                 break
         else:
             self.notice = f"Uploaded {', '.join(saved)}." if saved else "Choose a file first."
+        # The selection is cleared by the button itself (components/file_panel.py): a
+        # returned clear_selected_files would run through eval, which the CSP forbids.
         await self._refresh(user.id)
-        clear: EventSpec = rx.clear_selected_files(UPLOAD_ID)
-        return clear

@@ -9,15 +9,15 @@ from __future__ import annotations
 import socket
 import threading
 import time
-from collections.abc import AsyncIterator
+from collections.abc import Iterator
 from urllib.parse import urlsplit
 
-import httpx
 import pytest
 from starlette.applications import Starlette
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
+from starlette.testclient import TestClient
 from starlette.types import Message, Receive, Scope, Send
 
 from compymac_rx.accounts import service as accounts
@@ -73,7 +73,8 @@ def guarded(downstream: Downstream) -> tuple[UploadGuard, list[int]]:
 
     async def counting(scope: Scope, receive: Receive, send: Send) -> None:
         async def counted() -> Message:
-            reads.append(1)
+            if scope["type"] == "http":  # not the client's lifespan messages
+                reads.append(1)
             return await receive()
 
         await inner(scope, counted, send)
@@ -81,11 +82,10 @@ def guarded(downstream: Downstream) -> tuple[UploadGuard, list[int]]:
     return UploadGuard(counting, settings=get_settings(), allowed=[ORIGIN]), reads
 
 
-def client(app: UploadGuard, token: str | None = None) -> httpx.AsyncClient:
+def client(app: UploadGuard, token: str | None = None) -> TestClient:
+    # Sync clients: this folder also drives sync Playwright, whose loop owns the main thread.
     cookies = {session_cookie_name(): token} if token else None
-    return httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app), base_url=ORIGIN, cookies=cookies
-    )
+    return TestClient(app, base_url=ORIGIN, cookies=cookies)
 
 
 def multipart(size: int) -> dict[str, tuple[str, bytes]]:
@@ -93,25 +93,27 @@ def multipart(size: int) -> dict[str, tuple[str, bytes]]:
 
 
 @pytest.mark.usefixtures("small_cap")
-async def test_without_a_session_nothing_is_read() -> None:
+def test_without_a_session_nothing_is_read() -> None:
     downstream = Downstream()
     app, reads = guarded(downstream)
-    async with client(app) as anonymous:
-        response = await anonymous.post("/_upload", files=multipart(10))
+    with client(app) as anonymous:
+        response = anonymous.post("/_upload", files=multipart(10))
+        # Reflex's folder of uploaded files behind the same path is guarded too.
+        assert anonymous.get("/_upload/some-file.txt").status_code == 401
     assert response.status_code == 401
     assert downstream.calls == 0 and reads == []
-    async with client(app, token="not-a-real-session") as forged:
-        assert (await forged.post("/_upload", files=multipart(10))).status_code == 401
+    with client(app, token="not-a-real-session") as forged:
+        assert (forged.post("/_upload", files=multipart(10))).status_code == 401
     assert downstream.calls == 0 and reads == []
 
 
 @pytest.mark.usefixtures("small_cap")
-async def test_a_foreign_origin_is_refused_even_signed_in() -> None:
+def test_a_foreign_origin_is_refused_even_signed_in() -> None:
     _, token = signed_in_token()
     downstream = Downstream()
     app, reads = guarded(downstream)
-    async with client(app, token) as signed_in:
-        response = await signed_in.post(
+    with client(app, token) as signed_in:
+        response = signed_in.post(
             "/_upload", files=multipart(10), headers={"Origin": "https://evil.example"}
         )
     assert response.status_code == 403
@@ -119,32 +121,32 @@ async def test_a_foreign_origin_is_refused_even_signed_in() -> None:
 
 
 @pytest.mark.usefixtures("small_cap")
-async def test_a_declared_length_over_the_cap_is_refused_unread() -> None:
+def test_a_declared_length_over_the_cap_is_refused_unread() -> None:
     _, token = signed_in_token()
     downstream = Downstream()
     app, reads = guarded(downstream)
-    async with client(app, token) as signed_in:
-        response = await signed_in.post("/_upload", files=multipart(CAP + 1))
+    with client(app, token) as signed_in:
+        response = signed_in.post("/_upload", files=multipart(CAP + 1))
     assert response.status_code == 413
     assert f"at most {CAP:,} bytes" in response.text
     assert downstream.calls == 0 and reads == []
 
 
 @pytest.mark.usefixtures("small_cap")
-async def test_a_streamed_body_is_cut_off_at_the_cap() -> None:
+def test_a_streamed_body_is_cut_off_at_the_cap() -> None:
     _, token = signed_in_token()
     downstream = Downstream()
     app, reads = guarded(downstream)
 
-    async def chunks() -> AsyncIterator[bytes]:
+    def chunks() -> Iterator[bytes]:
         # No Content-Length: the body arrives chunked, 8 KiB at a time, far past the cap.
         boundary = b"--b\r\nContent-Disposition: form-data; name=files; filename=a\r\n\r\n"
         yield boundary
         for _ in range(200):
             yield b"x" * 8192
 
-    async with client(app, token) as signed_in:
-        response = await signed_in.post(
+    with client(app, token) as signed_in:
+        response = signed_in.post(
             "/_upload",
             content=chunks(),
             headers={"Content-Type": "multipart/form-data; boundary=b"},
@@ -156,35 +158,37 @@ async def test_a_streamed_body_is_cut_off_at_the_cap() -> None:
 
 
 @pytest.mark.usefixtures("small_cap")
-async def test_a_signed_in_upload_under_the_cap_passes() -> None:
+def test_a_signed_in_upload_under_the_cap_passes() -> None:
     _, token = signed_in_token()
     downstream = Downstream()
     app, _ = guarded(downstream)
-    async with client(app, token) as signed_in:
-        response = await signed_in.post(
-            "/_upload", files=multipart(LIMIT), headers={"Origin": ORIGIN}
-        )
+    with client(app, token) as signed_in:
+        response = signed_in.post("/_upload", files=multipart(LIMIT), headers={"Origin": ORIGIN})
     assert response.status_code == 200 and response.text == "stored"
     assert downstream.files == [LIMIT]
 
 
 @pytest.mark.usefixtures("small_cap")
-async def test_the_session_is_resolved_off_the_event_loop(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
+def test_the_session_is_resolved_off_the_event_loop(monkeypatch: pytest.MonkeyPatch) -> None:
     _, token = signed_in_token()
-    threads: list[int] = []
+    resolved_on: list[int] = []
+    loop_thread: list[int] = []
     real = accounts.resolve_user
 
     def recording(value: str | None) -> object:
-        threads.append(threading.get_ident())
+        resolved_on.append(threading.get_ident())
         return real(value)
 
     monkeypatch.setattr(accounts, "resolve_user", recording)
-    app, _ = guarded(Downstream())
-    async with client(app, token) as signed_in:
-        assert (await signed_in.post("/_upload", files=multipart(10))).status_code == 200
-    assert threads and threads[0] != threading.get_ident()
+    guard, _ = guarded(Downstream())
+
+    async def on_loop(scope: Scope, receive: Receive, send: Send) -> None:
+        loop_thread.append(threading.get_ident())
+        await guard(scope, receive, send)
+
+    with TestClient(on_loop, base_url=ORIGIN, cookies={session_cookie_name(): token}) as c:
+        assert c.post("/_upload", files=multipart(10)).status_code == 200
+    assert resolved_on and loop_thread and resolved_on[0] != loop_thread[0]
 
 
 # --- the running production app, raw HTTP ---
