@@ -10,11 +10,13 @@ The browser tests turn it on and fail on any stall inside this package.
 from __future__ import annotations
 
 import asyncio
+import inspect
 import logging
 import sys
 import threading
 import time
 import traceback
+from types import FrameType
 
 log = logging.getLogger(__name__)
 
@@ -53,10 +55,30 @@ class LoopWatch:
                 continue
             reported_for = beat
             stack = traceback.extract_stack(frame)
-            ours = [f for f in stack if "/compymac_rx/" in f.filename]
-            where = "in this app" if ours else "outside this app"
+            where = "in this app" if _app_is_blocking(frame) else "outside this app"
             frames = "".join(traceback.format_list(stack[-12:]))
             log.warning("%s for %d ms+ %s:\n%s", STALL_MARK, stalled * 1000, where, frames)
+
+
+_ASYNC_CODE = inspect.CO_COROUTINE | inspect.CO_ASYNC_GENERATOR | inspect.CO_ITERABLE_COROUTINE
+
+
+def _app_is_blocking(innermost: FrameType) -> bool:
+    """The innermost frame of ours runs synchronous code. A coroutine of ours whose callee is
+    itself a coroutine only awaits (a middleware passing a request on, say): what blocks is
+    the awaited code, which is not ours."""
+    callee: FrameType | None = None
+    frame: FrameType | None = innermost
+    while frame is not None:
+        if "/compymac_rx/" in frame.f_code.co_filename:
+            awaiting = (
+                callee is not None
+                and frame.f_code.co_flags & _ASYNC_CODE
+                and callee.f_code.co_flags & _ASYNC_CODE
+            )
+            return not awaiting
+        callee, frame = frame, frame.f_back
+    return False
 
 
 async def watch_loop(threshold_ms: int) -> None:

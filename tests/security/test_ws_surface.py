@@ -12,7 +12,7 @@ import inspect
 from reflex_base.registry import RegistrationContext
 
 ALLOWED = {
-    "AdminState": {"load", "ask", "cancel", "confirm"},
+    "AdminState": {"load", "ask", "cancel", "confirm", "make_invite"},
     "ChatState": {"load_page", "send", "stop", "load_older", "show_output", "close_output"},
     "FilesState": {"toggle", "select", "ask_delete", "cancel_delete", "delete", "upload"},
     "SessionsState": {
