@@ -95,12 +95,11 @@ def parts(relative: str) -> list[str]:
     """
     if "\x00" in relative:
         raise ValueError("paths cannot contain NUL characters")
-    text = relative.strip()
-    if text.startswith("/"):
+    if relative.lstrip().startswith("/"):
         raise PathEscapeError(ABSOLUTE_PATH_MESSAGE)
-    if text in ("", "."):
+    if relative.strip() in ("", "."):
         return []
-    normal = posixpath.normpath(text)
+    normal = posixpath.normpath(relative)
     if normal == ".." or normal.startswith("../"):
         raise PathEscapeError(f"{relative!r} is outside the workspace: '..' cannot leave it")
     return [] if normal == "." else normal.split("/")
