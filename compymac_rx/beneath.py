@@ -472,9 +472,3 @@ def _open_for_removal(dir_fd: int, name: str) -> int:
     finally:
         os.close(pinned)
     return os.open(name, _DIR_FLAGS, dir_fd=dir_fd)
-
-
-def stream(fd: int, chunk: int = _CHUNK) -> Iterator[bytes]:
-    """Read an open file to its end in chunks; the caller owns (and closes) fd."""
-    while data := os.read(fd, chunk):
-        yield data

@@ -57,15 +57,17 @@ def test_a_v1_group_on_this_machine_holds_its_child_and_goes_away() -> None:
     assert parents is not None and parents[0] == 1  # ENVIRONMENT.md: v1 memory and pids
     group = cgroups.create_group(64, 10)
     assert group is not None
-    assert (group.memory / "memory.limit_in_bytes").read_text().strip() == str(64 << 20)
-    assert (group.pids / "pids.max").read_text().strip() == "10"
-    group.open_for_join()
-    child = subprocess.run(
-        ["cat", "/proc/self/cgroup"], capture_output=True, text=True, preexec_fn=group.join
-    )
-    joined = dict(line.split(":")[1:] for line in child.stdout.splitlines())
-    assert joined["memory"].endswith(f"/{group.memory.name}")
-    assert joined["pids"].endswith(f"/{group.pids.name}")
-    assert group.outcome() == cgroups.Outcome(False, False)
-    group.remove()
+    try:
+        assert (group.memory / "memory.limit_in_bytes").read_text().strip() == str(64 << 20)
+        assert (group.pids / "pids.max").read_text().strip() == "10"
+        group.open_for_join()
+        child = subprocess.run(
+            ["cat", "/proc/self/cgroup"], capture_output=True, text=True, preexec_fn=group.join
+        )
+        joined = dict(line.split(":")[1:] for line in child.stdout.splitlines())
+        assert joined["memory"].endswith(f"/{group.memory.name}")
+        assert joined["pids"].endswith(f"/{group.pids.name}")
+        assert group.outcome() == cgroups.Outcome(False, False)
+    finally:
+        group.remove()
     assert not group.memory.exists() and not group.pids.exists()
