@@ -61,8 +61,8 @@ _Openat2 = Callable[[int, bytes, int, int], int]
 def _openat2() -> _Openat2 | None:
     """openat2(dir_fd, path, flags, mode) -> fd or -errno, when this kernel has it; else None.
 
-    Probed once per process: ENOSYS is an old kernel, EPERM a seccomp filter (some container
-    runtimes); both mean the component-by-component fallback.
+    Probed once per process: any failure (ENOSYS on an old kernel, EPERM from a seccomp
+    filter in some container runtimes) means the component-by-component fallback.
     """
     number = _SYS_OPENAT2.get(platform.machine())
     if number is None:
@@ -72,14 +72,23 @@ def _openat2() -> _Openat2 | None:
 
     def call(dir_fd: int, path: bytes, flags: int, mode: int) -> int:
         how = _OpenHow(flags, mode, _RESOLVE)
-        fd = int(syscall(number, dir_fd, path, ctypes.byref(how), ctypes.sizeof(how)))
+        # Every argument as a full register: syscall() is variadic and the kernel reads
+        # the size as a size_t.
+        fd = int(
+            syscall(
+                ctypes.c_long(number),
+                ctypes.c_long(dir_fd),
+                ctypes.c_char_p(path),
+                ctypes.byref(how),
+                ctypes.c_size_t(ctypes.sizeof(how)),
+            )
+        )
         return fd if fd >= 0 else -ctypes.get_errno()
 
     probe = call(_AT_FDCWD, b".", _DIR_FLAGS, 0)
-    if probe in (-errno.ENOSYS, -errno.EPERM):
+    if probe < 0:
         return None
-    if probe >= 0:
-        os.close(probe)
+    os.close(probe)
     return call
 
 
@@ -95,12 +104,11 @@ def parts(relative: str) -> list[str]:
     """
     if "\x00" in relative:
         raise ValueError("paths cannot contain NUL characters")
-    text = relative.strip()
-    if text.startswith("/"):
+    if relative.lstrip().startswith("/"):
         raise PathEscapeError(ABSOLUTE_PATH_MESSAGE)
-    if text in ("", "."):
+    if relative.strip() in ("", "."):
         return []
-    normal = posixpath.normpath(text)
+    normal = posixpath.normpath(relative)
     if normal == ".." or normal.startswith("../"):
         raise PathEscapeError(f"{relative!r} is outside the workspace: '..' cannot leave it")
     return [] if normal == "." else normal.split("/")
@@ -464,9 +472,3 @@ def _open_for_removal(dir_fd: int, name: str) -> int:
     finally:
         os.close(pinned)
     return os.open(name, _DIR_FLAGS, dir_fd=dir_fd)
-
-
-def stream(fd: int, chunk: int = _CHUNK) -> Iterator[bytes]:
-    """Read an open file to its end in chunks; the caller owns (and closes) fd."""
-    while data := os.read(fd, chunk):
-        yield data

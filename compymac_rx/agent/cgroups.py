@@ -138,17 +138,14 @@ def available() -> bool:
 @functools.cache
 def _parents() -> tuple[int, Path, Path] | None:
     """(version, memory parent, pids parent) for this process, probed once; None if none."""
-    mounts = _cgroup_mounts()
-    own = _own_groups()
-    if "" in mounts and "" in own:
-        parent = mounts[""] / own[""].lstrip("/")
-        if _v2_delegates(parent):
-            return 2, parent, parent
-    if "memory" in mounts and "pids" in mounts and "memory" in own and "pids" in own:
-        memory = mounts["memory"] / own["memory"].lstrip("/")
-        pids = mounts["pids"] / own["pids"].lstrip("/")
-        if os.access(memory, os.W_OK) and os.access(pids, os.W_OK):
-            return 1, memory, pids
+    mounts = _cgroup_mounts(Path("/proc/self/mountinfo").read_text())
+    own = _own_groups(Path("/proc/self/cgroup").read_text())
+    unified = _folder(mounts, own, "")
+    if unified is not None and _v2_delegates(unified):
+        return 2, unified, unified
+    memory, pids = _folder(mounts, own, "memory"), _folder(mounts, own, "pids")
+    if memory and pids and os.access(memory, os.W_OK) and os.access(pids, os.W_OK):
+        return 1, memory, pids
     log.warning(
         "no writable cgroup for commands (v2 with memory+pids delegated, or v1 memory and "
         "pids): commands get per-process rlimits only (COMMAND_CGROUPS decides if allowed)"
@@ -169,31 +166,45 @@ def _v2_delegates(parent: Path) -> bool:
         return False
 
 
-def _cgroup_mounts() -> dict[str, Path]:
-    """Controller -> mount point; "" is the cgroup v2 (unified) hierarchy."""
-    found: dict[str, Path] = {}
-    with open("/proc/self/mountinfo", encoding="utf-8") as handle:
-        for line in handle:
-            fields, _, tail = line.partition(" - ")
-            kind, _, options = tail.split(" ", 2) if tail.count(" ") >= 2 else (tail, "", "")
-            point = Path(fields.split(" ")[4])
-            if kind == "cgroup2":
-                found.setdefault("", point)
-            elif kind == "cgroup":
-                for option in options.strip().split(","):
-                    if option in ("memory", "pids"):
-                        found.setdefault(option, point)
+def _cgroup_mounts(mountinfo: str) -> dict[str, tuple[str, Path]]:
+    """Controller -> (root of the hierarchy shown, mount point), from /proc/self/mountinfo;
+    "" is the v2 (unified) hierarchy."""
+    found: dict[str, tuple[str, Path]] = {}
+    for line in mountinfo.splitlines():
+        fields, _, tail = line.partition(" - ")
+        kind, _, rest = tail.partition(" ")
+        options = rest.split(" ", 1)[-1] if " " in rest else ""
+        parts = fields.split(" ")
+        mount = (parts[3], Path(parts[4]))
+        if kind == "cgroup2":
+            found.setdefault("", mount)
+        elif kind == "cgroup":
+            for option in options.strip().split(","):
+                if option in ("memory", "pids"):
+                    found.setdefault(option, mount)
     return found
 
 
-def _own_groups() -> dict[str, str]:
-    """Controller -> this process's group path; "" for the v2 hierarchy."""
+def _folder(mounts: dict[str, tuple[str, Path]], own: dict[str, str], key: str) -> Path | None:
+    """This process's group folder in one hierarchy, if it is mounted and visible here."""
+    if key not in mounts or key not in own:
+        return None
+    root, point = mounts[key]
+    # A container may mount only a subtree: /proc/self/cgroup paths start at the real root.
+    relative = os.path.relpath(own[key], root)
+    if relative.startswith(".."):
+        return None
+    folder = point / relative
+    return folder if folder.is_dir() else None
+
+
+def _own_groups(proc_cgroup: str) -> dict[str, str]:
+    """Controller -> this process's group, from /proc/self/cgroup; "" for the v2 hierarchy."""
     groups: dict[str, str] = {}
-    with open("/proc/self/cgroup", encoding="utf-8") as handle:
-        for line in handle:
-            _, controllers, path = line.rstrip("\n").split(":", 2)
-            for controller in controllers.split(",") if controllers else [""]:
-                groups[controller] = path
+    for line in proc_cgroup.splitlines():
+        _, controllers, path = line.split(":", 2)
+        for controller in controllers.split(",") if controllers else [""]:
+            groups[controller] = path
     return groups
 
 

@@ -71,15 +71,19 @@ class GroupWatcher:
     def _run(self) -> None:
         memory_file = "memory.max" if self.version == 2 else "memory.limit_in_bytes"
         while not self._stop.is_set():
+            # Only groups with members: the ceilings are written before the command joins.
             for group in self.pids_parent.glob("compymac-*"):
                 try:
+                    if not (group / "cgroup.procs").read_text().strip():
+                        continue
                     self.peak_pids = max(self.peak_pids, int((group / "pids.current").read_text()))
                     self.pids_limits.add((group / "pids.max").read_text().strip())
                 except (OSError, ValueError):
                     continue
             for group in self.memory_parent.glob("compymac-*"):
                 try:
-                    self.memory_limits.add(int((group / memory_file).read_text()))
+                    if (group / "cgroup.procs").read_text().strip():
+                        self.memory_limits.add(int((group / memory_file).read_text()))
                 except (OSError, ValueError):
                     continue
             time.sleep(0.02)
