@@ -166,20 +166,27 @@ def set_default_model(user_id: str, choice: str) -> None:
         db.add(row)
 
 
-def rotate_all(batch: int = 100) -> int:
-    """Re-encrypt every key not under the current master key; returns how many."""
+def rotate_all(batch: int = 100) -> tuple[int, int]:
+    """Re-encrypt every key not under the current master key: (re-encrypted, unreadable).
+
+    An unreadable key (sealed under a key no longer listed, or altered) is left as it is:
+    the worker reports it to its owner as a key to enter again."""
     current = crypto.keyring()[0][0]
-    done = 0
+    done, unreadable = 0, set[str]()
     while True:
         with session_scope() as db:
-            rows = repository.keys_for_rotation(db, current_key_id=current, limit=batch)
+            rows = repository.keys_for_rotation(
+                db, current_key_id=current, limit=batch, skip=unreadable
+            )
             for row in rows:
                 context = _context(row.user_id, row.provider)
-                row.secret = crypto.encrypt(
-                    crypto.decrypt(row.secret, context=context), context=context
-                )
-                row.key_id = current
+                try:
+                    plain = crypto.decrypt(row.secret, context=context)
+                except crypto.CryptoError:
+                    unreadable.add(row.id)
+                    continue
+                row.secret, row.key_id = crypto.encrypt(plain, context=context), current
                 db.add(row)
-            done += len(rows)
+                done += 1
         if len(rows) < batch:
-            return done
+            return done, len(unreadable)

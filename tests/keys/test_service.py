@@ -102,7 +102,7 @@ def test_rotation_re_encrypts_everything(
     monkeypatch.setenv("SECRET_KEYS", f"{new},{old}")
     clear_caches()
     rotate.main()
-    assert "re-encrypted 3 API key(s) under key id 'new2'" in capsys.readouterr().out
+    assert "under key id 'new2': re-encrypted 3 API key(s)" in capsys.readouterr().out
     after = db_dump(data_dir)
     assert "v1.old1." not in after and after.count("v1.new2.") == 3
     # The old key can go: every record decrypts under the new one alone.
