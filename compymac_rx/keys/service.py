@@ -12,6 +12,7 @@ from compymac_rx.agent.types import ModelError
 from compymac_rx.db import session_scope, utcnow
 from compymac_rx.keys import repository
 from compymac_rx.keys.models import (
+    PROVIDER_LABELS,
     PROVIDERS,
     ApiKey,
     ApiKeyPublic,
@@ -149,7 +150,14 @@ def key_for_job(user_id: str, provider: str) -> ProviderKey | None:
         if row is None:
             return None
         secret, base_url = row.secret, row.base_url
-    plain = crypto.decrypt(secret, context=_context(user_id, provider))
+    try:
+        plain = crypto.decrypt(secret, context=_context(user_id, provider))
+    except crypto.CryptoError:
+        # Sealed under a master key since removed from SECRET_KEYS (rotation skipped).
+        raise ModelError(
+            f"Your saved {PROVIDER_LABELS.get(provider, provider)} key can no longer be read "
+            "on this server: enter it again in Settings."
+        ) from None
     return ProviderKey(provider, provider_url(provider, base_url), plain)
 
 
