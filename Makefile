@@ -26,7 +26,7 @@ help:
 	echo "make typecheck  mypy compymac_rx"
 	echo "make migrate    alembic upgrade head"
 	echo "make revision m='message'  alembic revision --autogenerate"
-	echo "make rotate-keys  re-encrypt stored API keys under the first SECRET_KEYS key"
+	echo "make rotate-keys  re-encrypt API keys and OIDC tokens under the first SECRET_KEYS key"
 	echo "make bench      CompyMac beside bare Reflex and Chainlit: turns, stream, scale (BENCH_ARGS='--quick')"
 	echo "make bench-agent  per-turn overhead of the agent loop (fake model server)"
 	echo "make worker     a Celery worker for JOB_RUNNER=celery (WORKER_CONCURRENCY=2)"

@@ -186,6 +186,18 @@ class Settings(BaseSettings):
     allowed_origins: str = Field("", pattern=r"^(https?://[^/\s,]+(\s*,\s*https?://[^/\s,]+)*)?$")
 
     @model_validator(mode="after")
+    def _allowlist_parses(self) -> Settings:
+        import ipaddress
+
+        for entry in filter(None, (e.strip() for e in self.model_url_allowlist.split(","))):
+            if "/" in entry:  # anything else that is not an address is a host name
+                try:
+                    ipaddress.ip_network(entry.strip("[]"), strict=False)
+                except ValueError:
+                    raise ValueError(f"MODEL_URL_ALLOWLIST: {entry!r} is not a network") from None
+        return self
+
+    @model_validator(mode="after")
     def _stale_after_heartbeats(self) -> Settings:
         if self.job_stale_seconds < 2 * self.job_heartbeat_seconds:
             raise ValueError("JOB_STALE_SECONDS must be at least twice JOB_HEARTBEAT_SECONDS")

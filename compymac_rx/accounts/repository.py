@@ -257,3 +257,36 @@ def remember_token(
     """True the first time a token is seen; False for a replay. Forgets expired ones."""
     session.execute(delete(UsedToken).where(col(UsedToken.expires_at) < now))
     return _insert_once(session, UsedToken, {"token_hash": token_hash, "expires_at": expires_at})
+
+
+# --- key rotation (operator command): records not sealed under the current key ---
+
+
+def _not_under(column: Any, prefix: str) -> Any:
+    # substr, not LIKE: key ids may contain "_", a LIKE wildcard.
+    return col(column).is_not(None) & (func.substr(column, 1, len(prefix)) != prefix)
+
+
+def sessions_for_rotation(session: Session, *, prefix: str, limit: int) -> list[AuthSession]:
+    return list(
+        session.exec(
+            select(AuthSession)
+            .where(
+                _not_under(AuthSession.refresh_token_enc, prefix)
+                | _not_under(AuthSession.id_token_enc, prefix)
+            )
+            .order_by(col(AuthSession.id))
+            .limit(limit)
+        )
+    )
+
+
+def flows_for_rotation(session: Session, *, prefix: str, limit: int) -> list[OidcFlow]:
+    return list(
+        session.exec(
+            select(OidcFlow)
+            .where(_not_under(OidcFlow.code_verifier_enc, prefix))
+            .order_by(col(OidcFlow.id))
+            .limit(limit)
+        )
+    )

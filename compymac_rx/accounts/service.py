@@ -215,7 +215,7 @@ class IssuerTokens:
     sid: str | None
 
 
-def _token_context(kind: str, auth_session_id: str) -> str:
+def token_context(kind: str, auth_session_id: str) -> str:
     return f"oidc-{kind}:{auth_session_id}"
 
 
@@ -272,10 +272,10 @@ def start_issuer_session(
 def _store_tokens(row: AuthSession, tokens: IssuerTokens) -> None:
     row.provider_session_id = tokens.sid or row.provider_session_id
     row.access_expires_at = tokens.access_expires_at
-    row.id_token_enc = crypto.encrypt(tokens.id_token, context=_token_context("id", row.id))
+    row.id_token_enc = crypto.encrypt(tokens.id_token, context=token_context("id", row.id))
     if tokens.refresh_token:
         row.refresh_token_enc = crypto.encrypt(
-            tokens.refresh_token, context=_token_context("refresh", row.id)
+            tokens.refresh_token, context=token_context("refresh", row.id)
         )
 
 
@@ -295,12 +295,15 @@ def refreshed(auth_session_id: str, tokens: IssuerTokens, *, is_admin: bool | No
 
 
 def issuer_tokens(row: AuthSession) -> tuple[str | None, str | None]:
-    """(refresh token, ID token) of an issuer-backed session, decrypted."""
+    """(refresh token, ID token) of an issuer-backed session, decrypted.
+
+    Raises crypto.CryptoError when they were sealed under a key no longer in SECRET_KEYS:
+    the caller ends that session (the person signs in again)."""
     refresh = id_token = None
     if row.refresh_token_enc:
-        refresh = crypto.decrypt(row.refresh_token_enc, context=_token_context("refresh", row.id))
+        refresh = crypto.decrypt(row.refresh_token_enc, context=token_context("refresh", row.id))
     if row.id_token_enc:
-        id_token = crypto.decrypt(row.id_token_enc, context=_token_context("id", row.id))
+        id_token = crypto.decrypt(row.id_token_enc, context=token_context("id", row.id))
     return refresh, id_token
 
 
@@ -348,7 +351,10 @@ def consume_oidc_flow(state: str) -> tuple[str, str, str] | None:
         flow = repository.consume_oidc_flow(db, state_hash=hash_token(state), now=utcnow())
         if flow is None:
             return None
-        verifier = crypto.decrypt(flow.code_verifier_enc, context=f"oidc-flow:{flow.id}")
+        try:
+            verifier = crypto.decrypt(flow.code_verifier_enc, context=f"oidc-flow:{flow.id}")
+        except crypto.CryptoError:
+            return None  # sealed under a key since removed: the person starts again
         return flow.nonce, verifier, flow.next_path
 
 

@@ -13,7 +13,7 @@ import hmac
 import json
 import logging
 import secrets
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
@@ -24,9 +24,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from compymac_rx import ratelimit, routes
+from compymac_rx import crypto, ratelimit, routes
 from compymac_rx.accounts import service as accounts
 from compymac_rx.accounts.models import AuthSession, CurrentUser
+from compymac_rx.accounts.tokens import remember_once
 from compymac_rx.db import utcnow
 from compymac_rx.identity.http import client_ip, see_other, set_session_cookie
 from compymac_rx.identity.issuer import Issuer, TokenError
@@ -38,6 +39,8 @@ FLOW_COOKIE = "compymac_oidc_state"
 FLOW_SECONDS = 600
 # What a failed call to the issuer can raise; anything here refuses the sign-in or refresh.
 ISSUER_ERRORS = (TokenError, OAuthError, httpx.HTTPError, KeyError, ValueError)
+# A logout token without `exp` is accepted this long after its `iat` (and its jti kept as long).
+LOGOUT_TOKEN_SECONDS = 600
 
 
 class OidcProvider:
@@ -107,7 +110,7 @@ class OidcProvider:
         try:
             end_point = self.issuer.metadata().end_session_endpoint
             _, id_token = accounts.issuer_tokens(found[1])
-        except ISSUER_ERRORS as error:
+        except (*ISSUER_ERRORS, crypto.CryptoError) as error:
             log.warning("RP-initiated logout skipped: %s", error)
             return None
         if not end_point or not id_token:
@@ -233,17 +236,44 @@ class OidcProvider:
         except ISSUER_ERRORS as error:
             log.warning("back-channel logout refused: %s", error)
             return JSONResponse({"error": "invalid_request"}, status_code=400)
-        ended = accounts.end_issuer_sessions(
-            issuer=self.issuer.issuer, subject=claims.get("sub"), sid=claims.get("sid")
-        )
+        ended = await off_loop(self._logout, claims)
+        if ended is None:
+            return JSONResponse({"error": "invalid_request"}, status_code=400)
         log.info("back-channel logout ended %d session(s)", ended)
         return Response(status_code=200, headers={"Cache-Control": "no-store"})
+
+    def _logout(self, claims: dict[str, Any]) -> int | None:
+        """Ends the sessions a verified logout token names; None when the token is stale or
+        was seen before (its jti is remembered until the token expires)."""
+        exp = claims.get("exp")
+        until = (
+            datetime.fromtimestamp(int(exp), UTC)
+            if isinstance(exp, int | float)
+            else datetime.fromtimestamp(int(claims["iat"]) + LOGOUT_TOKEN_SECONDS, UTC)
+        )
+        if until <= utcnow():
+            log.warning("back-channel logout refused: the token is too old")
+            return None
+        if not remember_once(
+            "logout-jti", f"{self.issuer.issuer}|{claims['jti']}", expires_at=until
+        ):
+            log.warning("back-channel logout refused: jti %r replayed", claims["jti"])
+            return None
+        return accounts.end_issuer_sessions(
+            issuer=self.issuer.issuer, subject=claims.get("sub"), sid=claims.get("sid")
+        )
 
     # --- refresh ---
 
     def _refresh(self, user: CurrentUser, row: AuthSession) -> CurrentUser | None:
         """New tokens before the access token expires; a refused refresh ends the session."""
-        refresh_token, old_id_token = accounts.issuer_tokens(row)
+        try:
+            refresh_token, old_id_token = accounts.issuer_tokens(row)
+        except crypto.CryptoError:
+            # Sealed under a key since removed from SECRET_KEYS: sign out, cleanly.
+            log.warning("session %s ends: its issuer tokens can no longer be decrypted", row.id)
+            accounts.end_session(row.id)
+            return None
         if not refresh_token:
             accounts.end_session(row.id)
             return None

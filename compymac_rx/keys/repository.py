@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 
 from sqlmodel import Session, col, select
 
@@ -30,10 +30,16 @@ def delete_key(session: Session, *, user_id: str, provider: str) -> bool:
     return True
 
 
-def keys_for_rotation(session: Session, *, current_key_id: str, limit: int) -> Sequence[ApiKey]:
-    """Operator-only (the rotation command): records of every user not under the current key."""
+def keys_for_rotation(
+    session: Session, *, current_key_id: str, limit: int, skip: Collection[str] = ()
+) -> Sequence[ApiKey]:
+    """Operator-only (the rotation command): records of every user not under the current key
+    (but those in `skip`, which could not be opened)."""
     return session.exec(
-        select(ApiKey).where(ApiKey.key_id != current_key_id).order_by(col(ApiKey.id)).limit(limit)
+        select(ApiKey)
+        .where(ApiKey.key_id != current_key_id, col(ApiKey.id).not_in(skip))
+        .order_by(col(ApiKey.id))
+        .limit(limit)
     ).all()
 
 

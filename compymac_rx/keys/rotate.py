@@ -1,20 +1,29 @@
-"""Re-encrypt every stored API key under the current master key.
+"""Re-encrypt every encrypted column under the current master key: users' API keys, the
+issuer's tokens kept with each sign-in, and the code verifiers of sign-ins in flight.
 
 Rotation: put a new key first in SECRET_KEYS (keep the old ones after it), restart, then run
-`python -m compymac_rx.keys.rotate` (or `make rotate-keys`). When it reports 0 left, the old
-key can be removed from SECRET_KEYS.
+`python -m compymac_rx.keys.rotate` (or `make rotate-keys`). When it reports nothing left,
+the old key can be removed from SECRET_KEYS. A sign-in whose tokens no listed key opens is
+ended (the person signs in again); an API key no listed key opens is reported and kept.
 """
 
 from __future__ import annotations
 
+from compymac_rx.accounts.rotation import rotate_issuer_tokens
 from compymac_rx.crypto import keyring
 from compymac_rx.keys.service import rotate_all
 
 
 def main() -> None:
     kid = keyring()[0][0]
-    count = rotate_all()
-    print(f"rotate: re-encrypted {count} API key(s) under key id {kid!r}; 0 left under older keys")
+    keys, unreadable = rotate_all()
+    tokens = rotate_issuer_tokens()
+    print(
+        f"rotate: under key id {kid!r}: re-encrypted {keys} API key(s) and the tokens of "
+        f"{tokens.reencrypted} sign-in(s); ended {tokens.ended} sign-in(s) whose tokens no "
+        f"listed key opens; {unreadable} API key(s) unreadable (their owners must enter them "
+        "again). Nothing else is left under older keys."
+    )
 
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@ from compymac_rx.agent.types import ModelError
 from compymac_rx.db import session_scope, utcnow
 from compymac_rx.keys import repository
 from compymac_rx.keys.models import (
+    PROVIDER_LABELS,
     PROVIDERS,
     ApiKey,
     ApiKeyPublic,
@@ -149,7 +150,14 @@ def key_for_job(user_id: str, provider: str) -> ProviderKey | None:
         if row is None:
             return None
         secret, base_url = row.secret, row.base_url
-    plain = crypto.decrypt(secret, context=_context(user_id, provider))
+    try:
+        plain = crypto.decrypt(secret, context=_context(user_id, provider))
+    except crypto.CryptoError:
+        # Sealed under a master key since removed from SECRET_KEYS (rotation skipped).
+        raise ModelError(
+            f"Your saved {PROVIDER_LABELS.get(provider, provider)} key can no longer be read "
+            "on this server: enter it again in Settings."
+        ) from None
     return ProviderKey(provider, provider_url(provider, base_url), plain)
 
 
@@ -166,20 +174,27 @@ def set_default_model(user_id: str, choice: str) -> None:
         db.add(row)
 
 
-def rotate_all(batch: int = 100) -> int:
-    """Re-encrypt every key not under the current master key; returns how many."""
+def rotate_all(batch: int = 100) -> tuple[int, int]:
+    """Re-encrypt every key not under the current master key: (re-encrypted, unreadable).
+
+    An unreadable key (sealed under a key no longer listed, or altered) is left as it is:
+    the worker reports it to its owner as a key to enter again."""
     current = crypto.keyring()[0][0]
-    done = 0
+    done, unreadable = 0, set[str]()
     while True:
         with session_scope() as db:
-            rows = repository.keys_for_rotation(db, current_key_id=current, limit=batch)
+            rows = repository.keys_for_rotation(
+                db, current_key_id=current, limit=batch, skip=unreadable
+            )
             for row in rows:
                 context = _context(row.user_id, row.provider)
-                row.secret = crypto.encrypt(
-                    crypto.decrypt(row.secret, context=context), context=context
-                )
-                row.key_id = current
+                try:
+                    plain = crypto.decrypt(row.secret, context=context)
+                except crypto.CryptoError:
+                    unreadable.add(row.id)
+                    continue
+                row.secret, row.key_id = crypto.encrypt(plain, context=context), current
                 db.add(row)
-            done += len(rows)
+                done += 1
         if len(rows) < batch:
-            return done
+            return done, len(unreadable)

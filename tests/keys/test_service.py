@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from compymac_rx import crypto
+from compymac_rx.agent.types import ModelError
 from compymac_rx.keys import rotate
 from compymac_rx.keys import service as keys
 from tests.conftest import clear_caches
@@ -102,7 +103,7 @@ def test_rotation_re_encrypts_everything(
     monkeypatch.setenv("SECRET_KEYS", f"{new},{old}")
     clear_caches()
     rotate.main()
-    assert "re-encrypted 3 API key(s) under key id 'new2'" in capsys.readouterr().out
+    assert "under key id 'new2': re-encrypted 3 API key(s)" in capsys.readouterr().out
     after = db_dump(data_dir)
     assert "v1.old1." not in after and after.count("v1.new2.") == 3
     # The old key can go: every record decrypts under the new one alone.
@@ -113,6 +114,20 @@ def test_rotation_re_encrypts_everything(
         assert job_key is not None and job_key.api_key == PLANTED + user.id[:4]
     rotate.main()
     assert "re-encrypted 0 API key(s)" in capsys.readouterr().out
+
+
+def test_a_key_no_listed_master_key_opens_is_reported_plainly(
+    data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SECRET_KEYS", crypto.new_key_spec("old1"))
+    clear_caches()
+    user = make_user()
+    keys.save_key(user.id, "openai", PLANTED)
+    monkeypatch.setenv("SECRET_KEYS", crypto.new_key_spec("new2"))  # old key dropped early
+    clear_caches()
+    with pytest.raises(ModelError, match="can no longer be read on this server"):
+        keys.key_for_job(user.id, "openai")
+    assert rotate.rotate_all() == (0, 1)  # reported, left for its owner to replace
 
 
 def test_a_planted_key_never_reaches_the_logs(

@@ -95,6 +95,27 @@ def test_the_sign_up_route_does_not_say_the_email_exists() -> None:
     assert "set-cookie" not in response.headers
 
 
+def test_the_sign_up_form_carries_the_invite(monkeypatch: pytest.MonkeyPatch) -> None:
+    admin = make_user("admin@example.com")
+    policy(monkeypatch, "invite")
+    token = token_of(invites.create_invite(admin.id))
+    client = TestClient(Starlette(routes=auth_routes(get_identity_provider())))
+
+    def post(email: str, invite: str) -> str:
+        response = client.post(
+            routes.AUTH_SIGNUP,
+            data={"email": email, "password": PASSWORD, "invite": invite},
+            headers={"origin": "http://testserver"},
+            follow_redirects=False,
+        )
+        return str(response.headers["location"])
+
+    # A refusal goes back to the form with the link's token, so the person can retry.
+    assert post("admin@example.com", token) == f"/signup?invite={token}&error=unavailable"
+    assert post("new@example.com", token) == "/"
+    assert post("other@example.com", token) == f"/signup?invite={token}&error=invite"
+
+
 def test_closed_sign_up_refuses_everyone_alike(monkeypatch: pytest.MonkeyPatch) -> None:
     make_user("old@example.com")
     policy(monkeypatch, "closed")

@@ -233,3 +233,41 @@ def test_errors_read_the_same_for_open_and_closed_ports(
 )
 def test_addresses_carried_inside_others_are_unwrapped(address: str, public: bool) -> None:
     assert outbound.is_public(ipaddress.ip_address(address)) is public
+
+
+def test_a_name_with_one_private_answer_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    answers = [
+        (socket.AF_INET, socket.SOCK_STREAM, 6, "", (ip, 80))
+        for ip in ("93.184.216.34", "10.0.0.1")
+    ]
+    monkeypatch.setattr(outbound.socket, "getaddrinfo", lambda *a, **k: answers)
+    with pytest.raises(outbound.BlockedAddress):
+        outbound.resolve("mixed.example", 80)
+
+
+def test_the_connection_goes_to_the_address_that_was_checked(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """DNS rebinding: the name answers an allowed address once, then a blocked one. The
+    transport resolves once per connection and connects to what it checked."""
+    fake = FakeOpenAI(host="127.0.0.2").start()
+    try:
+        monkeypatch.setenv("ALLOW_CUSTOM_BASE_URL", "true")
+        allow(monkeypatch, "127.0.0.2")
+        real = socket.getaddrinfo
+        calls: list[str] = []
+
+        def rebinding(host: str, port: int, *args: object, **kwargs: object) -> object:
+            if host != "model.rebind.test":
+                return real(host, port, *args, **kwargs)  # type: ignore[arg-type]
+            calls.append(host)
+            ip = "127.0.0.2" if len(calls) == 1 else "127.0.0.1"
+            return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (ip, port))]
+
+        monkeypatch.setattr(outbound.socket, "getaddrinfo", rebinding)
+        port = fake.url.rsplit(":", 1)[1].split("/")[0]
+        models = backend(f"http://model.rebind.test:{port}/v1").list_models()
+        assert models == ["fake-large", "fake-small"] and calls == ["model.rebind.test"]
+        assert len(fake.requests) == 1
+    finally:
+        fake.stop()
