@@ -18,8 +18,8 @@ from starlette.responses import PlainTextResponse, Response, StreamingResponse
 from starlette.routing import BaseRoute, Route
 
 from compymac_rx import routes
-from compymac_rx.accounts import service as accounts
 from compymac_rx.files import service as files
+from compymac_rx.identity.cache import get_user_cache
 from compymac_rx.identity.http import token_from_cookie_header
 from compymac_rx.offload import off_loop
 
@@ -64,7 +64,8 @@ class _FdStream:
 
 
 def _resolve_user(cookie: str | None) -> str | None:
-    user = accounts.resolve_user(token_from_cookie_header(cookie))
+    # The same resolution as every WebSocket event (an issuer-backed session is refreshed).
+    user = get_user_cache().resolve(token_from_cookie_header(cookie))
     return None if user is None else user.id
 
 

@@ -11,8 +11,8 @@ from __future__ import annotations
 from starlette.responses import PlainTextResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from compymac_rx.accounts import service as accounts
 from compymac_rx.http.origins import header, origin_allowed
+from compymac_rx.identity.cache import get_user_cache
 from compymac_rx.identity.http import token_from_cookie_header
 from compymac_rx.offload import off_loop
 from compymac_rx.settings import Settings
@@ -49,7 +49,7 @@ class UploadGuard:
             await PlainTextResponse("Origin not allowed.", status_code=403)(scope, receive, send)
             return
         token = token_from_cookie_header(header(scope, b"cookie"))
-        user = await off_loop(accounts.resolve_user, token) if token else None
+        user = await off_loop(get_user_cache().resolve, token) if token else None
         if user is None:
             await PlainTextResponse("Sign in first.", status_code=401)(scope, receive, send)
             return
