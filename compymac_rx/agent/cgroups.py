@@ -141,8 +141,15 @@ def _parents() -> tuple[int, Path, Path] | None:
     mounts = _cgroup_mounts(Path("/proc/self/mountinfo").read_text())
     own = _own_groups(Path("/proc/self/cgroup").read_text())
     unified = _folder(mounts, own, "")
-    if unified is not None and _v2_delegates(unified):
-        return 2, unified, unified
+    if unified is not None:
+        # The app's own group if it can hand the controllers to children (it must hold no
+        # processes itself, unless it is the root), else its parent where they are already
+        # handed out: systemd `Delegate=memory pids` with `DelegateSubgroup=app`.
+        if _v2_delegates(unified, enable=True):
+            return 2, unified, unified
+        parent = unified.parent
+        if parent.is_relative_to(mounts[""][1]) and _v2_delegates(parent, enable=False):
+            return 2, parent, parent
     memory, pids = _folder(mounts, own, "memory"), _folder(mounts, own, "pids")
     if memory and pids and os.access(memory, os.W_OK) and os.access(pids, os.W_OK):
         return 1, memory, pids
@@ -153,12 +160,15 @@ def _parents() -> tuple[int, Path, Path] | None:
     return None
 
 
-def _v2_delegates(parent: Path) -> bool:
+def _v2_delegates(parent: Path, *, enable: bool) -> bool:
+    """Whether children of `parent` get the memory and pids controllers (enabled if asked)."""
     wanted = {"memory", "pids"}
     try:
         if not wanted <= set((parent / "cgroup.controllers").read_text().split()):
             return False  # not ours to hand out (a hybrid host keeps them on v1)
         if not wanted <= set((parent / "cgroup.subtree_control").read_text().split()):
+            if not enable:
+                return False
             # Fails (EBUSY) when the group holds processes itself and is not the root.
             _write(parent / "cgroup.subtree_control", "+memory +pids")
         return os.access(parent, os.W_OK)
