@@ -4,12 +4,12 @@ rlimits are per process (RLIMIT_AS) or per uid (RLIMIT_NPROC): twenty processes 
 pass an address-space limit of 1 GB, and a uid-wide process count is shared with anything
 else that runs as that uid. A cgroup bounds the command as a whole.
 
-Where: a child of the cgroup this app runs in (so a command can never get more than the app
-itself was given), named `compymac-<random>`. cgroup v2 when the app's own group can delegate
-the memory and pids controllers to children; else cgroup v1 (separate `memory` and `pids`
-hierarchies, as on hosts that still mount them). The command's first process joins the group
-between fork and exec, so everything it starts is inside from the first instruction. The group
-is killed and removed when the command ends.
+Where: a child of the cgroup this app runs in (so a command never gets more than the app
+itself was given), named `compymac-<app pid>-<random>`. cgroup v2 when the app's group can
+hand the memory and pids controllers to children; else cgroup v1 (separate `memory` and
+`pids` hierarchies). The command's first process joins the group between fork and exec, so
+everything it starts is inside from its first instruction. The group is killed and removed
+when the command ends.
 """
 
 from __future__ import annotations
@@ -101,7 +101,9 @@ def create_group(memory_mb: int, max_processes: int) -> CommandGroup | None:
     if parents is None:
         return None
     version, memory_parent, pids_parent = parents
-    name = _PREFIX + secrets.token_hex(8)
+    # The pid tells apart the groups of app processes that share a parent (v1 often
+    # has every process in the root group).
+    name = f"{group_prefix()}{secrets.token_hex(8)}"
     memory_bytes = str(memory_mb * 1024 * 1024)
     if version == 2:
         folder = memory_parent / name
@@ -131,8 +133,9 @@ def create_group(memory_mb: int, max_processes: int) -> CommandGroup | None:
     return group
 
 
-def available() -> bool:
-    return _parents() is not None
+def group_prefix() -> str:
+    """The name every command group of this process starts with."""
+    return f"{_PREFIX}{os.getpid()}-"
 
 
 @functools.cache
@@ -141,8 +144,15 @@ def _parents() -> tuple[int, Path, Path] | None:
     mounts = _cgroup_mounts(Path("/proc/self/mountinfo").read_text())
     own = _own_groups(Path("/proc/self/cgroup").read_text())
     unified = _folder(mounts, own, "")
-    if unified is not None and _v2_delegates(unified):
-        return 2, unified, unified
+    if unified is not None:
+        # The app's own group if it can hand the controllers to children (it must hold no
+        # processes itself, unless it is the root), else its parent where they are already
+        # handed out: systemd `Delegate=memory pids` with `DelegateSubgroup=app`.
+        if _v2_delegates(unified, enable=True):
+            return 2, unified, unified
+        parent = unified.parent
+        if parent.is_relative_to(mounts[""][1]) and _v2_delegates(parent, enable=False):
+            return 2, parent, parent
     memory, pids = _folder(mounts, own, "memory"), _folder(mounts, own, "pids")
     if memory and pids and os.access(memory, os.W_OK) and os.access(pids, os.W_OK):
         return 1, memory, pids
@@ -153,12 +163,15 @@ def _parents() -> tuple[int, Path, Path] | None:
     return None
 
 
-def _v2_delegates(parent: Path) -> bool:
+def _v2_delegates(parent: Path, *, enable: bool) -> bool:
+    """Whether children of `parent` get the memory and pids controllers (enabled if asked)."""
     wanted = {"memory", "pids"}
     try:
         if not wanted <= set((parent / "cgroup.controllers").read_text().split()):
             return False  # not ours to hand out (a hybrid host keeps them on v1)
         if not wanted <= set((parent / "cgroup.subtree_control").read_text().split()):
+            if not enable:
+                return False
             # Fails (EBUSY) when the group holds processes itself and is not the root.
             _write(parent / "cgroup.subtree_control", "+memory +pids")
         return os.access(parent, os.W_OK)

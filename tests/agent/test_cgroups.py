@@ -71,3 +71,23 @@ def test_a_v1_group_on_this_machine_holds_its_child_and_goes_away() -> None:
     finally:
         group.remove()
     assert not group.memory.exists() and not group.pids.exists()
+
+
+def fake_v2_group(folder: Path, *, controllers: str, enabled: str) -> Path:
+    folder.mkdir(parents=True)
+    (folder / "cgroup.controllers").write_text(controllers)
+    (folder / "cgroup.subtree_control").write_text(enabled)
+    return folder
+
+
+def test_v2_uses_the_own_group_or_a_delegating_parent(tmp_path: Path) -> None:
+    own = fake_v2_group(tmp_path / "own", controllers="cpu memory pids", enabled="")
+    assert cgroups._v2_delegates(own, enable=True)  # a plain file takes the write
+    assert (own / "cgroup.subtree_control").read_text() == "+memory +pids"
+    busy = fake_v2_group(tmp_path / "busy", controllers="memory pids", enabled="")
+    assert not cgroups._v2_delegates(busy, enable=False)
+    given = fake_v2_group(tmp_path / "given", controllers="memory pids", enabled="memory pids")
+    assert cgroups._v2_delegates(given, enable=False)
+    hybrid = fake_v2_group(tmp_path / "hybrid", controllers="", enabled="")
+    assert not cgroups._v2_delegates(hybrid, enable=True)
+    assert (hybrid / "cgroup.subtree_control").read_text() == ""  # nothing tried there

@@ -46,7 +46,8 @@ def parents() -> tuple[int, Path, Path]:
 
 def command_groups(parents: tuple[int, Path, Path]) -> list[Path]:
     _, memory, pids = parents
-    return sorted({*memory.glob("compymac-*"), *pids.glob("compymac-*")})
+    mine = f"{cgroups.group_prefix()}*"  # not those of other app processes on the machine
+    return sorted({*memory.glob(mine), *pids.glob(mine)})
 
 
 class GroupWatcher:
@@ -72,7 +73,7 @@ class GroupWatcher:
         memory_file = "memory.max" if self.version == 2 else "memory.limit_in_bytes"
         while not self._stop.is_set():
             # Only groups with members: the ceilings are written before the command joins.
-            for group in self.pids_parent.glob("compymac-*"):
+            for group in self.pids_parent.glob(f"{cgroups.group_prefix()}*"):
                 try:
                     if not (group / "cgroup.procs").read_text().strip():
                         continue
@@ -80,7 +81,7 @@ class GroupWatcher:
                     self.pids_limits.add((group / "pids.max").read_text().strip())
                 except (OSError, ValueError):
                     continue
-            for group in self.memory_parent.glob("compymac-*"):
+            for group in self.memory_parent.glob(f"{cgroups.group_prefix()}*"):
                 try:
                     if (group / "cgroup.procs").read_text().strip():
                         self.memory_limits.add(int((group / memory_file).read_text()))
