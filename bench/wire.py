@@ -168,13 +168,12 @@ class SocketIO:
         per-frame timeout, so a stream of pings cannot keep it waiting forever."""
         deadline = time.monotonic() + timeout
         while (left := deadline - time.monotonic()) > 0:
-            frame = await self.ws.receive(timeout=left)
-            if frame is None:
+            text = await self.ws.receive(timeout=left)
+            if text is None:
                 break
             self.last_at = time.monotonic_ns()
-            text = frame
             self.frames += 1
-            self.bytes += len(text.encode())
+            self.bytes += len(text.encode())  # the frame's payload (no WebSocket header)
             self.last_text = text
             if text == "2":  # engine.io ping
                 await self.ws.send("3")
