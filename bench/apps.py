@@ -14,6 +14,7 @@ from __future__ import annotations
 import base64
 import os
 import secrets
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -115,7 +116,8 @@ def compymac(
             env = app_env(base, **extra)
         else:
             pg_base = Path(tempfile.mkdtemp(prefix="bench-pg-"))
-            pg_base.chmod(0o755)
+            pg_base.chmod(0o755)  # readable by the postgres user; removed after it stops
+            stack.callback(shutil.rmtree, pg_base, ignore_errors=True)
             pg = stack.enter_context(postgres_server(pg_base))
             pg.psql("CREATE DATABASE bench")
             redis = stack.enter_context(redis_server(base))
