@@ -17,6 +17,10 @@ import asyncio
 import platform
 import tempfile
 import time
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 import psutil
@@ -62,56 +66,77 @@ def numbers(text: str) -> list[int]:
     return [int(part) for part in text.split(",") if part]
 
 
+def turns_and_scale(args: argparse.Namespace, only: set[str], kind: str, out: Results) -> None:
+    with (
+        tempfile.TemporaryDirectory(prefix=f"bench-{kind}-") as tmp,
+        running(kind, Path(tmp), worker_concurrency=args.celery_concurrency) as app,
+    ):
+        if "turns" in only:
+            rows, wire = asyncio.run(
+                turns.measure(app, numbers(args.clients), args.turns, not args.no_bytes)
+            )
+            out.rows += rows
+            out.wires += [wire] if wire else []
+        if "scale" in only and kind == "inline":
+            out.scale = asyncio.run(scale.measure(app, args.sessions, args.messages, args.tabs))
+
+
+def streams(args: argparse.Namespace, url: str, kind: str, out: Results) -> None:
+    with (
+        tempfile.TemporaryDirectory(prefix=f"bench-stream-{kind}-") as tmp,
+        running(kind, Path(tmp), stream.model_env(url), args.celery_concurrency) as app,
+    ):
+        out.streams += asyncio.run(
+            stream.measure(app, numbers(args.stream_clients), args.tokens, args.rate)
+        )
+
+
+@dataclass
+class Results:
+    rows: list[turns.Row] = field(default_factory=list)
+    wires: list[turns.WireBytes] = field(default_factory=list)
+    streams: list[stream.StreamRow] = field(default_factory=list)
+    scale: list[str] = field(default_factory=list)
+    failures: list[str] = field(default_factory=list)
+
+    def attempt(self, what: str, run: Callable[[], None]) -> None:
+        """Run one system's part; a failure is printed and noted, the other systems go on."""
+        try:
+            run()
+        except Exception as error:
+            traceback.print_exc()
+            self.failures.append(f"FAILED {what}: {error!r}")
+
+
 def main() -> None:
     args = parse()
     only = set(args.only.split(","))
     if unknown := only - set(SECTIONS):
         raise SystemExit(f"unknown sections: {', '.join(sorted(unknown))}")
+    if bad := set(args.stream_profiles.split(",")) - set(COMPYMAC):
+        raise SystemExit(f"stream runs on {', '.join(COMPYMAC)}, not {', '.join(bad)}")
     began = time.monotonic()
-    out = [
-        f"bench: {platform.node()}, {psutil.cpu_count()} cores, load "
-        + " ".join(f"{x:.1f}" for x in psutil.getloadavg()),
-    ]
-    rows: list[turns.Row] = []
-    wires: list[turns.WireBytes] = []
-    scale_lines: list[str] = []
+    load = " ".join(f"{x:.1f}" for x in psutil.getloadavg())
+    out = [f"bench: {platform.node()}, {psutil.cpu_count()} cores, load {load} at the start"]
+    results = Results()
     profiles = args.profiles.split(",") if "turns" in only else []
     if "scale" in only and "inline" not in profiles:
         profiles.append("inline")
     for kind in profiles:
-        with (
-            tempfile.TemporaryDirectory(prefix=f"bench-{kind}-") as tmp,
-            running(kind, Path(tmp), worker_concurrency=args.celery_concurrency) as app,
-        ):
-            if "turns" in only:
-                got, wire = asyncio.run(
-                    turns.measure(app, numbers(args.clients), args.turns, not args.no_bytes)
-                )
-                rows += got
-                wires += [wire] if wire else []
-            if "scale" in only and kind == "inline":
-                scale_lines = asyncio.run(
-                    scale.measure(app, args.sessions, args.messages, args.tabs)
-                )
-    stream_rows: list[stream.StreamRow] = []
+        results.attempt(kind, partial(turns_and_scale, args, only, kind, results))
     if "stream" in only:
         with stream.fake_model(args.tokens, args.rate) as url:
             for kind in args.stream_profiles.split(","):
-                if kind not in COMPYMAC:
-                    raise SystemExit(f"stream runs on {COMPYMAC}, not {kind!r}")
-                with (
-                    tempfile.TemporaryDirectory(prefix=f"bench-stream-{kind}-") as tmp,
-                    running(kind, Path(tmp), stream.model_env(url), args.celery_concurrency) as app,
-                ):
-                    stream_rows += asyncio.run(
-                        stream.measure(app, numbers(args.stream_clients), args.tokens, args.rate)
-                    )
-    if rows or wires:
-        out += ["", *turns.summary(rows, wires)]
-    if stream_rows:
-        out += ["", *stream.summary(stream_rows, args.tokens, args.rate, args.celery_concurrency)]
-    if scale_lines:
-        out += ["", *scale_lines]
+                results.attempt(f"stream {kind}", partial(streams, args, url, kind, results))
+    if results.rows or results.wires:
+        out += ["", *turns.summary(results.rows, results.wires)]
+    if results.streams:
+        concurrency = args.celery_concurrency
+        out += ["", *stream.summary(results.streams, args.tokens, args.rate, concurrency)]
+    if results.scale:
+        out += ["", *results.scale]
+    if results.failures:
+        out += ["", *results.failures]
     out += ["", f"bench: done in {(time.monotonic() - began) / 60:.1f} min"]
     print("\n" + "=" * 100 + "\n" + "\n".join(out), flush=True)
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import base64
 import os
 import secrets
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -115,7 +116,8 @@ def compymac(
             env = app_env(base, **extra)
         else:
             pg_base = Path(tempfile.mkdtemp(prefix="bench-pg-"))
-            pg_base.chmod(0o755)
+            pg_base.chmod(0o755)  # readable by the postgres user; removed after it stops
+            stack.callback(shutil.rmtree, pg_base, ignore_errors=True)
             pg = stack.enter_context(postgres_server(pg_base))
             pg.psql("CREATE DATABASE bench")
             redis = stack.enter_context(redis_server(base))
@@ -135,9 +137,12 @@ def compymac(
         full = {**os.environ, **env}
         subprocess.run([str(BIN / "alembic"), "upgrade", "head"], cwd=ROOT, env=full, check=True)
         # This process seeds users, sessions and messages: the same database as the backend.
-        os.environ.update(env)
+        # Put back afterwards: the next system must not inherit this one's DATABASE_URL.
         from tests.conftest import clear_caches
 
+        saved = dict(os.environ)
+        stack.callback(_restore_environ, saved)
+        os.environ.update(env)
         clear_caches()
         pids = []
         if kind == "celery":
@@ -163,21 +168,41 @@ def compymac(
         yield Running(kind, backend.url, [backend.process.pid, *pids])
 
 
+def _restore_environ(saved: dict[str, str]) -> None:
+    from tests.conftest import clear_caches
+
+    os.environ.clear()
+    os.environ.update(saved)
+    clear_caches()
+
+
+def show_logs(base: Path, lines: int = 30) -> None:
+    """The tail of every log a failed system left, before its folder is removed."""
+    for log in sorted(base.rglob("*.log")):
+        tail = log.read_text(errors="replace").splitlines()[-lines:]
+        print(f"--- {log.relative_to(base)} (last {len(tail)} lines)", *tail, sep="\n")
+
+
 @contextmanager
 def running(
     kind: str, base: Path, extra: dict[str, str] | None = None, worker_concurrency: int = 2
 ) -> Iterator[Running]:
-    """Start one system under `base` (a fresh folder) and stop it after the block."""
-    if kind == "echo":
-        with echo_app(base / "echo") as app:
-            yield app
-    elif kind == "chainlit":
-        from bench.chainlit_peer import chainlit_app
+    """Start one system under `base` (a fresh folder) and stop it after the block; on an
+    error, print its logs first."""
+    try:
+        if kind == "echo":
+            with echo_app(base / "echo") as app:
+                yield app
+        elif kind == "chainlit":
+            from bench.chainlit_peer import chainlit_app
 
-        with chainlit_app(base / "chainlit") as app:
-            yield app
-    elif kind in COMPYMAC:
-        with compymac(kind, base, extra or {}, worker_concurrency) as app:
-            yield app
-    else:
-        raise ValueError(f"unknown profile {kind!r}")
+            with chainlit_app(base / "chainlit") as app:
+                yield app
+        elif kind in COMPYMAC:
+            with compymac(kind, base, extra or {}, worker_concurrency) as app:
+                yield app
+        else:
+            raise ValueError(f"unknown profile {kind!r}")
+    except Exception:
+        show_logs(base)
+        raise

@@ -11,6 +11,7 @@ again), the same point as CompyMac's `running` going false.
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import time
@@ -64,10 +65,14 @@ def chainlit_app(folder: Path) -> Iterator[Running]:
     port = free_port()
     url, log = f"http://127.0.0.1:{port}", folder.parent / "chainlit.log"
     command = [str(executable), "run", "app.py", "--headless", "--host", "127.0.0.1"]
+    # A clean environment: Chainlit reads DATABASE_URL (and more) from it, and the stock app
+    # has no persistence.
+    env = {name: os.environ[name] for name in ("PATH", "HOME", "LANG") if name in os.environ}
     with log.open("ab") as out:
         process = subprocess.Popen(
             [*command, "--port", str(port)],
             cwd=folder,
+            env=env,
             stdout=out,
             stderr=subprocess.STDOUT,
             start_new_session=True,
@@ -131,7 +136,9 @@ class ChainlitTab:
                 if args[0].get("output") != text:
                     raise AssertionError(f"chainlit echoed {args[0].get('output')!r}")
                 first = time.perf_counter() - sent
-            elif event == "task_end" and first:
+            elif event == "task_end":
+                if not first:
+                    raise RuntimeError(f"chainlit ended the turn without a reply: {args}")
                 return first, time.perf_counter() - sent
         raise TimeoutError("chainlit turn did not end within 120 s")
 

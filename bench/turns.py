@@ -150,7 +150,7 @@ async def measure(
     rows = []
     for n in clients:
         count = turns or default_turns(n)
-        row = await run_clients(app, n, count, timeout=120 + 30 * n * count)
+        row = await run_clients(app, n, count, timeout=300 + 5 * n * count)
         print(row_line(row), flush=True)
         rows.append(row)
     wire = None

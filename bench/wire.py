@@ -9,23 +9,128 @@ app's states change.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
-import simple_websocket
+from wsproto import ConnectionType, WSConnection
+from wsproto.events import (
+    AcceptConnection,
+    BytesMessage,
+    CloseConnection,
+    Event,
+    Ping,
+    RejectConnection,
+    Request,
+    TextMessage,
+)
+from wsproto.utilities import LocalProtocolError
 
 REFLEX_NAMESPACE = "/_event"
 SUFFIX = "_rx_state_"
 
 
+class WebSocket:
+    """A minimal WebSocket client: wsproto on asyncio streams, text messages in a queue.
+
+    Not simple_websocket's AioClient: its handshake keeps a frame that arrives in the same read
+    as the server's 101 answer unseen until the next frame comes, so a connection could wait
+    for the server's next ping (25 s) for its engine.io open packet.
+    """
+
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.reader, self.writer = reader, writer
+        self.connection = WSConnection(ConnectionType.CLIENT)
+        self.messages: asyncio.Queue[str | None] = asyncio.Queue()
+        self._parts: list[str] = []
+        self._task: asyncio.Task[None] | None = None
+
+    @classmethod
+    async def connect(cls, url: str, headers: dict[str, str], timeout: float) -> WebSocket:
+        parts = urlsplit(url)
+        host, port = parts.hostname or "127.0.0.1", parts.port or 80
+        reader, writer = await asyncio.wait_for(asyncio.open_connection(host, port), timeout)
+        socket = cls(reader, writer)
+        request = Request(
+            host=f"{host}:{port}",
+            target=f"{parts.path}?{parts.query}",
+            extra_headers=[(k.encode(), v.encode()) for k, v in headers.items()],
+        )
+        writer.write(socket.connection.send(request))
+        accepted = False
+        deadline = time.monotonic() + timeout
+        while not accepted:
+            data = await asyncio.wait_for(reader.read(65536), deadline - time.monotonic())
+            if not data:
+                raise ConnectionError("closed during the WebSocket handshake")
+            socket.connection.receive_data(data)
+            for event in socket.connection.events():
+                if isinstance(event, AcceptConnection):
+                    accepted = True
+                elif isinstance(event, RejectConnection):
+                    raise ConnectionError(f"WebSocket refused: {event.status_code}")
+                elif accepted:  # frames that came in the same read as the answer
+                    socket._handle(event)
+        socket._task = asyncio.create_task(socket._read())
+        return socket
+
+    def _handle(self, event: Event) -> None:
+        if isinstance(event, TextMessage | BytesMessage):
+            data = event.data if isinstance(event.data, str) else event.data.decode()
+            self._parts.append(data)
+            if event.message_finished:
+                self.messages.put_nowait("".join(self._parts))
+                self._parts.clear()
+        elif isinstance(event, Ping):
+            self.writer.write(self.connection.send(event.response()))
+        elif isinstance(event, CloseConnection):
+            self.messages.put_nowait(None)
+
+    async def _read(self) -> None:
+        try:
+            while data := await self.reader.read(65536):
+                self.connection.receive_data(data)
+                for event in self.connection.events():
+                    self._handle(event)
+        except (ConnectionError, OSError):
+            pass
+        self.messages.put_nowait(None)
+
+    async def receive(self, timeout: float) -> str | None:
+        """The next message, or None when nothing came in time."""
+        try:
+            message = await asyncio.wait_for(self.messages.get(), timeout)
+        except TimeoutError:
+            return None
+        if message is None:
+            self.messages.put_nowait(None)  # closed stays closed for the next reader too
+            raise ConnectionError("the server closed the WebSocket")
+        return message
+
+    async def send(self, text: str) -> None:
+        self.writer.write(self.connection.send(TextMessage(data=text)))
+        await self.writer.drain()
+
+    async def close(self) -> None:
+        with contextlib.suppress(LocalProtocolError, ConnectionError, OSError):
+            self.writer.write(self.connection.send(CloseConnection(code=1000)))
+        if self._task is not None:
+            self._task.cancel()
+        self.writer.close()
+        with contextlib.suppress(ConnectionError, OSError):
+            await self.writer.wait_closed()
+
+
 class SocketIO:
     """EIO4 + Socket.IO v5 text packets on one namespace, pings answered, frames counted."""
 
-    def __init__(self, ws: simple_websocket.AioClient, namespace: str) -> None:
+    def __init__(self, ws: WebSocket, namespace: str) -> None:
         self.ws = ws
         self.prefix = "" if namespace == "/" else f"{namespace},"
         self.frames = 0
@@ -43,7 +148,7 @@ class SocketIO:
         headers: dict[str, str] | None = None,
         timeout: float = 120,
     ) -> SocketIO:
-        ws = await simple_websocket.AioClient.connect(url, headers=headers or {})
+        ws = await WebSocket.connect(url, headers or {}, timeout)
         socket = cls(ws, namespace)
         opening = await ws.receive(timeout=timeout)
         if not str(opening).startswith("0"):
@@ -63,13 +168,12 @@ class SocketIO:
         per-frame timeout, so a stream of pings cannot keep it waiting forever."""
         deadline = time.monotonic() + timeout
         while (left := deadline - time.monotonic()) > 0:
-            frame = await self.ws.receive(timeout=left)
-            if frame is None:
+            text = await self.ws.receive(timeout=left)
+            if text is None:
                 break
             self.last_at = time.monotonic_ns()
-            text = frame if isinstance(frame, str) else frame.decode()
             self.frames += 1
-            self.bytes += len(frame) if isinstance(frame, bytes) else len(text.encode())
+            self.bytes += len(text.encode())  # the frame's payload (no WebSocket header)
             self.last_text = text
             if text == "2":  # engine.io ping
                 await self.ws.send("3")
