@@ -9,7 +9,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import CursorResult, Executable, event
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, create_engine
 
@@ -68,3 +68,13 @@ def session_scope() -> Iterator[Session]:
         except BaseException:
             session.rollback()
             raise
+
+
+def execute_core(
+    session: Session, statement: Executable, params: dict[str, Any]
+) -> CursorResult[*tuple[Any, ...]]:
+    """Run a Core statement on the session's transaction, past the ORM layer it does not need.
+
+    For the turn path's statements, built once with bind parameters (see chats.repository).
+    """
+    return session.connection().execute(statement, params)
