@@ -28,6 +28,10 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA journal_mode=WAL")
+    # SQLite's advice for WAL: commits no longer wait for an fsync (about 6 ms each here, and
+    # the write lock is held meanwhile, so it capped a process at ~50 turns/s). The database
+    # stays consistent; a power cut (not a crash of the app) may lose the last moments' commits.
+    cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA busy_timeout=10000")
     cursor.close()
 

@@ -4,19 +4,20 @@ from __future__ import annotations
 
 import functools
 import logging
-import threading
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Protocol
 
 from compymac_rx.db import session_scope, utcnow
 from compymac_rx.jobs import repository
 from compymac_rx.jobs.models import JobStatus
+from compymac_rx.jobs.scheduler import Scheduler
 from compymac_rx.jobs.tasks import Claim, finish_job, run_job
 from compymac_rx.settings import get_settings
 
 log = logging.getLogger(__name__)
 
 RETRY_WAITING_SECONDS = 1.0
+RETRIES = Scheduler("job-retry")  # one thread for every waiting job's next try
 
 
 class JobRunner(Protocol):
@@ -50,9 +51,7 @@ class InlineJobRunner:
             return
         if future.result() in (Claim.WAIT, Claim.BUSY):
             # Over the owner's running limit: try again shortly, without holding a thread.
-            timer = threading.Timer(RETRY_WAITING_SECONDS, self.submit, args=(job_id,))
-            timer.daemon = True
-            timer.start()
+            RETRIES.call_later(RETRY_WAITING_SECONDS, functools.partial(self.submit, job_id))
 
     def cancel(self, job_id: str) -> None:
         # The loop checks the database flag between steps; a thread cannot be killed.
