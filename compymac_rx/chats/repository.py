@@ -208,6 +208,16 @@ def _numbers_statement(steps: int) -> Executable:
     return sa.select(_last_seq(), *existing)
 
 
+def numbers(
+    session: Session, *, user_id: str, session_id: str, job_id: str | None, steps: Sequence[int]
+) -> tuple[int, list[int | None]]:
+    """The session's last seq, and the message id of each of the job's `steps` (None if new)."""
+    params: dict[str, Any] = {"p_session": session_id, "p_user": user_id, "p_job": job_id}
+    params.update((f"step_{n}", step) for n, step in enumerate(steps))
+    row = execute_core(session, _numbers_statement(len(steps)), params).one()
+    return int(row[0]), [None if value is None else int(value) for value in row[1:]]
+
+
 def append_messages(
     session: Session,
     *,
@@ -225,11 +235,10 @@ def append_messages(
     if not lock_session(session, user_id=user_id, session_id=session_id, now=now):
         raise LookupError(f"session {session_id} is gone")
     steps = [m.job_step for m in messages if m.job_step is not None] if job_id else []
-    params: dict[str, Any] = {"p_session": session_id, "p_user": user_id, "p_job": job_id}
-    params.update((f"step_{n}", step) for n, step in enumerate(steps))
-    row = execute_core(session, _numbers_statement(len(steps)), params).one()
-    seq = int(row[0])
-    found: dict[int | None, Any] = dict(zip(steps, row[1:], strict=True))
+    seq, stored_steps = numbers(
+        session, user_id=user_id, session_id=session_id, job_id=job_id, steps=steps
+    )
+    found: dict[int | None, int | None] = dict(zip(steps, stored_steps, strict=True))
     stored: list[MessagePublic] = []
     for message in messages:
         if (old_id := found.get(message.job_step)) is not None:

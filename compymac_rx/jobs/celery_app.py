@@ -71,6 +71,12 @@ def submit_turn(job_id: str, *, retry: bool = False) -> None:
     run_turn_task.apply_async(args=(job_id,), task_id=task_id)
 
 
+def warm_producer() -> None:
+    """Open the web process's broker connection now, not in the first user's send."""
+    with celery_app.producer_or_acquire() as producer:
+        producer.connection.ensure_connection(max_retries=1)
+
+
 def revoke_turn(job_id: str) -> None:
     celery_app.control.revoke(job_id)
 

@@ -16,9 +16,9 @@ log = logging.getLogger(__name__)
 class CeleryJobRunner:
     def __init__(self) -> None:
         # Imported here: the embedded profile never loads Celery.
-        from compymac_rx.jobs.celery_app import revoke_turn, submit_turn
+        from compymac_rx.jobs.celery_app import revoke_turn, submit_turn, warm_producer
 
-        self._submit, self._revoke = submit_turn, revoke_turn
+        self._submit, self._revoke, self._warm = submit_turn, revoke_turn, warm_producer
 
     def submit(self, job_id: str) -> None:
         self._submit(job_id)
@@ -38,5 +38,9 @@ class CeleryJobRunner:
                 JobPublisher(get_bus(), ended).publish("status", status="cancelled", error=None)
 
     def recover(self) -> None:
-        # Workers and their reapers own recovery; a web process restart loses nothing.
-        return None
+        # Workers and their reapers own recovery; a web process restart loses nothing. Start-up
+        # is the time to open the broker connection the first send would otherwise wait for.
+        try:
+            self._warm()
+        except Exception:
+            log.warning("could not reach the broker at start-up; the first send will retry")

@@ -12,6 +12,7 @@ from compymac_rx.jobs import repository
 from compymac_rx.jobs.models import JobStatus
 from compymac_rx.jobs.scheduler import Scheduler
 from compymac_rx.jobs.tasks import Claim, finish_job, run_job
+from compymac_rx.jobs.warm import warm_up
 from compymac_rx.settings import get_settings
 
 log = logging.getLogger(__name__)
@@ -66,6 +67,8 @@ class InlineJobRunner:
             finish_job(job_id, JobStatus.FAILED, "Interrupted by a server restart.", utcnow())
         for job_id in queued:
             self.submit(job_id)
+        # Turns run in this process: compile their statements now, not in the first user's turn.
+        warm_up()
 
     def shutdown(self) -> None:
         self._closed = True
