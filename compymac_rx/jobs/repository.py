@@ -176,9 +176,14 @@ def request_cancel(session: Session, *, user_id: str, job_id: str) -> bool:
     return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
+@functools.cache
+def _cancel_requested_statement() -> Executable:
+    return sa.select(_jobs.c.cancel_requested).where(_jobs.c.id == bindparam("p_job"))
+
+
 def cancel_requested(session: Session, *, job_id: str) -> bool:
-    value = session.exec(select(Job.cancel_requested).where(Job.id == job_id)).first()
-    return bool(value)
+    """Polled several times a second while a turn runs: a cached Core statement."""
+    return bool(execute_core(session, _cancel_requested_statement(), {"p_job": job_id}).scalar())
 
 
 def jobs_with_status(session: Session, *, statuses: Sequence[str]) -> Sequence[Job]:

@@ -39,6 +39,7 @@ def warm_up() -> None:
                 db, job_id=NO_SUCH_ID, user_id=NO_SUCH_ID, limit=1, now=now, stale_before=now
             )
             repository.job_status(db, job_id=NO_SUCH_ID)
+            repository.cancel_requested(db, job_id=NO_SUCH_ID)
             chats.history(db, user_id=NO_SUCH_ID, session_id=NO_SUCH_ID, limit=HISTORY_LIMIT)
             chats.lock_session(db, user_id=NO_SUCH_ID, session_id=NO_SUCH_ID, now=now)
             for steps in ([1], [1, 2]):  # a tool record; the last reply with a trace or error
