@@ -8,7 +8,8 @@ from compymac_rx.db import session_scope, utcnow
 from compymac_rx.jobs import repository
 from compymac_rx.jobs.bus import get_bus
 from compymac_rx.jobs.models import JobStatus
-from compymac_rx.jobs.tasks import JobPublisher, finish_job
+from compymac_rx.jobs.publisher import JobPublisher
+from compymac_rx.jobs.tasks import finish_job
 
 log = logging.getLogger(__name__)
 
