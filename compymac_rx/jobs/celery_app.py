@@ -85,6 +85,12 @@ def revoke_turn(job_id: str) -> None:
 def _warm_child(**_kwargs: object) -> None:
     """Each pool child warms up as it starts, so its first turn costs what every other does."""
     after_fork()
+    # Beside the start, not in it: Celery gives a starting child 4 s (worker_proc_alive_timeout)
+    # and kills it after that; a database slow to answer must not cost the child its life.
+    threading.Thread(target=_warm_up_quietly, name="warm-up", daemon=True).start()
+
+
+def _warm_up_quietly() -> None:
     try:
         warm_up()
     except Exception:

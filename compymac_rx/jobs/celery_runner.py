@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 
 from compymac_rx.db import session_scope, utcnow
 from compymac_rx.jobs import repository
@@ -40,7 +41,11 @@ class CeleryJobRunner:
 
     def recover(self) -> None:
         # Workers and their reapers own recovery; a web process restart loses nothing. Start-up
-        # is the time to open the broker connection the first send would otherwise wait for.
+        # is the time to open the broker connection the first send would otherwise wait for,
+        # beside it: a broker that is down must not hold up the start (or an event loop).
+        threading.Thread(target=self._warm_quietly, name="broker-warm-up", daemon=True).start()
+
+    def _warm_quietly(self) -> None:
         try:
             self._warm()
         except Exception:

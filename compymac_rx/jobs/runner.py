@@ -67,8 +67,9 @@ class InlineJobRunner:
             finish_job(job_id, JobStatus.FAILED, "Interrupted by a server restart.", utcnow())
         for job_id in queued:
             self.submit(job_id)
-        # Turns run in this process: compile their statements now, not in the first user's turn.
-        warm_up()
+        # Turns run in this process: compile their statements now, not in the first user's
+        # turn; on the pool, so start-up (and the caller's event loop) does not wait for it.
+        self._pool.submit(warm_up)
 
     def shutdown(self) -> None:
         self._closed = True

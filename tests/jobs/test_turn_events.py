@@ -16,14 +16,14 @@ from sqlalchemy import event
 
 from compymac_rx.chats import service as chats
 from compymac_rx.db import get_engine
-from compymac_rx.jobs.bus import get_bus
 from compymac_rx.jobs.events import JobEvent
 from compymac_rx.jobs.tasks import Claim, run_job
 from tests.factories import make_user, wait_for_job
+from tests.integration.checks import finished_events
 
 
 def all_events(job_id: str) -> list[JobEvent]:
-    return get_bus().replay(job_id, after_seq=-1)
+    return finished_events(job_id)
 
 
 def stored(user_id: str, session_id: str) -> dict[int, dict[str, Any]]:
