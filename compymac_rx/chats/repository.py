@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy import delete, func, insert, update
+from sqlalchemy import Executable, bindparam, delete, func, insert, update
 from sqlmodel import Session, col, select
 
 from compymac_rx.accounts.models import User
@@ -19,6 +20,7 @@ from compymac_rx.chats.models import (
     MessagePublic,
     message_public,
 )
+from compymac_rx.db import execute_core
 from compymac_rx.jobs.models import Job
 from compymac_rx.jobs.repository import ACTIVE
 
@@ -64,8 +66,9 @@ def delete_session(session: Session, *, user_id: str, session_id: str) -> bool:
     return True
 
 
-# The turn path's hot queries are Core statements on the tables: no unit of work, no identity
-# map, and SQLAlchemy caches their compiled form (they were half of a turn's CPU as ORM calls).
+# The turn path's hot queries are Core statements, built once with bind parameters: no unit of
+# work or identity map, and neither building them nor finding their compiled form runs per call
+# (as ORM calls built per call, they were half of a turn's CPU).
 _sessions = AgentSession.__table__  # type: ignore[attr-defined]
 _messages = Message.__table__  # type: ignore[attr-defined]
 _jobs = Job.__table__  # type: ignore[attr-defined]
@@ -89,6 +92,18 @@ class TurnState:
     job_active: bool
 
 
+@functools.cache
+def _lock_statement(unarchive: bool) -> Executable:
+    values: dict[str, Any] = {"last_activity_at": bindparam("p_now")}
+    if unarchive:
+        values["archived"] = False
+    return (
+        update(_sessions)
+        .where(_sessions.c.id == bindparam("p_session"), _sessions.c.user_id == bindparam("p_user"))
+        .values(values)
+    )
+
+
 def lock_session(
     session: Session, *, user_id: str, session_id: str, now: datetime, unarchive: bool = False
 ) -> bool:
@@ -98,41 +113,41 @@ def lock_session(
     lock on SQLite (whose driver opens the transaction at the first write), so two writers (a
     worker and the web process, or two workers) never read the same max(seq).
     """
-    values: dict[str, Any] = {"last_activity_at": now}
-    if unarchive:
-        values["archived"] = False
-    result = session.execute(
-        update(_sessions)
-        .where(_sessions.c.id == session_id, _sessions.c.user_id == user_id)
-        .values(values)
-    )
-    return bool(result.rowcount)  # type: ignore[attr-defined]
+    params = {"p_session": session_id, "p_user": user_id, "p_now": now}
+    return bool(execute_core(session, _lock_statement(unarchive), params).rowcount)
 
 
-def _last_seq(user_id: str, session_id: str) -> Any:
+def _last_seq() -> Any:
     return (
         sa.select(func.coalesce(func.max(_messages.c.seq), 0))
-        .where(_messages.c.session_id == session_id, _messages.c.user_id == user_id)
+        .where(
+            _messages.c.session_id == bindparam("p_session"),
+            _messages.c.user_id == bindparam("p_user"),
+        )
         .scalar_subquery()
+    )
+
+
+@functools.cache
+def _turn_state_statement() -> Executable:
+    active = (
+        sa.select(_jobs.c.id)
+        .where(
+            _jobs.c.session_id == bindparam("p_session"),
+            _jobs.c.user_id == bindparam("p_user"),
+            _jobs.c.status.in_(ACTIVE),
+        )
+        .exists()
+    )
+    return sa.select(_sessions.c.title, _sessions.c.title_is_auto, _last_seq(), active).where(
+        _sessions.c.id == bindparam("p_session"), _sessions.c.user_id == bindparam("p_user")
     )
 
 
 def turn_state(session: Session, *, user_id: str, session_id: str) -> TurnState | None:
     """Title, last message number and whether a turn is active, in one statement."""
-    active = (
-        sa.select(_jobs.c.id)
-        .where(
-            _jobs.c.session_id == session_id,
-            _jobs.c.user_id == user_id,
-            _jobs.c.status.in_(ACTIVE),
-        )
-        .exists()
-    )
-    row = session.execute(
-        sa.select(
-            _sessions.c.title, _sessions.c.title_is_auto, _last_seq(user_id, session_id), active
-        ).where(_sessions.c.id == session_id, _sessions.c.user_id == user_id)
-    ).first()
+    params = {"p_session": session_id, "p_user": user_id}
+    row = execute_core(session, _turn_state_statement(), params).first()
     if row is None:
         return None
     return TurnState(str(row[0]), bool(row[1]), int(row[2]), bool(row[3]))
@@ -146,6 +161,11 @@ def set_title(session: Session, *, user_id: str, session_id: str, title: str) ->
     )
 
 
+@functools.cache
+def _insert_message_statement() -> Executable:
+    return insert(_messages)
+
+
 def insert_message(
     session: Session,
     *,
@@ -157,21 +177,45 @@ def insert_message(
     now: datetime,
 ) -> MessagePublic:
     """One row with a number the caller got under the session's lock (see lock_session)."""
-    result = session.execute(
-        insert(_messages).values(
-            session_id=session_id,
-            user_id=user_id,
-            seq=seq,
-            role=message.role,
-            content=message.content,
-            meta=message.meta,
-            job_id=job_id,
-            job_step=message.job_step,
-            created_at=now,
-        )
-    )
-    message_id = int(result.inserted_primary_key[0])  # type: ignore[attr-defined]
+    params = {
+        "session_id": session_id,
+        "user_id": user_id,
+        "seq": seq,
+        "role": message.role,
+        "content": message.content,
+        "meta": message.meta,
+        "job_id": job_id,
+        "job_step": message.job_step,
+        "created_at": now,
+    }
+    result = execute_core(session, _insert_message_statement(), params)
+    message_id = int(result.inserted_primary_key[0])  # type: ignore[index]
     return MessagePublic(message_id, seq, message.role, message.content, message.meta, job_id)
+
+
+@functools.cache
+def _numbers_statement(steps: int) -> Executable:
+    """The last seq, and the ids of the job's steps `step_0`..`step_<n-1>` if stored."""
+    existing = [
+        sa.select(_messages.c.id)
+        .where(
+            _messages.c.job_id == bindparam("p_job"),
+            _messages.c.job_step == bindparam(f"step_{n}"),
+        )
+        .scalar_subquery()
+        for n in range(steps)
+    ]
+    return sa.select(_last_seq(), *existing)
+
+
+def numbers(
+    session: Session, *, user_id: str, session_id: str, job_id: str | None, steps: Sequence[int]
+) -> tuple[int, list[int | None]]:
+    """The session's last seq, and the message id of each of the job's `steps` (None if new)."""
+    params: dict[str, Any] = {"p_session": session_id, "p_user": user_id, "p_job": job_id}
+    params.update((f"step_{n}", step) for n, step in enumerate(steps))
+    row = execute_core(session, _numbers_statement(len(steps)), params).one()
+    return int(row[0]), [None if value is None else int(value) for value in row[1:]]
 
 
 def append_messages(
@@ -191,15 +235,10 @@ def append_messages(
     if not lock_session(session, user_id=user_id, session_id=session_id, now=now):
         raise LookupError(f"session {session_id} is gone")
     steps = [m.job_step for m in messages if m.job_step is not None] if job_id else []
-    existing = [
-        sa.select(_messages.c.id)
-        .where(_messages.c.job_id == job_id, _messages.c.job_step == step)
-        .scalar_subquery()
-        for step in steps
-    ]
-    row = session.execute(sa.select(_last_seq(user_id, session_id), *existing)).one()
-    seq = int(row[0])
-    found: dict[int | None, Any] = dict(zip(steps, row[1:], strict=True))
+    seq, stored_steps = numbers(
+        session, user_id=user_id, session_id=session_id, job_id=job_id, steps=steps
+    )
+    found: dict[int | None, int | None] = dict(zip(steps, stored_steps, strict=True))
     stored: list[MessagePublic] = []
     for message in messages:
         if (old_id := found.get(message.job_step)) is not None:
@@ -248,14 +287,23 @@ def add_message(
     return row
 
 
-def history(session: Session, *, user_id: str, session_id: str, limit: int) -> list[HistoryRow]:
-    """The newest `limit` messages, oldest first, as the model history needs them."""
-    rows = session.execute(
+@functools.cache
+def _history_statement(limit: int) -> Executable:
+    return (
         sa.select(_messages.c.id, _messages.c.role, _messages.c.content, _messages.c.meta)
-        .where(_messages.c.session_id == session_id, _messages.c.user_id == user_id)
+        .where(
+            _messages.c.session_id == bindparam("p_session"),
+            _messages.c.user_id == bindparam("p_user"),
+        )
         .order_by(_messages.c.seq.desc())
         .limit(limit)
-    ).all()
+    )
+
+
+def history(session: Session, *, user_id: str, session_id: str, limit: int) -> list[HistoryRow]:
+    """The newest `limit` messages, oldest first, as the model history needs them."""
+    params = {"p_session": session_id, "p_user": user_id}
+    rows = execute_core(session, _history_statement(limit), params).all()
     return [HistoryRow(int(r[0]), str(r[1]), str(r[2]), dict(r[3])) for r in reversed(rows)]
 
 

@@ -71,6 +71,12 @@ def submit_turn(job_id: str, *, retry: bool = False) -> None:
     run_turn_task.apply_async(args=(job_id,), task_id=task_id)
 
 
+def warm_producer() -> None:
+    """Open the web process's broker connection now, not in the first user's send."""
+    with celery_app.producer_or_acquire() as producer:
+        producer.connection.ensure_connection(max_retries=1)
+
+
 def revoke_turn(job_id: str) -> None:
     celery_app.control.revoke(job_id)
 
@@ -79,6 +85,12 @@ def revoke_turn(job_id: str) -> None:
 def _warm_child(**_kwargs: object) -> None:
     """Each pool child warms up as it starts, so its first turn costs what every other does."""
     after_fork()
+    # Beside the start, not in it: Celery gives a starting child 4 s (worker_proc_alive_timeout)
+    # and kills it after that; a database slow to answer must not cost the child its life.
+    threading.Thread(target=_warm_up_quietly, name="warm-up", daemon=True).start()
+
+
+def _warm_up_quietly() -> None:
     try:
         warm_up()
     except Exception:

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import logging
+import threading
 
 from compymac_rx.db import session_scope, utcnow
 from compymac_rx.jobs import repository
 from compymac_rx.jobs.bus import get_bus
 from compymac_rx.jobs.models import JobStatus
-from compymac_rx.jobs.tasks import JobPublisher, finish_job
+from compymac_rx.jobs.publisher import JobPublisher
+from compymac_rx.jobs.tasks import finish_job
 
 log = logging.getLogger(__name__)
 
@@ -16,9 +18,9 @@ log = logging.getLogger(__name__)
 class CeleryJobRunner:
     def __init__(self) -> None:
         # Imported here: the embedded profile never loads Celery.
-        from compymac_rx.jobs.celery_app import revoke_turn, submit_turn
+        from compymac_rx.jobs.celery_app import revoke_turn, submit_turn, warm_producer
 
-        self._submit, self._revoke = submit_turn, revoke_turn
+        self._submit, self._revoke, self._warm = submit_turn, revoke_turn, warm_producer
 
     def submit(self, job_id: str) -> None:
         self._submit(job_id)
@@ -38,5 +40,13 @@ class CeleryJobRunner:
                 JobPublisher(get_bus(), ended).publish("status", status="cancelled", error=None)
 
     def recover(self) -> None:
-        # Workers and their reapers own recovery; a web process restart loses nothing.
-        return None
+        # Workers and their reapers own recovery; a web process restart loses nothing. Start-up
+        # is the time to open the broker connection the first send would otherwise wait for,
+        # beside it: a broker that is down must not hold up the start (or an event loop).
+        threading.Thread(target=self._warm_quietly, name="broker-warm-up", daemon=True).start()
+
+    def _warm_quietly(self) -> None:
+        try:
+            self._warm()
+        except Exception:
+            log.warning("could not reach the broker at start-up; the first send will retry")

@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Sequence
 from datetime import datetime
 
 import sqlalchemy as sa
-from sqlalchemy import and_, func, insert, or_, update
+from sqlalchemy import Executable, and_, bindparam, func, insert, or_, update
 from sqlmodel import Session, col, select
 
 from compymac_rx.accounts.models import User
 from compymac_rx.chats.models import AgentSession, Message
-from compymac_rx.db import new_id
+from compymac_rx.db import execute_core, new_id
 from compymac_rx.jobs.models import Job, JobRef, JobStatus
 from compymac_rx.keys.models import ModelPreference
 
@@ -33,19 +34,23 @@ def add_job(session: Session, *, user_id: str, session_id: str, now: datetime) -
     return job
 
 
+@functools.cache
+def _insert_job_statement() -> Executable:
+    return insert(_jobs)
+
+
 def insert_job(session: Session, *, user_id: str, session_id: str, now: datetime) -> str:
     job_id = new_id()
-    session.execute(
-        insert(_jobs).values(
-            id=job_id,
-            user_id=user_id,
-            session_id=session_id,
-            status=JobStatus.QUEUED.value,
-            cancel_requested=False,
-            created_at=now,
-            attempts=0,
-        )
-    )
+    params = {
+        "id": job_id,
+        "user_id": user_id,
+        "session_id": session_id,
+        "status": JobStatus.QUEUED.value,
+        "cancel_requested": False,
+        "created_at": now,
+        "attempts": 0,
+    }
+    execute_core(session, _insert_job_statement(), params)
     return job_id
 
 
@@ -63,15 +68,15 @@ class ClaimContext:
     steps_done: int
 
 
-def claim_context(session: Session, *, job_id: str) -> ClaimContext | None:
-    """None when the job, or its session under the same owner, does not exist."""
+@functools.cache
+def _claim_context_statement() -> Executable:
     steps = (
         sa.select(func.count())
         .select_from(_messages)
         .where(_messages.c.job_id == _jobs.c.id, _messages.c.user_id == _jobs.c.user_id)
         .scalar_subquery()
     )
-    row = session.execute(
+    return (
         sa.select(
             _jobs.c.session_id,
             _jobs.c.user_id,
@@ -90,8 +95,13 @@ def claim_context(session: Session, *, job_id: str) -> ClaimContext | None:
                 and_(_sessions.c.id == _jobs.c.session_id, _sessions.c.user_id == _jobs.c.user_id),
             ).outerjoin(_preferences, _preferences.c.user_id == _jobs.c.user_id)
         )
-        .where(_jobs.c.id == job_id)
-    ).first()
+        .where(_jobs.c.id == bindparam("p_job"))
+    )
+
+
+def claim_context(session: Session, *, job_id: str) -> ClaimContext | None:
+    """None when the job, or its session under the same owner, does not exist."""
+    row = execute_core(session, _claim_context_statement(), {"p_job": job_id}).first()
     if row is None:
         return None
     return ClaimContext(
@@ -105,20 +115,34 @@ def claim_context(session: Session, *, job_id: str) -> ClaimContext | None:
     )
 
 
+@functools.cache
+def _job_status_statement() -> Executable:
+    return sa.select(_jobs.c.status).where(_jobs.c.id == bindparam("p_job"))
+
+
 def job_status(session: Session, *, job_id: str) -> str | None:
-    return session.execute(sa.select(_jobs.c.status).where(_jobs.c.id == job_id)).scalar()
+    value = execute_core(session, _job_status_statement(), {"p_job": job_id}).scalar()
+    return None if value is None else str(value)
+
+
+@functools.cache
+def _finish_statement() -> Executable:
+    return (
+        update(_jobs)
+        .where(_jobs.c.id == bindparam("p_job"), _jobs.c.status.not_in(FINISHED))
+        .values(
+            status=bindparam("p_status"), error=bindparam("p_error"), finished_at=bindparam("p_now")
+        )
+        .returning(_jobs.c.session_id, _jobs.c.user_id, _jobs.c.attempts, _jobs.c.created_at)
+    )
 
 
 def finish(
     session: Session, *, job_id: str, status: JobStatus, error: str | None, now: datetime
 ) -> JobRef | None:
     """Give an unfinished job its final status; None when it had ended already (or is gone)."""
-    row = session.execute(
-        update(_jobs)
-        .where(_jobs.c.id == job_id, _jobs.c.status.not_in(FINISHED))
-        .values(status=status.value, error=error, finished_at=now)
-        .returning(_jobs.c.session_id, _jobs.c.user_id, _jobs.c.attempts, _jobs.c.created_at)
-    ).first()
+    params = {"p_job": job_id, "p_status": status.value, "p_error": error, "p_now": now}
+    row = execute_core(session, _finish_statement(), params).first()
     return None if row is None else JobRef(job_id, row[0], row[1], int(row[2]), row[3])
 
 
@@ -152,15 +176,57 @@ def request_cancel(session: Session, *, user_id: str, job_id: str) -> bool:
     return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
+@functools.cache
+def _cancel_requested_statement() -> Executable:
+    return sa.select(_jobs.c.cancel_requested).where(_jobs.c.id == bindparam("p_job"))
+
+
 def cancel_requested(session: Session, *, job_id: str) -> bool:
-    value = session.exec(select(Job.cancel_requested).where(Job.id == job_id)).first()
-    return bool(value)
+    """Polled several times a second while a turn runs: a cached Core statement."""
+    return bool(execute_core(session, _cancel_requested_statement(), {"p_job": job_id}).scalar())
 
 
 def jobs_with_status(session: Session, *, statuses: Sequence[str]) -> Sequence[Job]:
     return session.exec(
         select(Job).where(col(Job.status).in_(statuses)).order_by(col(Job.created_at))
     ).all()
+
+
+@functools.cache
+def _lock_owner_statement() -> Executable:
+    return sa.select(_users.c.id).where(_users.c.id == bindparam("p_user")).with_for_update()
+
+
+@functools.cache
+def _claim_statement() -> Executable:
+    others = (
+        sa.select(func.count())
+        .select_from(_jobs)
+        .where(
+            _jobs.c.user_id == bindparam("p_user"),
+            _jobs.c.status == JobStatus.RUNNING.value,
+            _jobs.c.id != bindparam("p_job"),
+        )
+        .scalar_subquery()
+    )
+    claimable = or_(
+        _jobs.c.status == JobStatus.QUEUED.value,
+        and_(
+            _jobs.c.status == JobStatus.RUNNING.value,
+            or_(_jobs.c.heartbeat_at.is_(None), _jobs.c.heartbeat_at < bindparam("p_stale")),
+        ),
+    )
+    return (
+        update(_jobs)
+        .where(_jobs.c.id == bindparam("p_job"), claimable, others < bindparam("p_limit"))
+        .values(
+            status=JobStatus.RUNNING.value,
+            heartbeat_at=bindparam("p_now"),
+            started_at=func.coalesce(_jobs.c.started_at, bindparam("p_now")),
+            attempts=_jobs.c.attempts + 1,
+        )
+        .returning(_jobs.c.attempts)
+    )
 
 
 def claim_job(
@@ -177,35 +243,15 @@ def claim_job(
     # The owner's row lock serialises claims of one user's jobs on PostgreSQL. SQLite would
     # ignore FOR UPDATE: there the single UPDATE below runs alone under the write lock anyway.
     if session.get_bind().dialect.name != "sqlite":
-        session.execute(sa.select(_users.c.id).where(_users.c.id == user_id).with_for_update())
-    others = (
-        sa.select(func.count())
-        .select_from(_jobs)
-        .where(
-            _jobs.c.user_id == user_id,
-            _jobs.c.status == JobStatus.RUNNING.value,
-            _jobs.c.id != job_id,
-        )
-        .scalar_subquery()
-    )
-    claimable = or_(
-        _jobs.c.status == JobStatus.QUEUED.value,
-        and_(
-            _jobs.c.status == JobStatus.RUNNING.value,
-            or_(_jobs.c.heartbeat_at.is_(None), _jobs.c.heartbeat_at < stale_before),
-        ),
-    )
-    row = session.execute(
-        update(_jobs)
-        .where(_jobs.c.id == job_id, claimable, others < limit)
-        .values(
-            status=JobStatus.RUNNING.value,
-            heartbeat_at=now,
-            started_at=func.coalesce(_jobs.c.started_at, now),
-            attempts=_jobs.c.attempts + 1,
-        )
-        .returning(_jobs.c.attempts)
-    ).first()
+        execute_core(session, _lock_owner_statement(), {"p_user": user_id})
+    params = {
+        "p_job": job_id,
+        "p_user": user_id,
+        "p_limit": limit,
+        "p_now": now,
+        "p_stale": stale_before,
+    }
+    row = execute_core(session, _claim_statement(), params).first()
     return None if row is None else int(row[0])
 
 

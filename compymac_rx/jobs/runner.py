@@ -4,19 +4,21 @@ from __future__ import annotations
 
 import functools
 import logging
-import threading
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Protocol
 
 from compymac_rx.db import session_scope, utcnow
 from compymac_rx.jobs import repository
 from compymac_rx.jobs.models import JobStatus
+from compymac_rx.jobs.scheduler import Scheduler
 from compymac_rx.jobs.tasks import Claim, finish_job, run_job
+from compymac_rx.jobs.warm import warm_up
 from compymac_rx.settings import get_settings
 
 log = logging.getLogger(__name__)
 
 RETRY_WAITING_SECONDS = 1.0
+RETRIES = Scheduler("job-retry")  # one thread for every waiting job's next try
 
 
 class JobRunner(Protocol):
@@ -50,9 +52,7 @@ class InlineJobRunner:
             return
         if future.result() in (Claim.WAIT, Claim.BUSY):
             # Over the owner's running limit: try again shortly, without holding a thread.
-            timer = threading.Timer(RETRY_WAITING_SECONDS, self.submit, args=(job_id,))
-            timer.daemon = True
-            timer.start()
+            RETRIES.call_later(RETRY_WAITING_SECONDS, functools.partial(self.submit, job_id))
 
     def cancel(self, job_id: str) -> None:
         # The loop checks the database flag between steps; a thread cannot be killed.
@@ -67,6 +67,9 @@ class InlineJobRunner:
             finish_job(job_id, JobStatus.FAILED, "Interrupted by a server restart.", utcnow())
         for job_id in queued:
             self.submit(job_id)
+        # Turns run in this process: compile their statements now, not in the first user's
+        # turn; on the pool, so start-up (and the caller's event loop) does not wait for it.
+        self._pool.submit(warm_up)
 
     def shutdown(self) -> None:
         self._closed = True

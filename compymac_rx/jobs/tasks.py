@@ -1,7 +1,7 @@
 """One agent turn for one job id: load, run the agent, persist, publish.
 
-Its database work is three transactions for a turn without tools (the claim with the model
-choice and the history; the final reply with the job's status) plus one per tool call.
+Its database work is two transactions for a turn without tools (the claim with the model choice
+and the history; the final reply with the job's status) plus one per tool call.
 """
 
 from __future__ import annotations
@@ -14,6 +14,8 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
+
+from sqlmodel import Session
 
 from compymac_rx.agent.factory import BUILTIN, backend_for_choice, choose
 from compymac_rx.agent.loop import run_turn
@@ -30,8 +32,6 @@ from compymac_rx.jobs.heartbeat import Heartbeat
 from compymac_rx.jobs.models import JobRef, JobStatus
 from compymac_rx.jobs.publisher import JobPublisher
 from compymac_rx.settings import get_settings
-
-__all__ = ["Claim", "JobPublisher", "JobSink", "fail_and_publish", "finish_job", "run_job"]
 
 log = logging.getLogger(__name__)
 
@@ -71,7 +71,7 @@ class JobSink:
         self._step += 1
         return NewMessage(role, content, meta, self._step)
 
-    def _append(self, db: Any, messages: list[NewMessage]) -> list[MessagePublic]:
+    def _append(self, db: Session, messages: list[NewMessage]) -> list[MessagePublic]:
         return chats.append_messages(
             db,
             user_id=self._job.user_id,

@@ -18,6 +18,7 @@ from compymac_rx.db import get_engine, utcnow
 from compymac_rx.jobs import repository
 from compymac_rx.jobs.bus import get_bus
 from compymac_rx.jobs.models import JobStatus
+from compymac_rx.jobs.tasks import HISTORY_LIMIT
 
 NO_SUCH_ID = "warm-up-no-such-id"
 
@@ -38,8 +39,13 @@ def warm_up() -> None:
                 db, job_id=NO_SUCH_ID, user_id=NO_SUCH_ID, limit=1, now=now, stale_before=now
             )
             repository.job_status(db, job_id=NO_SUCH_ID)
-            chats.history(db, user_id=NO_SUCH_ID, session_id=NO_SUCH_ID, limit=1)
+            repository.cancel_requested(db, job_id=NO_SUCH_ID)
+            chats.history(db, user_id=NO_SUCH_ID, session_id=NO_SUCH_ID, limit=HISTORY_LIMIT)
             chats.lock_session(db, user_id=NO_SUCH_ID, session_id=NO_SUCH_ID, now=now)
+            for steps in ([1], [1, 2]):  # a tool record; the last reply with a trace or error
+                chats.numbers(
+                    db, user_id=NO_SUCH_ID, session_id=NO_SUCH_ID, job_id=NO_SUCH_ID, steps=steps
+                )
             repository.finish(db, job_id=NO_SUCH_ID, status=JobStatus.DONE, error=None, now=now)
         finally:
             db.rollback()

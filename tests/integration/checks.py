@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections import Counter
 
 from sqlmodel import select
@@ -9,6 +10,7 @@ from sqlmodel import select
 from compymac_rx.chats.models import Message
 from compymac_rx.db import session_scope
 from compymac_rx.jobs.bus import get_bus
+from compymac_rx.jobs.events import JobEvent
 from compymac_rx.jobs.models import Job
 
 
@@ -33,9 +35,20 @@ def assert_turn_intact(job_id: str, *, user_messages: int = 1) -> list[Message]:
     return rows
 
 
+def finished_events(job_id: str, timeout: float = 5.0) -> list[JobEvent]:
+    """A finished turn's kept events, once its final status is among them: the job commits its
+    final status first and then publishes, so a caller that saw the status may be a moment early."""
+    deadline = time.monotonic() + timeout
+    while True:
+        events = get_bus().replay(job_id, after_seq=-1)
+        if any(e.terminal for e in events) or time.monotonic() > deadline:
+            return events
+        time.sleep(0.02)
+
+
 def assert_events_gapless(job_id: str) -> None:
     """The kept events of a finished turn: numbered without holes, ending in one final status."""
-    events = get_bus().replay(job_id, after_seq=-1)
+    events = finished_events(job_id)
     seqs = [e.seq for e in events]
     assert seqs == list(range(seqs[0], seqs[0] + len(seqs))), f"a gap in {seqs}"
     assert events[-1].terminal

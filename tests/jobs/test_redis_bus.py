@@ -12,10 +12,10 @@ import pytest
 import redis as redis_client
 
 from compymac_rx.chats import service as chats
-from compymac_rx.jobs.bus import get_bus
 from compymac_rx.jobs.events import JobEvent
 from compymac_rx.jobs.redis_bus import RedisEventBus, seq_key, stream_key
 from tests.factories import make_user, wait_for_job
+from tests.integration.checks import finished_events
 from tests.services import Redis
 
 
@@ -89,7 +89,7 @@ def test_a_turn_on_the_redis_bus_leaves_a_gapless_replay(
     session = chats.create_session(user.id)
     job_id = chats.send_message(user.id, session.id, "run echo hello")
     assert wait_for_job(user.id, job_id).status == "done"
-    events = get_bus().replay(job_id, after_seq=-1)
+    events = finished_events(job_id)
     assert [e.seq for e in events] == list(range(len(events)))
     assert events[0].payload["status"] == "queued"
     assert events[0].payload["message"]["content"] == "run echo hello"  # for other tabs

@@ -16,14 +16,14 @@ from sqlalchemy import event
 
 from compymac_rx.chats import service as chats
 from compymac_rx.db import get_engine
-from compymac_rx.jobs.bus import get_bus
 from compymac_rx.jobs.events import JobEvent
 from compymac_rx.jobs.tasks import Claim, run_job
 from tests.factories import make_user, wait_for_job
+from tests.integration.checks import finished_events
 
 
 def all_events(job_id: str) -> list[JobEvent]:
-    return get_bus().replay(job_id, after_seq=-1)
+    return finished_events(job_id)
 
 
 def stored(user_id: str, session_id: str) -> dict[int, dict[str, Any]]:
@@ -151,3 +151,23 @@ def test_a_turn_stays_within_its_transaction_budget(
     # PostgreSQL adds the owner's row lock to the claim.
     assert statements <= statement_budget + (1 if db_backend == "postgresql" else 0)
     assert chats.get_job(user.id, sent.job_id).status == "done"  # type: ignore[union-attr]
+
+
+def test_a_turn_starts_no_thread_of_its_own(monkeypatch: pytest.MonkeyPatch) -> None:
+    held = HeldRunner()
+    monkeypatch.setattr(chats, "get_runner", lambda: held)
+    user = make_user()
+    session = chats.create_session(user.id)
+    chats.send_message(user.id, session.id, "help")
+    run_job(held.submitted[-1])  # the process's shared scheduler threads may start here
+    started: list[str] = []
+    original = threading.Thread.start
+
+    def counting_start(thread: threading.Thread) -> None:
+        started.append(thread.name)
+        original(thread)
+
+    monkeypatch.setattr(threading.Thread, "start", counting_start)
+    for text in ("help", "ls", "run echo hi"):
+        assert run_job(chats.send_turn(user.id, session.id, text).job_id) is Claim.STARTED
+    assert started == []  # no pacing, heartbeat or flush-timer thread per turn
