@@ -1,9 +1,14 @@
+import os
+
 import reflex as rx
 from reflex_base.plugins.sitemap import SitemapPlugin
 
 from compymac_rx.settings import get_settings
 
 settings = get_settings()
+# Reflex's socket server (engine.io's max_http_buffer_size) reads its frame limit from this
+# variable when the app starts; set here, every way of starting the app gets the setting.
+os.environ["REFLEX_SOCKET_MAX_HTTP_BUFFER_SIZE"] = str(settings.ws_max_frame_bytes)
 
 config = rx.Config(
     app_name="compymac_rx",

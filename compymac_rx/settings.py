@@ -42,6 +42,9 @@ class Settings(BaseSettings):
     # How long the user behind a cookie is remembered per process: a revoked or expired
     # session takes effect at most this long later. 0 resolves it on every event.
     auth_cache_seconds: float = Field(5, ge=0, le=300)
+    # Largest WebSocket frame a browser may send; a larger one closes its connection before
+    # it is decoded. Events are small (uploads go through HTTP), so 2 MB leaves room.
+    ws_max_frame_bytes: int = Field(2_000_000, ge=10_000, le=100_000_000)
 
     password_min_length: int = Field(10, ge=8, le=128)
     login_max_failures: int = Field(5, ge=1)

@@ -20,6 +20,8 @@ import contextvars
 import functools
 import inspect
 import logging
+import os
+import traceback
 import typing
 from collections.abc import Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar
@@ -29,6 +31,7 @@ import reflex as rx
 from reflex.event import Event, EventSpec
 from reflex.middleware.middleware import Middleware
 from reflex.state import BaseState, StateUpdate
+from reflex_base.constants.state import FIELD_MARKER
 from reflex_base.registry import RegistrationContext
 from reflex_base.utils.form import transform_form_data
 
@@ -73,32 +76,110 @@ class BindingState(rx.State):
 
 
 class EventGuard(Middleware):
+    def __init__(self) -> None:
+        # Frames too malformed to become an event never reach a middleware: the socket
+        # libraries refuse them and would log each with a traceback. One line instead.
+        quiet_malformed_frames()
+
     async def preprocess(self, app: App, state: BaseState, event: Event) -> StateUpdate | None:
-        try:
-            registered = RegistrationContext.get().event_handlers.get(event.name)
-        except LookupError:
-            registered = None
-        if registered is None:
-            log.warning("refused an event for no handler: %.120r", event.name)
-            return StateUpdate()
-        if registered.states[0].__module__.startswith("compymac_rx."):
-            fn = registered.handler.fn
-            # Our states' surface is the methods we wrote; Reflex's generic `setvar` is not
-            # part of it (no var of ours has a setter the browser may call).
-            problem = (
-                payload_problem(fn, event.payload)
-                if fn.__module__.startswith("compymac_rx.")
-                else "not a handler of this app"
-            )
-            if problem:
-                log.warning("refused %s: %s", event.name.rsplit(".", 1)[-1], problem)
-                return StateUpdate(events=Event.from_event_type(rx.toast.warning(REFUSED)))
+        problem = event_problem(event)
+        if problem is not None:
+            log.warning("refused %s", problem)
+            return StateUpdate(events=Event.from_event_type(rx.toast.warning(REFUSED)))
         _ended.set(False)
         token = token_from_cookie_header(state.router.headers.cookie)
         user = await off_loop(get_user_cache().resolve, token)
         _user.set(user)
         await _bind(state, user)
         return None
+
+
+def event_problem(event: Event) -> str | None:
+    """Why an event must not reach a handler (one short line, values not echoed), or None.
+
+    Every handler is checked, Reflex's own too (hydration, on_load, browser storage): a
+    payload its signature does not describe would fail inside Reflex with a traceback.
+    """
+    # Reflex builds the Event from the frame without checking its fields' types.
+    name: object = event.name
+    payload: object = event.payload
+    if not isinstance(name, str) or not isinstance(payload, dict):
+        return "a malformed event"
+    try:
+        registered = RegistrationContext.get().event_handlers.get(event.name)
+    except LookupError:
+        registered = None
+    if registered is None:
+        return f"an event for no handler: {name[:120]!r}"
+    fn = registered.handler.fn
+    short = name.rsplit(".", 1)[-1]
+    if short == "setvar":
+        # Reflex's generic setter exists on every state; no var of this app may be set by
+        # name from the browser (the explicit handlers are the surface).
+        return "setvar: not a handler of this app"
+    problem = payload_problem(fn, payload)
+    if problem is None and "vars" in payload and not fn.__module__.startswith("compymac_rx."):
+        problem = _storage_problem(payload["vars"])
+    return f"{short}: {problem}" if problem else None
+
+
+def _storage_problem(values: object) -> str | None:
+    """Hydration may carry browser-storage values: only for vars that are browser storage."""
+    if not values:
+        return None
+    assert isinstance(values, dict)  # the signature check ran first
+    for key in values:
+        state_name, _, var_name = key.rpartition(".")
+        try:
+            state_cls = rx.State.get_class_substate(state_name)
+        except ValueError:
+            return "vars: no such state"
+        if not state_cls._is_client_storage(var_name.removesuffix(FIELD_MARKER)):
+            return "vars: not browser storage"
+    return None
+
+
+_PACKET_DECODER = os.path.join("engineio", "packet.py")
+
+
+class _OneLine(logging.Filter):
+    """Records about a frame the server could not use, as one line each."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.exc_info and record.exc_info[1] is not None and _about_a_frame(record):
+            error = record.exc_info[1]
+            record.msg = "refused a malformed frame: %s: %.200s"
+            record.args = (type(error).__name__, str(error).replace("\n", " "))
+            record.exc_info, record.exc_text = None, None
+            record.levelno, record.levelname = logging.WARNING, "WARNING"
+        elif record.levelno <= logging.WARNING and len(record.getMessage()) > 300:
+            # Reflex echoes an event it cannot use into its warning: keep the start only.
+            record.msg, record.args = "%.300s…", (record.getMessage(),)
+        return True
+
+
+def _about_a_frame(record: logging.LogRecord) -> bool:
+    # Engine.IO's words for "the code handling one received packet raised".
+    message = str(record.msg)
+    if message.endswith("handler error") or message == "Unknown receive error":
+        return True
+    # Granian reports the socket app raising; only Engine.IO's packet decoding counts here
+    # (it decodes an empty frame outside its own error handling).
+    assert record.exc_info is not None and record.exc_info[1] is not None
+    frames = traceback.extract_tb(record.exc_info[1].__traceback__)
+    return bool(frames) and frames[-1].filename.endswith(_PACKET_DECODER)
+
+
+def quiet_malformed_frames() -> None:
+    """Engine.IO and Socket.IO log a frame they cannot decode (or that Reflex cannot turn
+    into an event) with a full traceback, and Reflex echoes such an event whole into a
+    warning. Both are the sender's doing, so each becomes one line. Errors inside handlers
+    are logged by Reflex's event processor (its `[Reflex Backend Exception]`) and keep
+    their tracebacks."""
+    for name in ("engineio.server", "socketio.server", "reflex.app", "_granian"):
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, _OneLine) for f in logger.filters):
+            logger.addFilter(_OneLine())
 
 
 async def _bind(root: BaseState, user: CurrentUser | None) -> None:
