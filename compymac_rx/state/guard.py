@@ -19,9 +19,9 @@ from __future__ import annotations
 import contextvars
 import functools
 import inspect
+import json
 import logging
 import os
-import traceback
 import typing
 from collections.abc import Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar
@@ -51,6 +51,7 @@ _user: contextvars.ContextVar[CurrentUser | None] = contextvars.ContextVar(
 )
 # Set when this event found the tab's signed-in user gone (sign-out, revocation, expiry).
 _ended: contextvars.ContextVar[bool] = contextvars.ContextVar("compymac_ended", default=False)
+REFLEX_PAYLOAD_MAX = 20_000
 REFUSED = "That request was not understood, so nothing changed. Reload the page if it repeats."
 
 S = TypeVar("S", bound=BaseState)
@@ -118,9 +119,17 @@ def event_problem(event: Event) -> str | None:
         # name from the browser (the explicit handlers are the surface).
         return "setvar: not a handler of this app"
     problem = payload_problem(fn, payload)
-    if problem is None and "vars" in payload and not fn.__module__.startswith("compymac_rx."):
-        problem = _storage_problem(payload["vars"])
+    if problem is None and not fn.__module__.startswith("compymac_rx."):
+        problem = _reflex_payload_problem(payload)
     return f"{short}: {problem}" if problem else None
+
+
+def _reflex_payload_problem(payload: dict[str, Any]) -> str | None:
+    """Reflex's own handlers take small payloads: hydration's state hashes, a flag, and the
+    page's report of its own JavaScript error (which Reflex writes to the log)."""
+    if len(json.dumps(payload, default=str)) > REFLEX_PAYLOAD_MAX:
+        return "payload too large"
+    return _storage_problem(payload.get("vars"))
 
 
 def _storage_problem(values: object) -> str | None:
@@ -140,17 +149,32 @@ def _storage_problem(values: object) -> str | None:
 
 
 _PACKET_DECODER = os.path.join("engineio", "packet.py")
+_QUEUE_ERROR = "Error processing event queue entry"
 
 
 class _OneLine(logging.Filter):
     """Records about a frame the server could not use, as one line each."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if record.exc_info and record.exc_info[1] is not None and _about_a_frame(record):
-            error = record.exc_info[1]
+        error = record.exc_info[1] if record.exc_info else None
+        if str(record.msg).startswith(_QUEUE_ERROR):
+            # Reflex names the event here with its router data: the request's headers,
+            # the session cookie among them. Never into the log.
+            record.msg, record.args = "%s (the event is not logged)", (_QUEUE_ERROR,)
+            if isinstance(error, KeyError) and "No registered handler" in str(error):
+                # A name that is no handler: refused before any handler could run.
+                record.msg, record.args = "refused an event for no handler", ()
+                record.exc_info, record.exc_text = None, None
+                record.levelno, record.levelname = logging.WARNING, "WARNING"
+        elif error is not None and _about_a_frame(str(record.msg)):
             record.msg = "refused a malformed frame: %s: %.200s"
             record.args = (type(error).__name__, str(error).replace("\n", " "))
             record.exc_info, record.exc_text = None, None
+            record.levelno, record.levelname = logging.WARNING, "WARNING"
+        elif _decoder_failed(record):
+            # Granian puts the whole traceback into the message: keep its last line.
+            last = record.getMessage().rstrip().rsplit("\n", 1)[-1]
+            record.msg, record.args = "refused a malformed frame: %.200s", (last,)
             record.levelno, record.levelname = logging.WARNING, "WARNING"
         elif record.levelno <= logging.WARNING and len(record.getMessage()) > 300:
             # Reflex echoes an event it cannot use into its warning: keep the start only.
@@ -158,16 +182,19 @@ class _OneLine(logging.Filter):
         return True
 
 
-def _about_a_frame(record: logging.LogRecord) -> bool:
+def _about_a_frame(message: str) -> bool:
     # Engine.IO's words for "the code handling one received packet raised".
-    message = str(record.msg)
-    if message.endswith("handler error") or message == "Unknown receive error":
-        return True
-    # Granian reports the socket app raising; only Engine.IO's packet decoding counts here
-    # (it decodes an empty frame outside its own error handling).
-    assert record.exc_info is not None and record.exc_info[1] is not None
-    frames = traceback.extract_tb(record.exc_info[1].__traceback__)
-    return bool(frames) and frames[-1].filename.endswith(_PACKET_DECODER)
+    return message.endswith("handler error") or message == "Unknown receive error"
+
+
+def _decoder_failed(record: logging.LogRecord) -> bool:
+    """Granian's report of the socket app raising, when Engine.IO's packet decoding did (it
+    decodes an empty frame outside its own error handling)."""
+    message = record.getMessage()
+    if not message.startswith("Application callable raised an exception"):
+        return False
+    frames = [line for line in message.splitlines() if line.lstrip().startswith('File "')]
+    return bool(frames) and _PACKET_DECODER in frames[-1]
 
 
 def quiet_malformed_frames() -> None:
@@ -176,7 +203,13 @@ def quiet_malformed_frames() -> None:
     warning. Both are the sender's doing, so each becomes one line. Errors inside handlers
     are logged by Reflex's event processor (its `[Reflex Backend Exception]`) and keep
     their tracebacks."""
-    for name in ("engineio.server", "socketio.server", "reflex.app", "_granian"):
+    for name in (
+        "engineio.server",
+        "socketio.server",
+        "reflex.app",
+        "reflex_base.event.processor.event_processor",
+        "_granian.utils",
+    ):
         logger = logging.getLogger(name)
         if not any(isinstance(f, _OneLine) for f in logger.filters):
             logger.addFilter(_OneLine())

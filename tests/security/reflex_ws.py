@@ -53,9 +53,12 @@ class ReflexSocket:
         headers = {"Cookie": cookie} if cookie else {}
         ws = await simple_websocket.AioClient.connect(url, headers=headers)
         socket = cls(ws, token)
+        # The CONNECT goes out before the server's OPEN is read: when the OPEN arrives in
+        # the same read as the handshake's answer, simple_websocket only parses it once more
+        # data comes (else at the first ping, 25 s later). The server accepts it either way.
+        await ws.send(f"40{NAMESPACE},{json.dumps({'event': event(HYDRATE, {}, path)})}")
         opening = await ws.receive(timeout=60)
         assert str(opening).startswith("0"), opening
-        await ws.send(f"40{NAMESPACE},{json.dumps({'event': event(HYDRATE, {}, path)})}")
         return socket
 
     async def send_raw(self, frame: str | bytes) -> None:
