@@ -179,7 +179,8 @@ async def look(base: str, cookie: str, world: World) -> dict[str, Any]:
 def values_for(hint: Any, world: World) -> list[Any]:
     """Well-typed arguments aimed at Alice's things, by the argument's declared type."""
     if hint == payloads.Id:
-        return [world.session_id, world.job_id]
+        # The session last: an `ask*` handler's last call aims the confirmation at it.
+        return [world.job_id, world.session_id]
     if hint == payloads.MessageId:
         return list(world.message_ids)
     if hint == payloads.WorkspacePath:
@@ -196,7 +197,7 @@ def values_for(hint: Any, world: World) -> list[Any]:
         return [{"message": "hello"}, {"text": "hello"}, {"api_key": "sk-x", "base_url": ""}]
     if origin is list:
         return [[]]
-    return ["x", world.session_id]
+    return [world.session_id, "x"]
 
 
 def aimed_calls(handlers: list[Handler], world: World) -> Iterator[tuple[str, dict[str, Any]]]:

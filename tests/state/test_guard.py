@@ -153,6 +153,8 @@ def _record(logger: str, level: int, msg: str, error: BaseException | None = Non
 
 
 def test_a_frame_the_socket_libraries_cannot_decode_is_logged_as_one_line() -> None:
+    import traceback
+
     from engineio import packet
 
     quiet_malformed_frames()
@@ -161,26 +163,46 @@ def test_a_frame_the_socket_libraries_cannot_decode_is_logged_as_one_line() -> N
     except ValueError as error:
         undecodable = error
     handler = logging.Handler()
-    for name, msg in (
-        ("engineio.server", "message async handler error"),
-        ("_granian", "Application callable raised an exception"),
-    ):
-        record = _record(name, logging.ERROR, msg, undecodable)
-        assert logging.getLogger(name).filter(record)
+    engineio = _record("engineio.server", logging.ERROR, "message async handler error", undecodable)
+    # Granian writes the traceback into the message itself.
+    text = "".join(traceback.format_exception(undecodable))
+    granian = _record(
+        "_granian.utils", logging.ERROR, f"Application callable raised an exception\n{text}"
+    )
+    for record in (engineio, granian):
+        assert logging.getLogger(record.name).filter(record)
         line = handler.format(record)
-        assert line.startswith("refused a malformed frame: ValueError")
+        assert line.startswith("refused a malformed frame:"), line
+        assert "ValueError" in line and "Invalid empty packet" in line
         assert "\n" not in line and record.levelno == logging.WARNING
+
+
+def test_an_unknown_event_name_is_one_line_and_its_router_data_never_logged() -> None:
+    quiet_malformed_frames()
+    try:
+        raise KeyError("No registered handler found for event: x.y")
+    except KeyError as error:
+        missing = error
+    name = "reflex_base.event.processor.event_processor"
+    dump = "Error processing event queue entry for Event(headers={'cookie': 'session=s3cret'})"
+    record = _record(name, logging.ERROR, dump, missing)
+    assert logging.getLogger(name).filter(record)
+    assert logging.Handler().format(record) == "refused an event for no handler"
+    try:
+        raise RuntimeError("a bug")
+    except RuntimeError as error:
+        bug = error
+    record = _record(name, logging.ERROR, dump, bug)
+    logging.getLogger(name).filter(record)
+    assert "s3cret" not in record.getMessage() and record.exc_info is not None
 
 
 def test_real_errors_keep_their_traceback_and_long_echoes_are_cut() -> None:
     quiet_malformed_frames()
-    try:
-        raise KeyError("a bug")
-    except KeyError as error:
-        bug = error
-    record = _record("_granian", logging.ERROR, "Application callable raised an exception", bug)
-    assert logging.getLogger("_granian").filter(record)
-    assert record.exc_info is not None and record.levelno == logging.ERROR
+    bug = 'Application callable raised an exception\nTraceback...\n  File "/app/x.py"\nKeyError'
+    record = _record("_granian.utils", logging.ERROR, bug)
+    assert logging.getLogger("_granian.utils").filter(record)
+    assert record.getMessage() == bug and record.levelno == logging.ERROR
     report = _record("reflex.app", logging.ERROR, "[Reflex Backend Exception]\n" + "x" * 900)
     logging.getLogger("reflex.app").filter(report)
     assert len(report.getMessage()) > 900
