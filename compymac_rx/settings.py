@@ -43,8 +43,9 @@ class Settings(BaseSettings):
     # session takes effect at most this long later. 0 resolves it on every event.
     auth_cache_seconds: float = Field(5, ge=0, le=300)
     # Largest WebSocket frame a browser may send; a larger one closes its connection before
-    # it is decoded. Events are small (uploads go through HTTP), so 2 MB leaves room.
-    ws_max_frame_bytes: int = Field(2_000_000, ge=10_000, le=100_000_000)
+    # it is decoded. The largest event, a message of MAX_MESSAGE_CHARS, is a few hundred KB
+    # at most as JSON; uploads go over HTTP.
+    ws_max_frame_bytes: int = Field(1_000_000, ge=10_000, le=100_000_000)
 
     password_min_length: int = Field(10, ge=8, le=128)
     login_max_failures: int = Field(5, ge=1)

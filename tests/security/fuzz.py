@@ -230,7 +230,7 @@ def malformed_calls(handlers: list[Handler], world: World) -> Iterator[tuple[Any
     """Wrong types, strings for booleans, missing and extra arguments, nesting, huge strings,
     names with no handler and `setvar` on every state."""
     wrong: list[Any] = [7, -1, 2**70, 1.5, None, True, "true", [world.session_id],
-                        {"id": world.session_id}, deep(40), "x" * 150_000]  # fmt: skip
+                        {"id": world.session_id}, deep(300), "x" * 150_000]  # fmt: skip
     for handler in handlers:
         parameters = handler.parameters()
         if handler.short == "setvar":

@@ -3,6 +3,14 @@
 Reflex registers every public method of a state as a handler any browser may call, with any
 arguments. This list is the decision of what belongs to the surface: a new public method
 fails here until someone adds it on purpose (helpers start with `_`).
+
+The fuzz below runs the real app (production build) and speaks its socket protocol directly
+as a second signed-in user, Bob, against every registered handler of every state (found by
+introspection, so a new handler is fuzzed without being listed): aimed at Alice's session,
+job, messages and files, on Alice's page path, with malformed payloads and frames, and on a
+token Alice's closed tab used. Nothing of Alice's may reach Bob, her data must stay as it
+was (the same probe run by Alice does reach and change it: the control that the probe can
+see a leak), the server must stay healthy and its log free of tracebacks.
 """
 
 from __future__ import annotations
