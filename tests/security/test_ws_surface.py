@@ -29,7 +29,7 @@ from reflex_base.registry import RegistrationContext
 
 from tests.e2e.conftest import RunningApp, free_port, run_app
 from tests.security import fuzz
-from tests.security.reflex_ws import Closed, ReflexSocket, sign_up
+from tests.security.reflex_ws import HYDRATE, Closed, ReflexSocket, sign_up
 
 ALLOWED = {
     "AdminState": {"load", "ask", "cancel", "confirm"},
@@ -263,6 +263,27 @@ async def test_a_reused_token_of_a_closed_tab_yields_nothing_of_its_user(
     await anonymous.close()
     sockets.append(anonymous)
     assert_nothing_of(world, sockets)
+    await still_healthy(app, people, since)
+
+
+async def test_a_token_of_an_open_tab_taken_by_another_user_yields_nothing(
+    app: RunningApp, people: People
+) -> None:
+    """Bob connects with the token of a tab Alice still has open, then Alice reloads her page
+    on it and runs a turn: neither the hydration nor the turn's live events reach Bob.
+    (Today Reflex itself gives a second connection on a live token a new token.)"""
+    world, since = people.world, log_size(app)
+    tab = await fuzz.open_session(app.url, people.alice, world.path)
+    await tab.drain()
+    thief = await ReflexSocket.open(app.url, people.bob, world.path, token=tab.token)
+    await thief.drain(quiet=1.0)
+    await tab.emit(HYDRATE, {}, world.path)
+    await tab.until(fuzz.CHAT, "current_id", world.session_id)
+    await fuzz.turn(tab, world, f"ALICE-MSG-{world.nonce} again")
+    await thief.drain(quiet=1.0)
+    await tab.close()
+    await thief.close()
+    assert_nothing_of(world, [thief])
     await still_healthy(app, people, since)
 
 
