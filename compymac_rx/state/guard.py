@@ -3,15 +3,17 @@
 `EventGuard` is a Reflex middleware, so it sees every event of every tab (page loads and
 hydration included) before Reflex applies it or sends a delta. For each event it:
 
-1. refuses a name that is no handler, and a payload that does not match the handler's typed
-   signature, with one warning line in the log and a plain message in the page;
+1. refuses a name that is no handler, Reflex's generic `setvar`, and a payload that does not
+   match the handler's typed signature (Reflex's own handlers too), with one warning line in
+   the log and a plain message in the page;
 2. resolves the cookie's user off the event loop (briefly cached, identity/cache.py) and
    hands it to the handler through a context variable;
 3. compares that user with the one the tab's state belongs to: a tab token reused under
    another cookie, or signed out, has its whole state reset (and its live subscription
    dropped) before anything of the previous user can be sent.
 
-Handlers take the user with `@signed_in`, never as an argument from the browser.
+Handlers take the user with `@signed_in`, never as an argument from the browser. Frames too
+malformed to reach a middleware are logged as one line by `frame_log`.
 """
 
 from __future__ import annotations
@@ -21,7 +23,6 @@ import functools
 import inspect
 import json
 import logging
-import os
 import typing
 from collections.abc import Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar
@@ -39,6 +40,7 @@ from compymac_rx.accounts.models import CurrentUser
 from compymac_rx.identity.cache import get_user_cache
 from compymac_rx.identity.http import token_from_cookie_header
 from compymac_rx.offload import off_loop
+from compymac_rx.state.frame_log import quiet_malformed_frames
 from compymac_rx.state.live import hub
 
 if TYPE_CHECKING:
@@ -96,7 +98,7 @@ class EventGuard(Middleware):
 
 
 def event_problem(event: Event) -> str | None:
-    """Why an event must not reach a handler (one short line, values not echoed), or None.
+    """Why an event must not reach a handler (one short line, no argument echoed), or None.
 
     Every handler is checked, Reflex's own too (hydration, on_load, browser storage): a
     payload its signature does not describe would fail inside Reflex with a traceback.
@@ -136,7 +138,8 @@ def _storage_problem(values: object) -> str | None:
     """Hydration may carry browser-storage values: only for vars that are browser storage."""
     if not values:
         return None
-    assert isinstance(values, dict)  # the signature check ran first
+    if not isinstance(values, dict):
+        return "vars: not an object"
     for key in values:
         state_name, _, var_name = key.rpartition(".")
         try:
@@ -146,73 +149,6 @@ def _storage_problem(values: object) -> str | None:
         if not state_cls._is_client_storage(var_name.removesuffix(FIELD_MARKER)):
             return "vars: not browser storage"
     return None
-
-
-_PACKET_DECODER = os.path.join("engineio", "packet.py")
-_QUEUE_ERROR = "Error processing event queue entry"
-
-
-class _OneLine(logging.Filter):
-    """Records about a frame the server could not use, as one line each."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        error = record.exc_info[1] if record.exc_info else None
-        if str(record.msg).startswith(_QUEUE_ERROR):
-            # Reflex names the event here with its router data: the request's headers,
-            # the session cookie among them. Never into the log.
-            record.msg, record.args = "%s (the event is not logged)", (_QUEUE_ERROR,)
-            if isinstance(error, KeyError) and "No registered handler" in str(error):
-                # A name that is no handler: refused before any handler could run.
-                record.msg, record.args = "refused an event for no handler", ()
-                record.exc_info, record.exc_text = None, None
-                record.levelno, record.levelname = logging.WARNING, "WARNING"
-        elif error is not None and _about_a_frame(str(record.msg)):
-            record.msg = "refused a malformed frame: %s: %.200s"
-            record.args = (type(error).__name__, str(error).replace("\n", " "))
-            record.exc_info, record.exc_text = None, None
-            record.levelno, record.levelname = logging.WARNING, "WARNING"
-        elif _decoder_failed(record):
-            # Granian puts the whole traceback into the message: keep its last line.
-            last = record.getMessage().rstrip().rsplit("\n", 1)[-1]
-            record.msg, record.args = "refused a malformed frame: %.200s", (last,)
-            record.levelno, record.levelname = logging.WARNING, "WARNING"
-        elif record.levelno <= logging.WARNING and len(record.getMessage()) > 300:
-            # Reflex echoes an event it cannot use into its warning: keep the start only.
-            record.msg, record.args = "%.300s…", (record.getMessage(),)
-        return True
-
-
-def _about_a_frame(message: str) -> bool:
-    # Engine.IO's words for "the code handling one received packet raised".
-    return message.endswith("handler error") or message == "Unknown receive error"
-
-
-def _decoder_failed(record: logging.LogRecord) -> bool:
-    """Granian's report of the socket app raising, when Engine.IO's packet decoding did (it
-    decodes an empty frame outside its own error handling)."""
-    message = record.getMessage()
-    if not message.startswith("Application callable raised an exception"):
-        return False
-    frames = [line for line in message.splitlines() if line.lstrip().startswith('File "')]
-    return bool(frames) and _PACKET_DECODER in frames[-1]
-
-
-def quiet_malformed_frames() -> None:
-    """Engine.IO and Socket.IO log a frame they cannot decode (or that Reflex cannot turn
-    into an event) with a full traceback, and Reflex echoes such an event whole into a
-    warning. Both are the sender's doing, so each becomes one line. Errors inside handlers
-    are logged by Reflex's event processor (its `[Reflex Backend Exception]`) and keep
-    their tracebacks."""
-    for name in (
-        "engineio.server",
-        "socketio.server",
-        "reflex.app",
-        "reflex_base.event.processor.event_processor",
-        "_granian.utils",
-    ):
-        logger = logging.getLogger(name)
-        if not any(isinstance(f, _OneLine) for f in logger.filters):
-            logger.addFilter(_OneLine())
 
 
 async def _bind(root: BaseState, user: CurrentUser | None) -> None:

@@ -14,12 +14,8 @@ from compymac_rx.accounts import service as accounts
 from compymac_rx.accounts.models import CurrentUser
 from compymac_rx.db import session_scope, utcnow
 from compymac_rx.identity.cache import UserCache
-from compymac_rx.state.guard import (
-    event_problem,
-    payload_problem,
-    quiet_malformed_frames,
-    signed_in,
-)
+from compymac_rx.state.frame_log import quiet_malformed_frames
+from compymac_rx.state.guard import event_problem, payload_problem, signed_in
 from compymac_rx.state.payloads import Id, MessageId, ShortText
 from tests.factories import signed_in_token
 
