@@ -1,3 +1,5 @@
+import os
+
 import reflex as rx
 from reflex_base.plugins.sitemap import SitemapPlugin
 
@@ -5,6 +7,9 @@ from compymac_rx.http.origins import allowed_origins
 from compymac_rx.settings import get_settings
 
 settings = get_settings()
+# Reflex's socket server (engine.io's max_http_buffer_size) reads its frame limit from this
+# variable when the app starts; set here, every way of starting the app gets the setting.
+os.environ["REFLEX_SOCKET_MAX_HTTP_BUFFER_SIZE"] = str(settings.ws_max_frame_bytes)
 
 config = rx.Config(
     app_name="compymac_rx",

@@ -44,6 +44,10 @@ class Settings(BaseSettings):
     auth_cache_seconds: float = Field(5, ge=0, le=300)
     # Log the stack when the event loop stalls this long (0: off); the browser tests use 50.
     loop_stall_warn_ms: int = Field(0, ge=0, le=60_000)
+    # Largest WebSocket frame a browser may send; a larger one closes its connection before
+    # it is decoded. The largest event, a message of MAX_MESSAGE_CHARS, is a few hundred KB
+    # at most as JSON; uploads go over HTTP.
+    ws_max_frame_bytes: int = Field(1_000_000, ge=10_000, le=100_000_000)
 
     password_min_length: int = Field(10, ge=8, le=128)
     # Who may create an account (local provider): anyone (`open`), a person holding an

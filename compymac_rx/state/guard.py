@@ -3,15 +3,17 @@
 `EventGuard` is a Reflex middleware, so it sees every event of every tab (page loads and
 hydration included) before Reflex applies it or sends a delta. For each event it:
 
-1. refuses a name that is no handler, and a payload that does not match the handler's typed
-   signature, with one warning line in the log and a plain message in the page;
+1. refuses a name that is no handler, Reflex's generic `setvar`, and a payload that does not
+   match the handler's typed signature (Reflex's own handlers too), with one warning line in
+   the log and a plain message in the page;
 2. resolves the cookie's user off the event loop (briefly cached, identity/cache.py) and
    hands it to the handler through a context variable;
 3. compares that user with the one the tab's state belongs to: a tab token reused under
    another cookie, or signed out, has its whole state reset (and its live subscription
    dropped) before anything of the previous user can be sent.
 
-Handlers take the user with `@signed_in`, never as an argument from the browser.
+Handlers take the user with `@signed_in`, never as an argument from the browser. Frames too
+malformed to reach a middleware are logged as one line by `frame_log`.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from __future__ import annotations
 import contextvars
 import functools
 import inspect
+import json
 import logging
 import typing
 from collections.abc import Awaitable, Callable, Mapping
@@ -29,6 +32,7 @@ import reflex as rx
 from reflex.event import Event, EventSpec
 from reflex.middleware.middleware import Middleware
 from reflex.state import BaseState, StateUpdate
+from reflex_base.constants.state import FIELD_MARKER
 from reflex_base.registry import RegistrationContext
 from reflex_base.utils.form import transform_form_data
 
@@ -36,6 +40,7 @@ from compymac_rx.accounts.models import CurrentUser
 from compymac_rx.identity.cache import get_user_cache
 from compymac_rx.identity.http import token_from_cookie_header
 from compymac_rx.offload import off_loop
+from compymac_rx.state.frame_log import quiet_malformed_frames
 from compymac_rx.state.live import hub
 
 if TYPE_CHECKING:
@@ -48,6 +53,7 @@ _user: contextvars.ContextVar[CurrentUser | None] = contextvars.ContextVar(
 )
 # Set when this event found the tab's signed-in user gone (sign-out, revocation, expiry).
 _ended: contextvars.ContextVar[bool] = contextvars.ContextVar("compymac_ended", default=False)
+REFLEX_PAYLOAD_MAX = 20_000
 REFUSED = "That request was not understood, so nothing changed. Reload the page if it repeats."
 
 S = TypeVar("S", bound=BaseState)
@@ -73,32 +79,76 @@ class BindingState(rx.State):
 
 
 class EventGuard(Middleware):
+    def __init__(self) -> None:
+        # Frames too malformed to become an event never reach a middleware: the socket
+        # libraries refuse them and would log each with a traceback. One line instead.
+        quiet_malformed_frames()
+
     async def preprocess(self, app: App, state: BaseState, event: Event) -> StateUpdate | None:
-        try:
-            registered = RegistrationContext.get().event_handlers.get(event.name)
-        except LookupError:
-            registered = None
-        if registered is None:
-            log.warning("refused an event for no handler: %.120r", event.name)
-            return StateUpdate()
-        if registered.states[0].__module__.startswith("compymac_rx."):
-            fn = registered.handler.fn
-            # Our states' surface is the methods we wrote; Reflex's generic `setvar` is not
-            # part of it (no var of ours has a setter the browser may call).
-            problem = (
-                payload_problem(fn, event.payload)
-                if fn.__module__.startswith("compymac_rx.")
-                else "not a handler of this app"
-            )
-            if problem:
-                log.warning("refused %s: %s", event.name.rsplit(".", 1)[-1], problem)
-                return StateUpdate(events=Event.from_event_type(rx.toast.warning(REFUSED)))
+        problem = event_problem(event)
+        if problem is not None:
+            log.warning("refused %s", problem)
+            return StateUpdate(events=Event.from_event_type(rx.toast.warning(REFUSED)))
         _ended.set(False)
         token = token_from_cookie_header(state.router.headers.cookie)
         user = await off_loop(get_user_cache().resolve, token)
         _user.set(user)
         await _bind(state, user)
         return None
+
+
+def event_problem(event: Event) -> str | None:
+    """Why an event must not reach a handler (one short line, no argument echoed), or None.
+
+    Every handler is checked, Reflex's own too (hydration, on_load, browser storage): a
+    payload its signature does not describe would fail inside Reflex with a traceback.
+    """
+    # Reflex builds the Event from the frame without checking its fields' types.
+    name: object = event.name
+    payload: object = event.payload
+    if not isinstance(name, str) or not isinstance(payload, dict):
+        return "a malformed event"
+    try:
+        registered = RegistrationContext.get().event_handlers.get(event.name)
+    except LookupError:
+        registered = None
+    if registered is None:
+        return f"an event for no handler: {name[:120]!r}"
+    fn = registered.handler.fn
+    short = name.rsplit(".", 1)[-1]
+    if short == "setvar":
+        # Reflex's generic setter exists on every state; no var of this app may be set by
+        # name from the browser (the explicit handlers are the surface).
+        return "setvar: not a handler of this app"
+    problem = payload_problem(fn, payload)
+    if problem is None and not fn.__module__.startswith("compymac_rx."):
+        problem = _reflex_payload_problem(payload)
+    return f"{short}: {problem}" if problem else None
+
+
+def _reflex_payload_problem(payload: dict[str, Any]) -> str | None:
+    """Reflex's own handlers take small payloads: hydration's state hashes, a flag, and the
+    page's report of its own JavaScript error (which Reflex writes to the log)."""
+    if len(json.dumps(payload, default=str)) > REFLEX_PAYLOAD_MAX:
+        return "payload too large"
+    return _storage_problem(payload.get("vars"))
+
+
+def _storage_problem(values: object) -> str | None:
+    """Hydration may carry browser-storage values: only for vars that are browser storage."""
+    if not values:
+        return None
+    if not isinstance(values, dict):
+        return "vars: not an object"
+    for key in values:
+        state_name, _, var_name = key.rpartition(".")
+        try:
+            state_cls = rx.State.get_class_substate(state_name)
+        except ValueError:
+            return "vars: no such state"
+        if not state_cls._is_client_storage(var_name.removesuffix(FIELD_MARKER)):
+            return "vars: not browser storage"
+    return None
 
 
 async def _bind(root: BaseState, user: CurrentUser | None) -> None:

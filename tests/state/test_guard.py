@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import inspect
+import logging
 import time
 
 import pytest
+from reflex.event import Event
 
 from compymac_rx.accounts import repository
 from compymac_rx.accounts import service as accounts
 from compymac_rx.accounts.models import CurrentUser
 from compymac_rx.db import session_scope, utcnow
 from compymac_rx.identity.cache import UserCache
-from compymac_rx.state.guard import payload_problem, signed_in
+from compymac_rx.state.frame_log import quiet_malformed_frames
+from compymac_rx.state.guard import event_problem, payload_problem, signed_in
 from compymac_rx.state.payloads import Id, MessageId, ShortText
 from tests.factories import signed_in_token
 
@@ -95,3 +98,110 @@ def test_no_caching_resolves_every_time() -> None:
     accounts.sign_out(token)
     assert cache.resolve(token) is None
     assert cache.resolve(None) is None
+
+
+def _event(name: object, payload: object) -> Event:
+    import compymac_rx.compymac_rx  # noqa: F401  (registers the app's states and handlers)
+
+    return Event(name=name, payload=payload)  # type: ignore[arg-type]  # as Reflex builds it
+
+
+ROOT = "reflex___state____state"
+CHAT = f"{ROOT}.compymac_rx___state___auth____auth_state.compymac_rx___state___chat____chat_state"
+
+
+@pytest.mark.parametrize(
+    ("name", "payload", "problem"),
+    [
+        (f"{ROOT}.hydrate_and_load", {}, None),
+        (f"{ROOT}.hydrate_and_load", {"vars": {}, "hashes": ["a1"]}, None),
+        (f"{CHAT}.show_output", {"message_id": 3, "tool": "run"}, None),
+        (7, {}, "a malformed event"),
+        (None, {}, "a malformed event"),
+        (f"{CHAT}.stop", ["x"], "a malformed event"),
+        (f"{CHAT}.stop", "x", "a malformed event"),
+        (f"{CHAT}.nope", {}, "an event for no handler"),
+        (f"{CHAT}._restarted", {}, "an event for no handler"),
+        (f"{CHAT}.setvar", {"var_name": "title", "value": "x"}, "setvar:"),
+        (f"{ROOT}.setvar", {"var_name": "is_hydrated", "value": True}, "setvar:"),
+        (f"{ROOT}.set_is_hydrated", {"value": "true"}, "set_is_hydrated: value: bool_type"),
+        (f"{ROOT}.hydrate", {"user_id": "u"}, "hydrate: user_id: extra_forbidden"),
+        (f"{ROOT}.hydrate_and_load", {"vars": "x"}, "hydrate_and_load: vars:"),
+        (f"{ROOT}.hydrate_and_load", {"vars": {"no.such": 1}}, "hydrate_and_load: vars: no such"),
+        (
+            f"{ROOT}.hydrate_and_load",
+            {"vars": {f"{CHAT}.title_rx_state_": "x"}},
+            "hydrate_and_load: vars: not browser storage",
+        ),
+    ],
+)
+def test_every_event_is_checked_before_any_handler(name, payload, problem) -> None:
+    found = event_problem(_event(name, payload))
+    if problem is None:
+        assert found is None
+    else:
+        assert found is not None and found.startswith(problem), found
+
+
+def _record(logger: str, level: int, msg: str, error: BaseException | None = None):
+    exc_info = (type(error), error, error.__traceback__) if error is not None else None
+    return logging.LogRecord(logger, level, __file__, 1, msg, (), exc_info)
+
+
+def test_a_frame_the_socket_libraries_cannot_decode_is_logged_as_one_line() -> None:
+    import traceback
+
+    from engineio import packet
+
+    quiet_malformed_frames()
+    try:
+        packet.Packet(encoded_packet="")
+    except ValueError as error:
+        undecodable = error
+    handler = logging.Handler()
+    engineio = _record("engineio.server", logging.ERROR, "message async handler error", undecodable)
+    # Granian writes the traceback into the message itself.
+    text = "".join(traceback.format_exception(undecodable))
+    granian = _record(
+        "_granian.utils", logging.ERROR, f"Application callable raised an exception\n{text}"
+    )
+    for record in (engineio, granian):
+        assert logging.getLogger(record.name).filter(record)
+        line = handler.format(record)
+        assert line.startswith("refused a malformed frame:"), line
+        assert "ValueError" in line and "Invalid empty packet" in line
+        assert "\n" not in line and record.levelno == logging.WARNING
+
+
+def test_an_unknown_event_name_is_one_line_and_its_router_data_never_logged() -> None:
+    quiet_malformed_frames()
+    try:
+        raise KeyError("No registered handler found for event: x.y")
+    except KeyError as error:
+        missing = error
+    name = "reflex_base.event.processor.event_processor"
+    dump = "Error processing event queue entry for Event(headers={'cookie': 'session=s3cret'})"
+    record = _record(name, logging.ERROR, dump, missing)
+    assert logging.getLogger(name).filter(record)
+    assert logging.Handler().format(record) == "refused an event for no handler"
+    try:
+        raise RuntimeError("a bug")
+    except RuntimeError as error:
+        bug = error
+    record = _record(name, logging.ERROR, dump, bug)
+    logging.getLogger(name).filter(record)
+    assert "s3cret" not in record.getMessage() and record.exc_info is not None
+
+
+def test_real_errors_keep_their_traceback_and_long_echoes_are_cut() -> None:
+    quiet_malformed_frames()
+    bug = 'Application callable raised an exception\nTraceback...\n  File "/app/x.py"\nKeyError'
+    record = _record("_granian.utils", logging.ERROR, bug)
+    assert logging.getLogger("_granian.utils").filter(record)
+    assert record.getMessage() == bug and record.levelno == logging.ERROR
+    report = _record("reflex.app", logging.ERROR, "[Reflex Backend Exception]\n" + "x" * 900)
+    logging.getLogger("reflex.app").filter(report)
+    assert len(report.getMessage()) > 900
+    echo = _record("reflex.app", logging.WARNING, "Received event data as a string: " + "y" * 9000)
+    logging.getLogger("reflex.app").filter(echo)
+    assert len(echo.getMessage()) <= 301
