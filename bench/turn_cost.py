@@ -2,9 +2,10 @@
 
 Two builtin turns ("help" and "run echo hi"), each sent with chats.send_message and run to the
 end by the inline profile's run_job, called synchronously here so that nothing else (a polling
-wait, another thread) is counted. Every figure is the median over N turns, on SQLite.
+wait, another thread) is counted. Every figure is the median over N turns.
 
-Run: .venv/bin/python -m bench.turn_cost [turns [message ...]]
+Run: .venv/bin/python -m bench.turn_cost [--postgres] [turns [message ...]]
+(--postgres: on a throwaway PostgreSQL server, as the tests start one, instead of SQLite.)
 
 Before the live-turn rebuild (issue 8), measured the same way: "help" 9 transactions,
 25 statements, 27 events, 40 ms CPU; "run echo hi" 7, 26, 9, 45 ms (the view side's reads came
@@ -58,7 +59,22 @@ class SyncRunner:
 
 
 def main() -> None:
-    turns = int(sys.argv[1]) if len(sys.argv) > 1 else 30
+    args = sys.argv[1:]
+    if args[:1] == ["--postgres"]:
+        from tests.services import postgres_server
+
+        base = Path(tempfile.mkdtemp(prefix="bench-turn-cost-pg-"))
+        base.chmod(0o755)
+        with postgres_server(base) as server:
+            server.psql("CREATE DATABASE bench")
+            os.environ["DATABASE_URL"] = server.url("bench")
+            measure(args[1:], "PostgreSQL")
+        return
+    measure(args, "SQLite")
+
+
+def measure(args: list[str], database: str) -> None:
+    turns = int(args[0]) if args else 30
     data = Path(tempfile.mkdtemp(prefix="bench-turn-cost-"))
     os.environ.update(DATA_DIR=str(data), MESSAGES_PER_MINUTE="100000")
     os.environ.pop("BUILTIN_STREAM_DELAY_MS", None)  # the default install's setting
@@ -99,10 +115,10 @@ def main() -> None:
     bus.publish = counting_publish  # type: ignore[method-assign]
 
     user = make_user()
-    print(f"per-turn cost, median of {turns} turns each (inline profile, SQLite, builtin agent)")
+    print(f"per-turn cost, median of {turns} turns each (inline, {database}, builtin agent)")
     header = f"{'transactions':>12} {'statements':>10} {'events':>6} {'CPU ms':>7} {'wall ms':>7}"
     print(f"  {'turn':14} {header}")
-    for text in sys.argv[2:] or ("help", "run echo hi"):
+    for text in args[1:] or ("help", "run echo hi"):
         session = chats.create_session(user.id)
         rows: list[tuple[int, int, int, float, float]] = []
         for index in range(turns + 1):
