@@ -216,7 +216,7 @@ def bytes_lines(wires: list[WireBytes]) -> list[str]:
             f"after {before:2} turns: {size / 1024:7.1f} KB in {frames:4} frames"
             for before, (frames, size) in sorted(wire.by_history.items())
         ]
-        sizes = [size for _frames, size in sorted(wire.by_history.values())]
+        sizes = [size for _before, (_frames, size) in sorted(wire.by_history.items())]
         growth = ratio(float(sizes[-1]), float(sizes[0])) if len(sizes) > 1 else "n/a"
         lines.append(f"{wire.profile:8} " + "; ".join(parts) + f"  (growth {growth})")
     return lines

@@ -255,7 +255,7 @@ def find_var(delta: dict[str, Any], name: str) -> tuple[str, Any] | None:
 # A var carries streamed content when its name has one of these words and it sits in the live
 # turn: a state named `...live_state` (its own substate after the engine rebuild), or a `live_*`
 # var of the chat state (before).
-CONTENT_WORDS = ("text", "tool", "chunk", "append", "delta", "content", "part")
+CONTENT_WORDS = ("text", "tool", "chunk", "append", "delta", "content", "part", "stream")
 LIVE_STATE_SUFFIX = "live_state"
 STATUS_VARS = {"job_status", "status"}
 TERMINAL = {"done", "failed", "stopped", "cancelled", "interrupted"}

@@ -22,9 +22,10 @@ from compymac_rx.settings import get_settings
 from compymac_rx.state.admin import AdminState
 from compymac_rx.state.auth import SignInState
 from compymac_rx.state.chat import ChatState
+from compymac_rx.state.delivery import apply_events
 from compymac_rx.state.guard import EventGuard
 from compymac_rx.state.live import deliver_events
-from compymac_rx.state.live_turn import LiveState, apply_events
+from compymac_rx.state.live_turn import LiveState
 from compymac_rx.state.settings import SettingsState
 
 

@@ -89,7 +89,10 @@ class ChatState(AuthState):
             self.notice = str(error)
             return None
         self.notice = ""
-        (await self.get_state(LiveState))._started(sent.job_id, message_view(sent.message))
+        live = await self.get_state(LiveState)
+        live._started(sent.job_id, message_view(sent.message))
+        if live._trimmed:
+            await self._leave_older()
         if sent.title != self.title:
             self.title = sent.title
         (await self.get_state(SessionsState))._touched(self.current_id, sent.title)
@@ -104,11 +107,11 @@ class ChatState(AuthState):
     @rx.event
     @signed_in
     async def load_older(self, user: CurrentUser) -> None:
-        if not self.messages or not self.has_older:
+        live = await self.get_state(LiveState)
+        oldest = self.messages[0] if self.messages else (live.recent[0] if live.recent else None)
+        if oldest is None or not self.has_older:
             return
-        rows = await off_loop(
-            chats.load_messages, user.id, self.current_id, before_seq=self.messages[0].seq
-        )
+        rows = await off_loop(chats.load_messages, user.id, self.current_id, before_seq=oldest.seq)
         self.messages = [message_view(m) for m in rows] + self.messages
         self.has_older = len(rows) >= get_settings().history_page_size
 
@@ -126,6 +129,14 @@ class ChatState(AuthState):
     @rx.event
     def close_output(self) -> None:
         self.output_title, self.output_text = "", ""
+
+    async def _leave_older(self) -> None:
+        """The live view dropped its oldest messages: the history before them goes too, and
+        comes back page by page with "Load older" (sending an empty list costs nothing)."""
+        if self.messages:
+            self.messages = []
+        self.has_older = True
+        (await self.get_state(LiveState))._trimmed = False
 
     async def _restarted(self, user_id: str, job_id: str) -> None:
         """A turn started again from an earlier message: the history after it is gone."""

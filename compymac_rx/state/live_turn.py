@@ -16,6 +16,11 @@ from compymac_rx.state.auth import AuthState
 from compymac_rx.state.fold import LiveTurn, Outcome, fold
 from compymac_rx.state.views import MessageView
 
+# Messages kept in `recent`. Each landing message resends the list, so its size, not the
+# session's length, bounds what a turn sends; older ones leave the view (ChatState then shows
+# "Load older" to bring them back).
+RECENT_MAX = 12
+
 
 class LiveState(AuthState):
     job_id: str = ""
@@ -37,6 +42,8 @@ class LiveState(AuthState):
     _shown_seq: int = 0
     _text: str = ""
     _restarts: int = 0
+    # `recent` dropped its oldest messages: the history before them must leave the view too.
+    _trimmed: bool = False
 
     @rx.var
     def running(self) -> bool:
@@ -83,7 +90,10 @@ class LiveState(AuthState):
         fresh = [m for m in turn.landed if m.seq > self._shown_seq]
         turn.landed = []
         if fresh:
-            self.recent = [*self.recent, *fresh]
+            recent = [*self.recent, *fresh]
+            if len(recent) > RECENT_MAX:
+                recent, self._trimmed = recent[-RECENT_MAX:], True
+            self.recent = recent
             self._shown_seq = fresh[-1].seq
         for name, value in (
             ("job_id", turn.job_id),
@@ -110,11 +120,3 @@ class LiveState(AuthState):
             self.stream_key = f"{self._turn.job_id}:{self._restarts}"
             self.stream_base, self.stream_chunk, self.stream_index = text, "", 0
         self._text = text
-
-
-async def apply_events(live: LiveState, events: list[JobEvent]) -> None:
-    """The live delivery's work for one tab: fold the batch, refresh files if they changed."""
-    if await live._apply(events):
-        from compymac_rx.state.files import FilesState
-
-        await (await live.get_state(FilesState))._refresh(live._turn.user_id)
