@@ -30,6 +30,12 @@ PG_TEMPLATE = "compymac_template"
 _db_names = itertools.count(1)
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Browser tests last. The session's sync Playwright keeps an event loop running on the
+    main thread once it starts, and asyncio tests cannot run their own loop beside it."""
+    items.sort(key=lambda item: "playwright" in getattr(item, "fixturenames", ()))
+
+
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     """Database tests run on both backends; the rest on SQLite only."""
     if "db_backend" not in metafunc.fixturenames:

@@ -51,12 +51,15 @@ class LoopWatch:
             if stalled < self._threshold or beat == reported_for:
                 continue
             frame = sys._current_frames().get(self._loop_thread)
-            if frame is None:
+            if frame is None or frame.f_code.co_filename == __file__:
                 continue
-            reported_for = beat
             stack = traceback.extract_stack(frame)
             where = "in this app" if _app_is_blocking(frame) else "outside this app"
             frames = "".join(traceback.format_list(stack[-12:]))
+            del frame
+            if self._beat != beat:
+                continue  # the loop moved on while we looked: the sample may be of later code
+            reported_for = beat
             log.warning("%s for %d ms+ %s:\n%s", STALL_MARK, stalled * 1000, where, frames)
 
 

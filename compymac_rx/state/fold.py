@@ -82,7 +82,8 @@ def fold(turn: LiveTurn, event: JobEvent, *, gaps_allowed: bool = False) -> Outc
         if "message" in payload:  # the queued event carries the user's message
             turn.landed.append(_landed(payload))
         if event.terminal:
-            turn.text, turn.tools, turn.files_changed = "", [], True
+            # Files change through tools, and each tool's end already said so.
+            turn.text, turn.tools = "", []
     return Outcome.APPLIED
 
 

@@ -149,6 +149,8 @@ def app_server(
         "MODEL_MAX_RETRIES": "0",
         "MODEL_TIMEOUT_SECONDS": "10",
         "UPLOAD_MAX_BYTES": "2000000",
+        # Tests that change a user behind the app's back (SQL) wait this long for it to show.
+        "AUTH_CACHE_SECONDS": "1",
     }
     with run_app(data_dir, free_port(), extra) as app:
         yield app
