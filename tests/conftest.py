@@ -7,6 +7,7 @@ template (a file copy on SQLite, CREATE DATABASE ... TEMPLATE on PostgreSQL).
 
 from __future__ import annotations
 
+import inspect
 import itertools
 import shutil
 import sys
@@ -31,9 +32,11 @@ _db_names = itertools.count(1)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Browser tests last. The session's sync Playwright keeps an event loop running on the
-    main thread once it starts, and asyncio tests cannot run their own loop beside it."""
-    items.sort(key=lambda item: "playwright" in getattr(item, "fixturenames", ()))
+    """asyncio tests first, the rest in their order. The session's sync Playwright keeps an
+    event loop running on the main thread once it starts, and an asyncio test cannot run its
+    own loop beside it. (Moving the browser tests instead would start apps from this checkout
+    while the shared e2e app serves pages: each build rewrites the one `.web` frontend.)"""
+    items.sort(key=lambda item: not inspect.iscoroutinefunction(getattr(item, "function", None)))
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
