@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import threading
 import time
 from collections.abc import Callable
@@ -56,7 +57,7 @@ while time.monotonic() < end and not (swaps % 3000 == 0 and os.path.exists("stop
         if libc.renameat2(-100, a, -100, b, RENAME_EXCHANGE) != 0:
             sys.exit(f"renameat2 failed: errno {ctypes.get_errno()}")
         swaps += 1
-print("swaps", swaps)
+print("swaps", swaps, flush=True)
 """
 
 
@@ -270,7 +271,9 @@ def test_swapping_symlinks_never_leads_the_app_outside(
 
     result = swapper["result"]
     assert getattr(result, "exit_code", None) == 0, result
-    swaps = int(str(getattr(result, "output", "")).split()[-1])
+    found = re.search(r"swaps (\d+)", str(getattr(result, "output", "")))
+    assert found is not None, result  # the swapper always reports its count
+    swaps = int(found.group(1))
     summary = f"swaps: {swaps}, ok: {hammer.ok}, refused: {hammer.refused}, naive: {naive}"
     print(summary)
     assert hammer.violations == [], summary
