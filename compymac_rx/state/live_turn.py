@@ -27,7 +27,7 @@ class LiveState(AuthState):
     job_status: str = ""
     job_error: str = ""
     queue_position: int = 0
-    # The streamed text is sent as pieces (components/live_text.py accumulates them):
+    # The streamed text is sent as pieces (components/live_text.jsx accumulates them):
     # `stream_base` when it starts over under a new `stream_key`, then each new piece once.
     streaming: bool = False
     stream_key: str = ""
@@ -37,7 +37,7 @@ class LiveState(AuthState):
     tools: rx.Field[list[MessageView]] = rx.field(default_factory=list)
     # Messages stored since the page opened, after ChatState.messages.
     recent: rx.Field[list[MessageView]] = rx.field(default_factory=list)
-    _turn: LiveTurn = LiveTurn()
+    _turn: rx.Field[LiveTurn] = rx.field(default_factory=LiveTurn)
     # The seq of the last message shown (history or recent): older copies are skipped.
     _shown_seq: int = 0
     _text: str = ""

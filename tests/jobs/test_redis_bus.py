@@ -6,7 +6,8 @@ import asyncio
 import logging
 import threading
 from collections.abc import Callable, Coroutine
-from typing import Any
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
 
 import pytest
 import redis as redis_client
@@ -21,6 +22,15 @@ from tests.services import Redis
 
 def event(seq: int, kind: str = "delta", job_id: str = "j1", **payload: object) -> JobEvent:
     return JobEvent(job_id, "s1", "u1", seq, kind, dict(payload) or {"text": f"t{seq}"})
+
+
+T = TypeVar("T")
+
+
+def on_own_loop(coro: Coroutine[Any, Any, T], *, debug: bool = False) -> T:
+    """asyncio.run on a thread of its own: the session's sync Playwright may hold this one's."""
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coro, debug=debug).result()
 
 
 def test_replay_returns_kept_events_in_order_after_a_seq(redis: Redis) -> None:
@@ -104,9 +114,9 @@ def test_areplay_gives_what_replay_gives_on_any_event_loop(redis: Redis) -> None
     async def replayed(after_seq: int) -> list[int]:
         return [e.seq for e in await bus.areplay("j1", after_seq=after_seq)]
 
-    assert asyncio.run(replayed(0)) == [1, 2, 3]
-    assert asyncio.run(replayed(2)) == [3]  # a second loop gets its own client
-    assert asyncio.run(bus.areplay("other")) == []
+    assert on_own_loop(replayed(0)) == [1, 2, 3]
+    assert on_own_loop(replayed(2)) == [3]  # a second loop gets its own client
+    assert on_own_loop(bus.areplay("other")) == []
 
 
 def slow_steps(work: Callable[[], Coroutine[Any, Any, None]], seconds: float) -> list[str]:
@@ -131,7 +141,7 @@ def slow_steps(work: Callable[[], Coroutine[Any, Any, None]], seconds: float) ->
     handler = Catch()
     logging.getLogger("asyncio").addHandler(handler)
     try:
-        asyncio.run(main(), debug=True)
+        on_own_loop(main(), debug=True)
     finally:
         logging.getLogger("asyncio").removeHandler(handler)
     return slow
@@ -163,4 +173,4 @@ def test_the_memory_bus_areplay_matches_replay() -> None:
     bus = MemoryEventBus(replay_seconds=60)
     for seq in (1, 2, 3):
         bus.publish(event(seq))
-    assert [e.seq for e in asyncio.run(bus.areplay("j1", after_seq=1))] == [2, 3]
+    assert [e.seq for e in on_own_loop(bus.areplay("j1", after_seq=1))] == [2, 3]

@@ -50,7 +50,8 @@ class ReflexSocket:
     async def open(cls, base: str, cookie: str, path: str, token: str = "") -> ReflexSocket:
         token = token or str(uuid.uuid4())
         url = base.replace("http", "ws", 1) + f"/_event/?EIO=4&transport=websocket&token={token}"
-        headers = {"Cookie": cookie} if cookie else {}
+        # The app accepts its own origin only, as a browser on the page sends it.
+        headers = {"Origin": base, **({"Cookie": cookie} if cookie else {})}
         ws = await simple_websocket.AioClient.connect(url, headers=headers)
         socket = cls(ws, token)
         # The CONNECT goes out before the server's OPEN is read: when the OPEN arrives in
