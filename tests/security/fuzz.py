@@ -13,7 +13,7 @@ import typing
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from reflex_base.registry import RegistrationContext
+from reflex_base.registry import RegisteredEventHandler
 
 from compymac_rx.state import payloads
 from tests.security.reflex_ws import ReflexSocket
@@ -44,12 +44,19 @@ class Handler:
         return {name: hints.get(name, Any) for name in names}
 
 
+def registered_handlers() -> dict[str, RegisteredEventHandler]:
+    """The app's registry of handlers, as Reflex looks them up for each event. Taken from the
+    app itself: the context variable holding it is set only in the context that first
+    imported the app (another test's thread, maybe)."""
+    from compymac_rx.compymac_rx import app
+
+    return app._registration_context.event_handlers
+
+
 def all_handlers() -> list[Handler]:
     """Every event handler of every state the app registers, as Reflex looks them up."""
-    import compymac_rx.compymac_rx  # noqa: F401  (registers the app's states)
-
     found = []
-    for name, registered in RegistrationContext.get().event_handlers.items():
+    for name, registered in registered_handlers().items():
         fn = registered.handler.fn
         ours = fn.__module__.startswith("compymac_rx.")
         found.append(Handler(name, fn, ours))

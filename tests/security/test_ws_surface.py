@@ -25,7 +25,6 @@ from typing import Any
 
 import httpx
 import pytest
-from reflex_base.registry import RegistrationContext
 
 from tests.e2e.conftest import RunningApp, free_port, run_app
 from tests.security import fuzz
@@ -64,10 +63,8 @@ ALLOWED = {
 
 
 def app_handlers() -> dict[str, set[str]]:
-    import compymac_rx.compymac_rx  # noqa: F401  (registers the app's states)
-
     found: dict[str, set[str]] = {}
-    for registered in RegistrationContext.get().event_handlers.values():
+    for registered in fuzz.registered_handlers().values():
         state = registered.states[0]
         if not state.__module__.startswith("compymac_rx."):
             continue
@@ -85,9 +82,7 @@ def test_the_callable_surface_is_exactly_the_allowlist() -> None:
 
 
 def test_no_handler_takes_a_user_id_from_the_browser() -> None:
-    import compymac_rx.compymac_rx  # noqa: F401
-
-    for registered in RegistrationContext.get().event_handlers.values():
+    for registered in fuzz.registered_handlers().values():
         if not registered.states[0].__module__.startswith("compymac_rx."):
             continue
         parameters = inspect.signature(registered.handler.fn).parameters
