@@ -37,25 +37,29 @@ def invite_url(token: str) -> str:
     return f"{get_settings().public_url}{routes.SIGNUP}?{urlencode({'invite': token})}"
 
 
-def create_invite(actor_id: str) -> str:
-    """A single-use sign-up link, made by an admin; returns the link (shown once)."""
+def _add_invite(db: Session, *, created_by: str | None = None, grants_admin: bool = False) -> str:
+    """Store a new invite (its hash only); returns the link, which is shown once."""
     token = secrets.token_urlsafe(32)
     now = utcnow()
+    invite = Invite(
+        token_hash=hash_token(token),
+        created_by=created_by,
+        grants_admin=grants_admin,
+        created_at=now,
+        expires_at=now + timedelta(hours=get_settings().invite_ttl_hours),
+    )
+    repository.add_invite(db, invite=invite)
+    return invite_url(token)
+
+
+def create_invite(actor_id: str) -> str:
+    """A single-use sign-up link, made by an admin; returns the link (shown once)."""
     with session_scope() as db:
         # Re-read from the database: the flag may have been revoked since the page loaded.
         actor = repository.get_user(db, user_id=actor_id)
         if actor is None or not (actor.is_admin and actor.is_active):
             raise NotAdmin()
-        repository.add_invite(
-            db,
-            invite=Invite(
-                token_hash=hash_token(token),
-                created_by=actor_id,
-                created_at=now,
-                expires_at=now + timedelta(hours=get_settings().invite_ttl_hours),
-            ),
-        )
-    return invite_url(token)
+        return _add_invite(db, created_by=actor_id)
 
 
 def bootstrap_link() -> str | None:
@@ -63,19 +67,8 @@ def bootstrap_link() -> str | None:
     that creates an admin account (earlier unused ones stop working); None otherwise."""
     if get_settings().signup == "open":
         return None
-    token = secrets.token_urlsafe(32)
-    now = utcnow()
     with session_scope() as db:
         if repository.active_admin_exists(db):
             return None
         repository.delete_unused_bootstrap_invites(db)
-        repository.add_invite(
-            db,
-            invite=Invite(
-                token_hash=hash_token(token),
-                grants_admin=True,
-                created_at=now,
-                expires_at=now + timedelta(hours=get_settings().invite_ttl_hours),
-            ),
-        )
-    return invite_url(token)
+        return _add_invite(db, grants_admin=True)
