@@ -94,6 +94,9 @@ class Settings(BaseSettings):
             )
         if self.workspaces_dir is None:
             object.__setattr__(self, "workspaces_dir", self.data_dir / "workspaces")
+        if "public_url" not in self.model_fields_set:
+            # `make run PORT=8080` alone: the page's origin (the only one accepted) follows.
+            object.__setattr__(self, "public_url", f"http://localhost:{self.port}")
         return self
 
     @model_validator(mode="after")
