@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import socket
 import threading
+import time
 from collections.abc import Callable, Coroutine
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
@@ -119,32 +121,57 @@ def test_areplay_gives_what_replay_gives_on_any_event_loop(redis: Redis) -> None
     assert on_own_loop(bus.areplay("other")) == []
 
 
-def slow_steps(work: Callable[[], Coroutine[Any, Any, None]], seconds: float) -> list[str]:
-    """Run `work` for a while on a debug loop; the steps that held the loop over 100 ms.
+def blocking_calls_on_loop(
+    work: Callable[[], Coroutine[Any, Any, None]], seconds: float
+) -> list[str]:
+    """Run `work` for a while on its own loop; what it did there that waits.
 
-    A blocking call (a sync Redis request, time.sleep) shows up as such a step: the resubscribe
-    delay alone is 200 ms. Under 100 ms is left to load on a busy machine.
+    Counted by what is called, not by how long it took, so a busy machine cannot fail it:
+    the sync Redis client, a blocking socket connect and time.sleep, on the loop's thread.
+    A step holding the loop for a whole second is counted too, whatever it was.
     """
-    slow: list[str] = []
+    found: list[str] = []
+    loop_thread: list[int] = []
+
+    def spy(name: str, original: Callable[..., Any]) -> Callable[..., Any]:
+        def call(*args: Any, **kwargs: Any) -> Any:
+            # asyncio connects its own sockets with connect() too, but never a blocking one.
+            waits = not isinstance(args[0], socket.socket) or args[0].getblocking()
+            if waits and loop_thread and threading.get_ident() == loop_thread[0]:
+                found.append(name)
+            return original(*args, **kwargs)
+
+        return call
 
     class Catch(logging.Handler):
         def emit(self, record: logging.LogRecord) -> None:
             if "took" in record.getMessage():
-                slow.append(record.getMessage())
+                found.append(record.getMessage())
 
     async def main() -> None:
-        asyncio.get_running_loop().slow_callback_duration = 0.1
+        loop_thread.append(threading.get_ident())
+        asyncio.get_running_loop().slow_callback_duration = 1.0
         task = asyncio.ensure_future(work())
         await asyncio.sleep(seconds)
         task.cancel()
 
     handler = Catch()
     logging.getLogger("asyncio").addHandler(handler)
-    try:
-        on_own_loop(main(), debug=True)
-    finally:
-        logging.getLogger("asyncio").removeHandler(handler)
-    return slow
+    with pytest.MonkeyPatch.context() as patch:
+        owner: type
+        for owner, name in (
+            (redis_client.Redis, "execute_command"),
+            (redis_client.client.PubSub, "execute_command"),
+            (redis_client.connection.Connection, "connect"),
+            (socket.socket, "connect"),
+        ):
+            patch.setattr(owner, name, spy(f"{owner.__name__}.{name}", getattr(owner, name)))
+        patch.setattr(time, "sleep", spy("time.sleep", time.sleep))
+        try:
+            on_own_loop(main(), debug=True)
+        finally:
+            logging.getLogger("asyncio").removeHandler(handler)
+    return found
 
 
 def test_subscribe_and_areplay_never_block_the_loop_while_redis_is_down(redis: Redis) -> None:
@@ -161,10 +188,19 @@ def test_subscribe_and_areplay_never_block_the_loop_while_redis_is_down(redis: R
                 assert await bus.areplay("j1") == []
                 await asyncio.sleep(0.02)
 
-        assert slow_steps(subscribe_forever, 1.5) == []
-        assert slow_steps(replay_repeatedly, 1.0) == []
+        assert blocking_calls_on_loop(subscribe_forever, 1.5) == []
+        assert blocking_calls_on_loop(replay_repeatedly, 1.0) == []
     finally:
         redis.start()
+
+
+def test_the_spy_sees_a_sync_redis_call_on_the_loop(redis: Redis) -> None:
+    bus = RedisEventBus(redis.url, replay_seconds=60)
+
+    async def replay_the_blocking_way() -> None:
+        bus.replay("j1")
+
+    assert "Redis.execute_command" in blocking_calls_on_loop(replay_the_blocking_way, 0.2)
 
 
 def test_the_memory_bus_areplay_matches_replay() -> None:
