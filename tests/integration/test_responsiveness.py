@@ -22,7 +22,7 @@ from tests.e2e.conftest import free_port, run_app
 
 TURNS = 7
 # What a stalled event loop would add at least (one drip is a second); noise stays well below.
-ALLOWED_DELAY = 0.5
+ALLOWED_DELAY = 0.1
 
 
 class DripServer:
