@@ -11,6 +11,11 @@ settings = get_settings()
 # variable when the app starts; set here, every way of starting the app gets the setting.
 os.environ["REFLEX_SOCKET_MAX_HTTP_BUFFER_SIZE"] = str(settings.ws_max_frame_bytes)
 
+# A tab's state is a view its page rebuilds from the database on load. Without Reflex's Redis
+# it stays in memory: Reflex's default disk manager pickles and writes every tab's state to a
+# file on each event, on the event loop.
+state_manager = {} if os.environ.get("REFLEX_REDIS_URL") else {"state_manager_mode": "memory"}
+
 config = rx.Config(
     app_name="compymac_rx",
     telemetry_enabled=False,
@@ -21,4 +26,5 @@ config = rx.Config(
     plugins=[rx.plugins.RadixThemesPlugin(theme=rx.theme(accent_color="violet", radius="medium"))],
     disable_plugins=[SitemapPlugin],
     show_built_with_reflex=False,
+    **state_manager,  # type: ignore[arg-type]
 )

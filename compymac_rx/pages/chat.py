@@ -10,7 +10,7 @@ from compymac_rx.components.message import edit_dialog, message_bubble, output_d
 from compymac_rx.components.sidebar import sidebar
 from compymac_rx.state.chat import COMPOSER_ID, ChatState
 from compymac_rx.state.files import FilesState
-from compymac_rx.state.live_turn import LiveState
+from compymac_rx.state.live_turn import RECENT_MAX, LiveState
 from compymac_rx.state.sessions import SessionsState
 from compymac_rx.state.turns import TurnState
 
@@ -53,7 +53,7 @@ def _header() -> rx.Component:
             size="1",
         ),
         rx.cond(
-            ~LiveState.running & ((ChatState.messages.length() + LiveState.recent.length()) > 0),
+            ~LiveState.running & ((ChatState.messages.length() + LiveState.recent_count) > 0),
             rx.icon_button(
                 rx.icon("refresh-cw", size=14),
                 variant="ghost",
@@ -77,6 +77,28 @@ def _header() -> rx.Component:
     )
 
 
+def _recent_slots() -> rx.Component:
+    """LiveState's round-robin slots, shown oldest first: CSS `order` puts each in place."""
+    slots = []
+    for index in range(RECENT_MAX):
+        message = getattr(LiveState, f"recent_{index}")
+        slots.append(
+            rx.vstack(
+                message_bubble(message),
+                display=rx.cond(message.role == "", "none", "flex"),
+                order=(index + RECENT_MAX - LiveState.recent_head) % RECENT_MAX,
+                spacing="3",
+                width="100%",
+            )
+        )
+    return rx.vstack(
+        *slots,
+        display=rx.cond(LiveState.recent_count == 0, "none", "flex"),
+        spacing="3",
+        width="100%",
+    )
+
+
 def _conversation() -> rx.Component:
     return rx.auto_scroll(
         rx.vstack(
@@ -92,7 +114,7 @@ def _conversation() -> rx.Component:
                 ),
             ),
             rx.cond(
-                (ChatState.messages.length() + LiveState.recent.length()) == 0,
+                (ChatState.messages.length() + LiveState.recent_count) == 0,
                 rx.center(
                     rx.text(
                         "Ask the agent something. Try `help`, `ls` or `run echo hello`.",
@@ -103,7 +125,7 @@ def _conversation() -> rx.Component:
                 ),
             ),
             rx.foreach(ChatState.messages, message_bubble),
-            rx.foreach(LiveState.recent, message_bubble),
+            _recent_slots(),
             rx.foreach(LiveState.tools, message_bubble),
             rx.cond(
                 LiveState.streaming,

@@ -30,7 +30,7 @@ class ChatState(AuthState):
     title: str = ""
     not_found: bool = False
     # History as loaded when the page opened (and older pages on scroll); what happens
-    # afterwards is appended in LiveState.recent, so a turn never resends this list.
+    # afterwards lands in LiveState's recent slots, so a turn never resends this list.
     messages: rx.Field[list[MessageView]] = rx.field(default_factory=list)
     has_older: bool = False
     notice: str = ""
@@ -108,7 +108,7 @@ class ChatState(AuthState):
     @signed_in
     async def load_older(self, user: CurrentUser) -> None:
         live = await self.get_state(LiveState)
-        oldest = self.messages[0] if self.messages else (live.recent[0] if live.recent else None)
+        oldest = self.messages[0] if self.messages else (live._recent[0] if live._recent else None)
         if oldest is None or not self.has_older:
             return
         rows = await off_loop(chats.load_messages, user.id, self.current_id, before_seq=oldest.seq)

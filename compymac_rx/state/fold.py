@@ -91,3 +91,27 @@ def _landed(payload: dict[str, object]) -> MessageView:
     message = payload["message"]
     assert isinstance(message, dict)
     return message_view(MessagePublic(**message))
+
+
+@dataclasses.dataclass
+class Ring:
+    """Slots used round-robin: `head` is the oldest filled one, `count` how many are filled."""
+
+    head: int
+    count: int
+    size: int
+    # The last push took the oldest item's slot: that item left the window.
+    dropped: bool = False
+
+    def push(self) -> int:
+        """The slot for a new item, after the others."""
+        if self.count < self.size:
+            self.count += 1
+            self.dropped = False
+            return (self.head + self.count - 1) % self.size
+        slot, self.head, self.dropped = self.head, (self.head + 1) % self.size, True
+        return slot
+
+    def order(self, slot: int) -> int:
+        """Where the item in `slot` stands, oldest first (the page computes the same)."""
+        return (slot + self.size - self.head) % self.size

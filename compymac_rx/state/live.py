@@ -30,13 +30,25 @@ class LiveHub:
     def __init__(self) -> None:
         self._session_of: dict[str, str] = {}
         self._tokens_of: dict[str, set[str]] = defaultdict(set)
+        # The (job, seq) a tab last showed: copies of it and earlier events are dropped here,
+        # before they cost the tab a state update that would change nothing.
+        self._shown: dict[str, tuple[str, int]] = {}
 
     def watch(self, token: str, session_id: str) -> None:
         self.forget(token)
         self._session_of[token] = session_id
         self._tokens_of[session_id].add(token)
 
+    def shown(self, token: str, job_id: str, seq: int) -> None:
+        if token in self._session_of:
+            self._shown[token] = (job_id, seq)
+
+    def is_copy(self, token: str, event: JobEvent) -> bool:
+        job_id, seq = self._shown.get(token, ("", -1))
+        return event.job_id == job_id and event.seq <= seq
+
     def forget(self, token: str) -> None:
+        self._shown.pop(token, None)
         previous = self._session_of.pop(token, None)
         if previous is not None:
             self._tokens_of[previous].discard(token)
@@ -63,6 +75,8 @@ class Deliveries:
 
     def add(self, event: JobEvent) -> None:
         for token in hub.tokens_for(event.session_id):
+            if hub.is_copy(token, event):
+                continue
             self._pending.setdefault(token, []).append(event)
             if token not in self._tasks:
                 self._tasks[token] = asyncio.create_task(self._drain(token))

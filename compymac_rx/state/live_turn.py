@@ -13,13 +13,20 @@ import reflex as rx
 from compymac_rx.jobs.bus import get_bus
 from compymac_rx.jobs.events import JobEvent
 from compymac_rx.state.auth import AuthState
-from compymac_rx.state.fold import LiveTurn, Outcome, fold
+from compymac_rx.state.fold import LiveTurn, Outcome, Ring, fold
+from compymac_rx.state.live import hub
 from compymac_rx.state.views import MessageView
 
-# Messages kept in `recent`. Each landing message resends the list, so its size, not the
-# session's length, bounds what a turn sends; older ones leave the view (ChatState then shows
-# "Load older" to bring them back).
+# Messages stored since the page opened stay in view in RECENT_MAX slots, used round-robin:
+# a landing message sets one slot and `recent_head`, so a turn sends its own messages and two
+# numbers, however long the session is. Once the slots are full the oldest leaves the view
+# (ChatState then shows "Load older" to bring it back).
 RECENT_MAX = 12
+EMPTY_SLOT = MessageView(id=0, seq=0, role="", content="")
+
+
+def _empty() -> MessageView:
+    return EMPTY_SLOT
 
 
 class LiveState(AuthState):
@@ -35,8 +42,24 @@ class LiveState(AuthState):
     stream_chunk: str = ""
     stream_index: int = 0
     tools: rx.Field[list[MessageView]] = rx.field(default_factory=list)
-    # Messages stored since the page opened, after ChatState.messages.
-    recent: rx.Field[list[MessageView]] = rx.field(default_factory=list)
+    # The slots (one line each: Reflex sends only the vars that changed, so each is its own).
+    recent_0: rx.Field[MessageView] = rx.field(default_factory=_empty)
+    recent_1: rx.Field[MessageView] = rx.field(default_factory=_empty)
+    recent_2: rx.Field[MessageView] = rx.field(default_factory=_empty)
+    recent_3: rx.Field[MessageView] = rx.field(default_factory=_empty)
+    recent_4: rx.Field[MessageView] = rx.field(default_factory=_empty)
+    recent_5: rx.Field[MessageView] = rx.field(default_factory=_empty)
+    recent_6: rx.Field[MessageView] = rx.field(default_factory=_empty)
+    recent_7: rx.Field[MessageView] = rx.field(default_factory=_empty)
+    recent_8: rx.Field[MessageView] = rx.field(default_factory=_empty)
+    recent_9: rx.Field[MessageView] = rx.field(default_factory=_empty)
+    recent_10: rx.Field[MessageView] = rx.field(default_factory=_empty)
+    recent_11: rx.Field[MessageView] = rx.field(default_factory=_empty)
+    # The slot of the oldest message in view, and how many slots hold one.
+    recent_head: int = 0
+    recent_count: int = 0
+    # The same messages in order, for the server's own use (never sent).
+    _recent: rx.Field[list[MessageView]] = rx.field(default_factory=list)
     _turn: rx.Field[LiveTurn] = rx.field(default_factory=LiveTurn)
     # The seq of the last message shown (history or recent): older copies are skipped.
     _shown_seq: int = 0
@@ -60,7 +83,9 @@ class LiveState(AuthState):
         """A session opened (or closed, with ""): nothing of the previous one remains."""
         self._turn = LiveTurn(session_id=session_id, user_id=user_id)
         self._shown_seq = shown_seq
-        self.recent = []
+        for slot in range(min(self.recent_count, RECENT_MAX)):
+            setattr(self, f"recent_{(self.recent_head + slot) % RECENT_MAX}", EMPTY_SLOT)
+        self._recent, self.recent_head, self.recent_count = [], 0, 0
         self._publish(restart=True)
 
     def _started(self, job_id: str, message: MessageView | None) -> None:
@@ -89,12 +114,8 @@ class LiveState(AuthState):
         turn = self._turn
         fresh = [m for m in turn.landed if m.seq > self._shown_seq]
         turn.landed = []
-        if fresh:
-            recent = [*self.recent, *fresh]
-            if len(recent) > RECENT_MAX:
-                recent, self._trimmed = recent[-RECENT_MAX:], True
-            self.recent = recent
-            self._shown_seq = fresh[-1].seq
+        for message in fresh:
+            self._land(message)
         for name, value in (
             ("job_id", turn.job_id),
             ("job_status", turn.status),
@@ -108,6 +129,17 @@ class LiveState(AuthState):
             self.tools = list(turn.tools)
         self._stream(turn.text, restart)
         self._turn = turn  # a plain assignment marks the backend var changed
+        hub.shown(self.router.session.client_token, turn.job_id, turn.seq)
+
+    def _land(self, message: MessageView) -> None:
+        """Show a stored message after the others: in a free slot, or in the oldest one's."""
+        ring = Ring(self.recent_head, self.recent_count, RECENT_MAX)
+        slot = ring.push()
+        self._trimmed = self._trimmed or ring.dropped
+        self.recent_head, self.recent_count = ring.head, ring.count
+        setattr(self, f"recent_{slot}", message)
+        self._recent = [*self._recent[-(RECENT_MAX - 1) :], message]
+        self._shown_seq = message.seq
 
     def _stream(self, text: str, restart: bool) -> None:
         """Send what is new of the text: a piece when it grew, the whole when it restarted."""

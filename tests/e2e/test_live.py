@@ -4,10 +4,18 @@ from __future__ import annotations
 
 import re
 
-from playwright.sync_api import Browser, expect
+from playwright.sync_api import Browser, Page, expect
 
 from tests.e2e.conftest import RunningApp
-from tests.e2e.helpers import TIMEOUT, conversation, new_session, send, sign_up, unique_email
+from tests.e2e.helpers import (
+    TIMEOUT,
+    conversation,
+    new_session,
+    send,
+    send_and_wait,
+    sign_up,
+    unique_email,
+)
 
 # Anything the builtin agent does not know gets its guide: a reply long enough to watch stream.
 SLOW_PROMPT = "what can you do?"
@@ -83,4 +91,43 @@ def test_a_revoked_session_goes_to_sign_in_on_the_next_action(
     second.get_by_role("button", name="New session", exact=True).click()
     second.wait_for_url(re.compile(r"/signin"), timeout=TIMEOUT)
     expect(second.get_by_role("alert")).to_contain_text("Your session has ended")
+    context.close()
+
+
+def _user_lines_top_to_bottom(page: Page) -> list[str]:
+    """The user bubbles' texts in the order the eye reads them (CSS `order` places the live
+    window's slots, so the DOM order is not the reading order)."""
+    bubbles = conversation(page).locator(".bubble.user")
+    placed = []
+    for index in range(bubbles.count()):
+        bubble = bubbles.nth(index)
+        box = bubble.bounding_box()
+        if box is not None:
+            placed.append((box["y"], bubble.inner_text().strip()))
+    return [text for _y, text in sorted(placed)]
+
+
+def test_a_long_live_session_keeps_its_order_and_gives_older_messages_back(
+    browser: Browser, app_server: RunningApp
+) -> None:
+    context = browser.new_context()
+    page = context.new_page()
+    sign_up(page, app_server, unique_email("window"))
+    new_session(page)
+    prompts = [f"run echo line{n:02d}" for n in range(1, 10)]
+    for prompt in prompts:  # each turn lands a few messages: the window wraps round
+        send_and_wait(page, prompt)
+    shown = _user_lines_top_to_bottom(page)
+    assert shown == prompts[len(prompts) - len(shown) :], shown
+    assert 0 < len(shown) < len(prompts)  # the oldest left the view...
+    first = conversation(page).get_by_text(prompts[0], exact=True)
+    for _ in range(len(prompts)):  # ...and come back, a page at a time
+        if first.count():
+            break
+        messages = conversation(page).locator(".bubble")
+        before = messages.count()
+        page.get_by_role("button", name="Load older messages").click()
+        expect(messages).not_to_have_count(before, timeout=TIMEOUT)
+    expect(first).to_be_visible()
+    assert _user_lines_top_to_bottom(page) == prompts
     context.close()

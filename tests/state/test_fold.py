@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from compymac_rx.jobs.events import JobEvent
-from compymac_rx.state.fold import LiveTurn, Outcome, fold
+from compymac_rx.state.fold import LiveTurn, Outcome, Ring, fold
 
 JOB, SESSION, USER = "job1", "s1", "u1"
 
@@ -103,3 +103,24 @@ def test_a_new_job_seen_from_another_tab_starts_a_fresh_turn() -> None:
 def test_this_tabs_own_queued_event_is_a_copy() -> None:
     turn = fresh()  # start() already showed the user's message and seq 0
     assert fold(turn, event(0, "status", status="queued")) is Outcome.COPY
+
+
+def test_the_ring_fills_free_slots_then_reuses_the_oldest_in_order() -> None:
+    ring = Ring(head=0, count=0, size=3)
+    shown: dict[int, str] = {}
+    for item in "abcde":
+        shown[ring.push()] = item
+    # a and b were dropped, c is now the oldest: the page orders the slots c, d, e.
+    assert ring.dropped and (ring.head, ring.count) == (2, 3)
+    assert [item for _order, item in sorted((ring.order(s), i) for s, i in shown.items())] == [
+        "c",
+        "d",
+        "e",
+    ]
+
+
+def test_the_ring_drops_nothing_while_it_has_room() -> None:
+    ring = Ring(head=0, count=0, size=3)
+    assert [ring.push(), ring.push()] == [0, 1]
+    assert not ring.dropped and ring.count == 2
+    assert [ring.order(0), ring.order(1)] == [0, 1]
