@@ -4,7 +4,7 @@ from pathlib import Path
 import reflex as rx
 from reflex_base.plugins.sitemap import SitemapPlugin
 
-from compymac_rx.http.dev import exclude_data_from_hot_reload
+from compymac_rx.http.dev import exclude_from_hot_reload
 from compymac_rx.http.origins import allowed_origins
 from compymac_rx.settings import get_settings
 
@@ -12,10 +12,10 @@ settings = get_settings()
 # Reflex's socket server (engine.io's max_http_buffer_size) reads its frame limit from this
 # variable when the app starts; set here, every way of starting the app gets the setting.
 os.environ["REFLEX_SOCKET_MAX_HTTP_BUFFER_SIZE"] = str(settings.ws_max_frame_bytes)
-# `reflex run` (development) watches the app root and restarts the backend on any change: keep
-# DATA_DIR and WORKSPACES_DIR out (SQLite's -wal files, every file a turn writes). Reflex
-# reads the list after loading this file, so a plain `reflex run` gets it too.
-exclude_data_from_hot_reload(settings, Path(__file__).parent)
+# `reflex run` (development) restarts the backend on any change in the app root: it is to watch
+# the app's code and assets only, never data/ (SQLite's -wal files, every file a turn writes).
+# Reflex reads the list after loading this file, so a plain `reflex run` gets it too.
+exclude_from_hot_reload(Path(__file__).parent)
 
 config = rx.Config(
     app_name="compymac_rx",

@@ -44,31 +44,35 @@ def backend_url(settings: Settings | None = None) -> str:
     return urlunsplit((parts.scheme, f"{parts.hostname}:{settings.backend_port}", "", "", ""))
 
 
-def hot_reload_exclusions(settings: Settings, app_root: Path) -> list[Path]:
-    """The app root's top-level folders that hold data (DATA_DIR, WORKSPACES_DIR): Reflex's
-    reloader would restart the backend on every database write and every file a turn writes.
+# What the running app is made of. Reflex's reloader watches every top-level entry of the app
+# root; the rest (data/ with the database and the workspaces, docs/, tests/, alembic/...) would
+# restart the backend on every database write, every file a turn writes, every screenshot a
+# browser test saves, and a symlink into /proc in a workspace crashes the reloader.
+APP_SOURCES = ("compymac_rx", "assets", "rxconfig.py")
 
-    Reflex compares exclusions with the top-level entries it watches, so a folder nested
-    deeper is excluded through its top-level ancestor; hidden folders (`.web`, `.tools`,
-    `.venv`, caches) are never watched. A folder that does not exist yet is left out (Reflex
-    cannot compare it), and not watched either: only entries present at start are.
+
+def hot_reload_exclusions(app_root: Path) -> list[Path]:
+    """Every top-level entry of the app root but APP_SOURCES, for Reflex to leave unwatched.
+
+    Reflex compares exclusions with the top-level entries it watches (all present at start,
+    hidden folders such as `.web`, `.venv`, `.tools` and caches already left out), so a
+    DATA_DIR or WORKSPACES_DIR anywhere in the tree is excluded through its top folder.
     """
     root = app_root.resolve()
-    found: list[Path] = []
-    for folder in (settings.data_dir, settings.workspaces_root):
-        path = (root / folder).resolve()
-        if path == root or not path.is_relative_to(root):
-            continue
-        top = root / path.relative_to(root).parts[0]
-        if top.is_dir() and top not in found:
-            found.append(top)
-    return found
+    return sorted(
+        entry
+        for entry in root.iterdir()
+        # Hidden folders are Reflex's to skip; an entry it cannot stat would crash its check.
+        if entry.name not in APP_SOURCES
+        and not (entry.name.startswith(".") and entry.is_dir())
+        and entry.exists()
+    )
 
 
-def exclude_data_from_hot_reload(settings: Settings, app_root: Path) -> None:
-    """Add the data folders to REFLEX_HOT_RELOAD_EXCLUDE_PATHS, keeping any set by hand."""
+def exclude_from_hot_reload(app_root: Path) -> None:
+    """Add hot_reload_exclusions to REFLEX_HOT_RELOAD_EXCLUDE_PATHS, keeping any set by hand."""
     setting = environment.REFLEX_HOT_RELOAD_EXCLUDE_PATHS
     current = [p.absolute() for p in setting.get()]
-    extra = [p for p in hot_reload_exclusions(settings, app_root) if p not in current]
+    extra = [p for p in hot_reload_exclusions(app_root) if p not in current]
     if extra:
         setting.set([*current, *extra])
