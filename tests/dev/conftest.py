@@ -41,8 +41,14 @@ class DevApp(RunningApp):
     def backend_workers(self) -> set[tuple[int, float]]:
         """(pid, start time) of the Python processes under `reflex run`: granian's worker,
         which a hot reload replaces (the frontend dev server's processes are bun's)."""
-        below = psutil.Process(self.pid).children(recursive=True)
-        return {(p.pid, p.create_time()) for p in below if p.is_running() and "python" in p.exe()}
+        found: set[tuple[int, float]] = set()
+        for process in psutil.Process(self.pid).children(recursive=True):
+            try:
+                if "python" in process.exe():
+                    found.add((process.pid, process.create_time()))
+            except psutil.Error:
+                continue  # gone meanwhile (the dev server starts short-lived helpers)
+        return found
 
     def compiles(self) -> int:
         return self.log.read_text(errors="replace").count(COMPILE_MARK)
@@ -66,7 +72,9 @@ def dev_app(tmp_path_factory: pytest.TempPathFactory, browser: Browser) -> Itera
     folder = make_copy(tmp_path_factory.mktemp("dev") / "app")
     for shared in (".venv", ".tools"):
         (folder / shared).symlink_to(ROOT / shared)
-    port, backend_port = free_port(), free_port()
+    port = backend_port = free_port()
+    while backend_port == port:
+        backend_port = free_port()
     env = dev_env(port, backend_port)
     # As `make dev` does: migrate (this creates data/ inside the tree), then plain `reflex run`.
     subprocess.run([str(BIN / "alembic"), "upgrade", "head"], cwd=folder, env=env, check=True)
