@@ -63,7 +63,8 @@ def test_main_flow_on_two_ports(browser: Browser, dev_app: DevApp, tmp_path: Pat
     expect(page.get_by_test_id("file-notice")).to_contain_text(
         "Uploaded uploaded.txt", timeout=TIMEOUT
     )
-    assert (dev_app.data_dir / "workspaces").is_dir()
+    stored = (dev_app.data_dir / "workspaces").rglob("uploaded.txt")
+    assert [p.read_text() for p in stored] == ["sent over /_upload\n"]
 
     page.reload()
     expect(page.get_by_text(re.compile(r"Wrote notes\.txt"))).to_be_visible(timeout=TIMEOUT)
