@@ -144,11 +144,13 @@ def test_a_cors_preflight_from_an_allowed_origin_passes_without_a_cookie() -> No
             "/_upload", headers={**preflight, "Origin": "https://evil.example"}
         )
         upload = anonymous.post("/_upload", files=multipart(10), headers={"Origin": ORIGIN})
+        # Only a preflight: a bare OPTIONS is an anonymous request like any other.
+        bare = anonymous.options("/_upload", headers={"Origin": ORIGIN})
     assert allowed.status_code == 200
     assert allowed.headers["access-control-allow-origin"] == ORIGIN
     assert allowed.headers["access-control-allow-credentials"] == "true"
     assert foreign.status_code == 403
-    assert upload.status_code == 401 and downstream.calls == 0
+    assert upload.status_code == 401 and bare.status_code == 401 and downstream.calls == 0
 
 
 @pytest.mark.usefixtures("small_cap")
