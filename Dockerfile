@@ -27,4 +27,4 @@ USER app
 
 EXPOSE 3000
 # The app: migrate, then serve frontend, /_event and the HTTP routes on one port.
-CMD ["sh", "-c", "alembic upgrade head && python -m compymac_rx.accounts.bootstrap && exec reflex run --env prod --single-port --frontend-port ${PORT:-3000}"]
+CMD ["sh", "-c", "alembic upgrade head && python -m compymac_rx.accounts.bootstrap && exec reflex run --env prod --single-port --frontend-port ${PORT:-3000} --backend-port ${PORT:-3000}"]

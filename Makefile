@@ -15,11 +15,12 @@ ENV := . scripts/env.sh
 LINT := (ruff check . && ruff format --check .)
 TYPECHECK := mypy compymac_rx
 
-.PHONY: help setup run test lint fmt typecheck migrate revision worker claim-sessions clean rotate-keys bench bench-agent
+.PHONY: help setup run dev test lint fmt typecheck migrate revision worker claim-sessions clean rotate-keys bench bench-agent
 
 help:
 	@echo "make setup      install system packages, .venv, bun, data/ (idempotent)"
 	echo "make run        migrate, then serve the app on one port (PORT=$(PORT))"
+	echo "make dev        migrate, then \`reflex run\`: development, hot reload, ports PORT/BACKEND_PORT"
 	echo "make test       setup --test, lint, typecheck, pytest (PYTEST_ARGS='...')"
 	echo "make lint       ruff check + ruff format --check"
 	echo "make fmt        ruff format + ruff check --fix"
@@ -41,7 +42,16 @@ run:
 	$(ENV)
 	alembic upgrade head
 	python -m compymac_rx.accounts.bootstrap
-	PORT=$(PORT) exec reflex run --env prod --single-port --frontend-port $(PORT)
+	PORT=$(PORT) exec reflex run --env prod --single-port --frontend-port $(PORT) --backend-port $(PORT)
+
+# Development: the frontend dev server on PORT (3000) and the backend on BACKEND_PORT (8000),
+# both read by rxconfig.py from the environment or .env; Python code and assets hot reload.
+dev:
+	bash scripts/setup.sh
+	$(ENV)
+	alembic upgrade head
+	python -m compymac_rx.accounts.bootstrap
+	exec reflex run
 
 test:
 	bash scripts/setup.sh --test

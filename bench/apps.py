@@ -28,7 +28,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from tests.e2e.conftest import stop_group, wait_until_up  # noqa: E402
-from tests.integration.apps import BIN, REFLEX_PROD, AppBackend  # noqa: E402
+from tests.integration.apps import BIN, AppBackend, reflex_prod  # noqa: E402
 from tests.services import free_port, postgres_server, redis_server  # noqa: E402
 
 COMPYMAC = ("inline", "celery")
@@ -82,7 +82,7 @@ def echo_app(folder: Path) -> Iterator[Running]:
     }
     with log.open("ab") as out:
         process = subprocess.Popen(
-            [*REFLEX_PROD, str(port)],
+            reflex_prod(port),
             cwd=folder,
             env=env,
             stdout=out,

@@ -6,6 +6,7 @@ import reflex as rx
 from starlette.applications import Starlette
 
 from compymac_rx import routes
+from compymac_rx.components.backend import dev_head_components
 from compymac_rx.files.http import file_routes
 from compymac_rx.http.stack import secure
 from compymac_rx.identity.factory import get_identity_provider
@@ -47,6 +48,7 @@ app = rx.App(
         secure,
     ],
     stylesheets=["/app.css"],
+    head_components=dev_head_components(),
 )
 # Before Reflex's own hydration: a reused tab token is reset before its state is sent.
 app.add_middleware(EventGuard(), index=0)

@@ -21,7 +21,10 @@ class Settings(BaseSettings):
 
     environment: Literal["development", "production"] = "development"
     public_url: str = Field("http://localhost:3000", pattern=r"^https?://[^/\s]+$")
+    # The one port of production (`make run`); under `reflex run` (development) the
+    # frontend dev server's port, with the backend on BACKEND_PORT.
     port: int = Field(3000, ge=1, le=65535)
+    backend_port: int = Field(8000, ge=1, le=65535)
 
     data_dir: Path = Path("data")
     database_url: str = ""
@@ -241,8 +244,10 @@ class Settings(BaseSettings):
     @property
     def oidc_redirect_uri(self) -> str:
         from compymac_rx import routes
+        from compymac_rx.http.dev import backend_url
 
-        return f"{self.public_url}{routes.AUTH_CALLBACK}"
+        # The callback is an HTTP route: on the backend's port in development.
+        return f"{backend_url(self)}{routes.AUTH_CALLBACK}"
 
     @property
     def workspaces_root(self) -> Path:

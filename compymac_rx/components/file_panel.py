@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import reflex as rx
 
+from compymac_rx.components.backend import backend_href
 from compymac_rx.components.confirm import confirm_dialog
 from compymac_rx.state.files import UPLOAD_ID, FilesState, FileView
 
@@ -46,7 +47,12 @@ def _preview() -> rx.Component:
             rx.hstack(
                 rx.code(FilesState.selected, size="1"),
                 rx.spacer(),
-                rx.link("Download", href=FilesState.download_url, size="1", is_external=False),
+                rx.link(
+                    "Download",
+                    href=backend_href(FilesState.download_url),
+                    size="1",
+                    is_external=False,
+                ),
                 width="100%",
             ),
             rx.match(
@@ -61,7 +67,12 @@ def _preview() -> rx.Component:
                         font_size="12px",
                     ),
                 ),
-                ("image", rx.image(src=FilesState.preview_url, max_width="100%", alt="Preview")),
+                (
+                    "image",
+                    rx.image(
+                        src=backend_href(FilesState.preview_url), max_width="100%", alt="Preview"
+                    ),
+                ),
                 rx.text("Binary file: download it to open it.", size="1", color_scheme="gray"),
             ),
             width="100%",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import reflex as rx
 
 from compymac_rx import routes
+from compymac_rx.components.backend import backend_href
 from compymac_rx.components.confirm import confirm_dialog
 from compymac_rx.components.native_form import native_form
 from compymac_rx.state.sessions import SessionsState
@@ -178,7 +179,7 @@ def sidebar() -> rx.Component:
             ),
             native_form(
                 rx.button("Sign out", variant="soft", size="1", type="submit"),
-                action=routes.AUTH_LOGOUT,
+                action=backend_href(routes.AUTH_LOGOUT),
                 method="post",
             ),
             width="100%",

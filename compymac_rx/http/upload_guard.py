@@ -2,8 +2,10 @@
 
 Reflex's upload route parses the whole multipart body into temporary files before any
 handler runs, and it needs no session. This guard answers first: 401 without a live session
-cookie (resolved off the loop), 403 for a foreign Origin, 413 when Content-Length is over
-the cap, and it counts a chunked body as it streams, cutting it off at the cap.
+cookie (resolved off the loop), 403 for a foreign Origin, 413 when Content-Length is over the
+cap, and it counts a chunked body as it streams, cutting it off at the cap. A CORS preflight
+from an allowed origin passes (development's page is on another port): it has neither cookie
+nor body.
 """
 
 from __future__ import annotations
@@ -47,6 +49,15 @@ class UploadGuard:
         origin = header(scope, b"origin")
         if origin is not None and not origin_allowed(origin, self.allowed):
             await PlainTextResponse("Origin not allowed.", status_code=403)(scope, receive, send)
+            return
+        if (
+            scope.get("method") == "OPTIONS"
+            and origin is not None
+            and header(scope, b"access-control-request-method") is not None
+        ):
+            # A CORS preflight (development: the page's origin is not the backend's) carries
+            # no cookie and no body; Reflex's CORS middleware answers it.
+            await self.app(scope, receive, send)
             return
         token = token_from_cookie_header(header(scope, b"cookie"))
         user = await off_loop(get_user_cache().resolve, token) if token else None

@@ -10,6 +10,7 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from compymac_rx import routes
+from compymac_rx.http.dev import page_url
 from compymac_rx.identity.base import IdentityProvider
 from compymac_rx.offload import off_loop
 from compymac_rx.ratelimit import client_address
@@ -80,7 +81,8 @@ def client_ip(request: Request) -> str:
 
 
 def see_other(url: str) -> RedirectResponse:
-    return RedirectResponse(url, status_code=303)
+    """Redirect after a form post; a page path goes to the frontend's origin in development."""
+    return RedirectResponse(page_url(url), status_code=303)
 
 
 def logout_route(provider: IdentityProvider) -> Route:

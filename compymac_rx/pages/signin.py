@@ -5,6 +5,7 @@ from __future__ import annotations
 import reflex as rx
 
 from compymac_rx import routes
+from compymac_rx.components.backend import backend_href
 from compymac_rx.components.native_form import native_form
 from compymac_rx.state.auth import SignInState
 
@@ -59,7 +60,7 @@ def _issuer_button() -> rx.Component:
         rx.button(
             "Continue with " + SignInState.provider_name, type="submit", width="100%", size="3"
         ),
-        action=routes.AUTH_START,
+        action=backend_href(routes.AUTH_START),
         method="get",
         width="100%",
     )
@@ -82,7 +83,7 @@ def _password_form(action: str, submit: str, new: bool) -> rx.Component:
             spacing="3",
             width="100%",
         ),
-        action=action,
+        action=backend_href(action),
         method="post",
         width="100%",
     )

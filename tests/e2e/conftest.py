@@ -105,6 +105,8 @@ def run_app(data_dir: Path, port: int, extra_env: dict[str, str]) -> Iterator[Ru
                 "--single-port",
                 "--frontend-port",
                 str(port),
+                "--backend-port",
+                str(port),
             ],
             cwd=ROOT,
             env=env,

@@ -276,3 +276,24 @@ async def test_a_hanging_refresh_holds_up_only_its_own_user(
     assert took < 0.1 and max(gaps) < 0.1, (took, max(gaps))
     idp.token_delay = 0
     assert (await hanging) is not None  # and it completes once the issuer answers
+
+
+def test_under_reflex_run_the_callback_is_the_backends_and_lands_on_the_page(
+    idp: FakeIssuerState, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Development: /auth/start and /auth/callback on BACKEND_PORT, the pages on PORT."""
+    monkeypatch.setenv("REFLEX_ENV_MODE", "dev")
+    monkeypatch.setenv("PUBLIC_URL", "http://localhost:3100")
+    monkeypatch.setenv("BACKEND_PORT", "8100")
+    clear_caches()
+    client = TestClient(
+        Starlette(routes=auth_routes(get_identity_provider())),
+        base_url="http://localhost:8100",
+        follow_redirects=False,
+    )
+    query = start(client)
+    assert query["redirect_uri"] == "http://localhost:8100/auth/callback"
+    answer(idp, nonce=query["nonce"], **USER_CLAIMS)
+    location, token = callback(client, query)
+    assert location == "http://localhost:3100/s/abc"
+    assert get_identity_provider().current_user(token) is not None

@@ -18,7 +18,12 @@ from tests.services import free_port
 
 COPIED = ("compymac_rx", "assets", "alembic", "alembic.ini", "rxconfig.py", "reflex.lock")
 BIN = Path(sys.executable).parent
-REFLEX_PROD = [str(BIN / "reflex"), "run", "--env", "prod", "--single-port", "--frontend-port"]
+
+
+def reflex_prod(port: int) -> list[str]:
+    """`reflex run` in production on one port (rxconfig's backend port is development's)."""
+    ports = ["--frontend-port", str(port), "--backend-port", str(port)]
+    return [str(BIN / "reflex"), "run", "--env", "prod", "--single-port", *ports]
 
 
 def make_copy(dest: Path) -> Path:
@@ -57,7 +62,7 @@ class AppBackend:
     def start(self, timeout: float = 300) -> None:
         with self.log.open("ab") as out:
             self.process = subprocess.Popen(
-                [*REFLEX_PROD, str(self.port)],
+                reflex_prod(self.port),
                 cwd=self.folder,
                 env=self.env,
                 stdout=out,

@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 
 import pytest
 from starlette.applications import Starlette
+from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
@@ -118,6 +119,38 @@ def test_a_foreign_origin_is_refused_even_signed_in() -> None:
         )
     assert response.status_code == 403
     assert downstream.calls == 0 and reads == []
+
+
+def test_a_cors_preflight_from_an_allowed_origin_passes_without_a_cookie() -> None:
+    """Under `reflex run` the page (PORT) and /_upload (BACKEND_PORT) are two origins: the
+    browser asks first, without cookies, and the upload itself still needs the session."""
+    downstream = Downstream()
+    cors = CORSMiddleware(
+        downstream.app(),
+        allow_origins=[ORIGIN],
+        allow_credentials=True,
+        allow_methods=["*"],
+        allow_headers=["*"],
+    )
+    app = UploadGuard(cors, settings=get_settings(), allowed=[ORIGIN])
+    preflight = {
+        "Origin": ORIGIN,
+        "Access-Control-Request-Method": "POST",
+        "Access-Control-Request-Headers": "reflex-client-token",
+    }
+    with client(app) as anonymous:
+        allowed = anonymous.options("/_upload", headers=preflight)
+        foreign = anonymous.options(
+            "/_upload", headers={**preflight, "Origin": "https://evil.example"}
+        )
+        upload = anonymous.post("/_upload", files=multipart(10), headers={"Origin": ORIGIN})
+        # Only a preflight: a bare OPTIONS is an anonymous request like any other.
+        bare = anonymous.options("/_upload", headers={"Origin": ORIGIN})
+    assert allowed.status_code == 200
+    assert allowed.headers["access-control-allow-origin"] == ORIGIN
+    assert allowed.headers["access-control-allow-credentials"] == "true"
+    assert foreign.status_code == 403
+    assert upload.status_code == 401 and bare.status_code == 401 and downstream.calls == 0
 
 
 @pytest.mark.usefixtures("small_cap")
