@@ -14,6 +14,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, create_engine
 
 from compymac_rx.settings import get_settings
+from compymac_rx.sqlite_writer import WriterConnection
 
 
 def new_id() -> str:
@@ -38,7 +39,8 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 def make_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"check_same_thread": False})
+        connect_args = {"check_same_thread": False, "factory": WriterConnection}
+        engine = create_engine(url, connect_args=connect_args)
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
     settings = get_settings()

@@ -11,13 +11,16 @@ from compymac_rx.db import session_scope, utcnow
 from compymac_rx.jobs import repository
 from compymac_rx.jobs.models import JobStatus
 from compymac_rx.jobs.scheduler import Scheduler
-from compymac_rx.jobs.tasks import Claim, finish_job, run_job
+from compymac_rx.jobs.tasks import Claim, fail_and_publish, finish_job, run_job
 from compymac_rx.jobs.warm import warm_up
 from compymac_rx.settings import get_settings
 
 log = logging.getLogger(__name__)
 
 RETRY_WAITING_SECONDS = 1.0
+# A job whose run raised before it could store an outcome (its database unreachable, say) is
+# tried again this many times, then failed with a message: never left queued for good.
+CRASH_RETRIES = 3
 RETRIES = Scheduler("job-retry")  # one thread for every waiting job's next try
 
 
@@ -39,6 +42,7 @@ class InlineJobRunner:
     def __init__(self, *, workers: int) -> None:
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="agent-job")
         self._closed = False
+        self._crashes: dict[str, int] = {}
 
     def submit(self, job_id: str) -> None:
         if not self._closed:
@@ -48,8 +52,15 @@ class InlineJobRunner:
 
     def _after(self, job_id: str, future: Future[Claim]) -> None:
         if (error := future.exception()) is not None:
-            log.error("agent job crashed: %r", error)
+            crashes = self._crashes[job_id] = self._crashes.get(job_id, 0) + 1
+            log.error("agent job %s crashed (%d of %d): %r", job_id, crashes, CRASH_RETRIES, error)
+            if crashes < CRASH_RETRIES:
+                RETRIES.call_later(RETRY_WAITING_SECONDS, functools.partial(self.submit, job_id))
+            else:
+                del self._crashes[job_id]
+                self._pool.submit(fail_and_publish, job_id, "The turn could not run; try again.")
             return
+        self._crashes.pop(job_id, None)
         if future.result() in (Claim.WAIT, Claim.BUSY):
             # Over the owner's running limit: try again shortly, without holding a thread.
             RETRIES.call_later(RETRY_WAITING_SECONDS, functools.partial(self.submit, job_id))
