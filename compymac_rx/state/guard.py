@@ -37,6 +37,7 @@ from reflex_base.registry import RegistrationContext
 from reflex_base.utils.form import transform_form_data
 
 from compymac_rx.accounts.models import CurrentUser
+from compymac_rx.audit.service import client_context
 from compymac_rx.identity.cache import get_user_cache
 from compymac_rx.identity.http import token_from_cookie_header
 from compymac_rx.offload import off_loop
@@ -90,6 +91,8 @@ class EventGuard(Middleware):
             log.warning("refused %s", problem)
             return StateUpdate(events=Event.from_event_type(rx.toast.warning(REFUSED)))
         _ended.set(False)
+        # Where this event comes from, for any audit event its handler records.
+        client_context(state.router.session.client_ip, state.router.headers.user_agent)
         token = token_from_cookie_header(state.router.headers.cookie)
         user = await off_loop(get_user_cache().resolve, token)
         _user.set(user)
