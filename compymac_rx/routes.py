@@ -64,12 +64,16 @@ def safe_next(target: str | None) -> str:
     return target
 
 
-def signin_url(*, next_path: str | None = None, error: str | None = None, wait: int = 0) -> str:
+def signin_url(
+    *, next_path: str | None = None, error: str | None = None, wait: int = 0, notice: str = ""
+) -> str:
     params: dict[str, str] = {}
     if next_path and safe_next(next_path) != HOME:
         params["next"] = safe_next(next_path)
     if error:
         params["error"] = error
+    if notice:
+        params["notice"] = notice
     if wait:
         params["wait"] = str(wait)
     return f"{SIGNIN}?{urlencode(params)}" if params else SIGNIN

@@ -45,6 +45,19 @@ AUTH_ERROR_MESSAGES = {
     "Ask an administrator for a new one.",
     "origin": "The request came from another site and was refused.",
     "expired": "Your session has ended. Sign in again.",
+    # The Account page and the password-reset pages.
+    "current_password": "That is not your current password.",
+    "no_password": "This account signs in elsewhere: it has no password here.",
+    "last_admin": "You are the only administrator: make someone else an admin first.",
+    "reset_link": "This reset link was used, has expired or is mistyped. Ask for a new one.",
+}
+
+# Good news, shown on the sign-in page after a flow that ends there.
+AUTH_NOTICES = {
+    "deleted": "Your account and everything in it were deleted.",
+    "reset": "Your password was changed. Sign in with the new one.",
+    "sent": "If an account uses that email, a reset link is on its way. It works once, for "
+    "a short time.",
 }
 
 
