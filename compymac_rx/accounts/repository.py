@@ -51,14 +51,16 @@ def add_auth_session(
     ip: str,
     auth_session_id: str | None = None,
 ) -> AuthSession:
+    now = utcnow()
     row = AuthSession(
         id=auth_session_id or new_id(),
+        created_at=now,
         user_id=user_id,
         token_hash=token_hash,
         expires_at=expires_at,
         user_agent=user_agent[:300],
         ip=ip[:64],
-        last_seen_at=utcnow(),
+        last_seen_at=now,
     )
     session.add(row)
     session.flush()
