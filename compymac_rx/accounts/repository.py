@@ -419,3 +419,11 @@ def forget_user_resets(session: Session, *, user_id: str, now: datetime) -> None
         .values(used_at=now)
     )
     session.execute(delete(PasswordReset).where(col(PasswordReset.expires_at) < now))
+
+
+def emails_of(session: Session, *, user_ids: set[str]) -> dict[str, str]:
+    """Admin views only (the caller checks the role): user id -> email, for ids still here."""
+    if not user_ids:
+        return {}
+    rows = session.exec(select(User.id, User.email).where(col(User.id).in_(user_ids)))
+    return dict(rows.all())

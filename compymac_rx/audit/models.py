@@ -74,6 +74,9 @@ class AuditEventPublic:
     ip: str
     user_agent: str
     detail: dict[str, Any]
+    # For the admin view: the actor's and subject's emails while their accounts exist.
+    actor_email: str = ""
+    subject_email: str = ""
 
 
 def event_public(row: AuditEvent) -> AuditEventPublic:

@@ -167,4 +167,15 @@ def events_for_admin(
             limit=PAGE_SIZE,
             offset=max(page, 0) * PAGE_SIZE,
         )
-        return [event_public(row) for row in rows]
+        emails = accounts_repository.emails_of(
+            db, user_ids={i for row in rows for i in (row.actor_id, row.subject_id) if i}
+        )
+        # A deleted account's id stays as it was: its email is gone with it.
+        return [
+            dataclasses.replace(
+                event_public(row),
+                actor_email=emails.get(row.actor_id or "", ""),
+                subject_email=emails.get(row.subject_id or "", ""),
+            )
+            for row in rows
+        ]

@@ -29,8 +29,8 @@ def audit_rows(
     return [
         {
             "at": e.at.strftime("%Y-%m-%d %H:%M:%S"),
-            "actor": e.actor_id or "",
-            "subject": e.subject_id or "",
+            "actor": e.actor_email or e.actor_id or "",
+            "subject": e.subject_email or e.subject_id or "",
             "action": e.action,
             "target": e.target,
             "outcome": e.outcome,

@@ -160,6 +160,7 @@ def test_the_user_sees_only_their_own_events_and_the_admin_filters_and_pages(
         admin.id, audit.AuditFilter(user_email="B@example.com", action="signin")
     )
     assert len(failed) == 3 and {e.outcome for e in failed} == {"failed"}
+    assert {e.subject_email for e in failed} == {"b@example.com"}
     assert (
         audit.events_for_admin(admin.id, audit.AuditFilter(user_email="nobody@example.com")) == []
     )
