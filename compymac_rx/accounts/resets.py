@@ -1,8 +1,8 @@
 """Forgotten passwords: a single-use, short-lived link by mail (only its hash is stored).
 
 Asking gives the same answer, after the same work, whether or not the email has an
-account: the mail is handed to a background sender either way (an unknown address gets
-nothing sent), so neither the page nor its timing tells who has an account here.
+account: the request only counts the attempt and hands the rest (lookup, link, mail) to a
+background thread, so neither the page nor its timing tells who has an account here.
 """
 
 from __future__ import annotations
@@ -56,14 +56,29 @@ def flush_outbox() -> None:
 
 def request_reset(email: str, *, ip: str = "", user_agent: str = "") -> None:
     """Mail a reset link when the email belongs to an active local account. Returns nothing
-    either way; throttled per email and per IP (a throttled request sends nothing)."""
+    either way, at once: the lookup, the link and the mail happen on the outbox thread, so
+    the answer takes the same time whether or not the account exists. Throttled per email
+    and per IP (a throttled request sends nothing)."""
     try:
         email = normalise_email(email)
     except AuthError:
         return
-    throttled = ratelimit.take("reset_email", f"email:{email}") or (
-        ip and ratelimit.take("reset_ip", f"ip:{ip}")
+    throttled = bool(
+        ratelimit.take("reset_email", f"email:{email}")
+        or (ip and ratelimit.take("reset_ip", f"ip:{ip}"))
     )
+    _outbox.submit(_issue, email, throttled, ip, user_agent)
+
+
+def _issue(email: str, throttled: bool, ip: str, user_agent: str) -> None:
+    try:
+        _send(_new_link(email, throttled, ip, user_agent))
+    except Exception:
+        log.exception("a password reset request failed")
+
+
+def _new_link(email: str, throttled: bool, ip: str, user_agent: str) -> Mail | None:
+    """Blocking: store a link for an active local account and build its mail; audit either way."""
     settings = get_settings()
     mail: Mail | None = None
     with session_scope() as db:
@@ -102,7 +117,7 @@ def request_reset(email: str, *, ip: str = "", user_agent: str = "") -> None:
             user_agent=user_agent,
             db=db,
         )
-    _outbox.submit(_send, mail)
+    return mail
 
 
 def reset_link_usable(token: str) -> bool:

@@ -120,6 +120,7 @@ def test_every_action_leaves_exactly_one_event_and_no_secret(
     )
     did("password.change")
     resets.request_reset("user@example.com")
+    resets.flush_outbox()
     did("password.reset_request")
     reset_token = mail.token()
     secrets.append(reset_token)
