@@ -100,3 +100,22 @@ def test_a_disabled_account_gets_no_link(mail: KeptMail) -> None:
     accounts.set_user_flags(user.id, is_active=False)
     resets.request_reset("off@example.com")
     assert mail.links() == []
+
+
+def test_two_racing_uses_of_one_link_let_exactly_one_win(mail: KeptMail) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    signed_in_token("race@example.com")
+    resets.request_reset("race@example.com")
+    link_token = mail.token()
+
+    def use(password: str) -> str:
+        try:
+            resets.reset_password(link_token, password)
+        except accounts.AuthError as error:
+            return error.code
+        return "ok"
+
+    with ThreadPoolExecutor(2) as pool:
+        results = sorted(pool.map(use, ["first passphrase one", "second passphrase two"]))
+    assert results == ["ok", "reset_link"]
