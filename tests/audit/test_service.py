@@ -203,3 +203,14 @@ def test_events_from_a_reflex_event_carry_its_client() -> None:
     audit.record("signin")
     [event] = all_events()
     assert (event.ip, event.user_agent) == ("192.0.2.7", "Browser/9")
+
+
+def test_a_throttled_sign_in_is_recorded_as_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LOGIN_MAX_FAILURES", "1")
+    clear_caches()
+    accounts.sign_up("t@example.com", PASSWORD)
+    for _ in range(2):
+        with pytest.raises(accounts.AuthError):
+            accounts.sign_in("t@example.com", "wrong password again", ip="10.1.1.1")
+    assert counts()[("signin", "failed")] == 1
+    assert counts()[("signin", "refused")] == 1
