@@ -51,7 +51,11 @@ def test_change_password_ends_the_other_sessions(browser: Browser, app_server: R
         "Password changed. 1 other session(s) signed out.", timeout=TIMEOUT
     )
     expect(page.get_by_label("New password")).to_have_value("")
-    expect(page.get_by_test_id("my-event-row").filter(has_text="password.change")).to_have_count(1)
+    changed = page.get_by_test_id("my-event-row").filter(has_text="password.change")
+    expect(changed).to_have_count(1)
+    # Recorded from a Reflex event: the guard's client address and user agent.
+    expect(changed).to_contain_text(re.compile(r"127\.0\.0\.1|::1"))
+    expect(changed).to_contain_text("Chrome")
     expect_signed_out(other_page, app_server)
     # This browser stays signed in; the new password works, the old one does not.
     open_account(page, app_server)
