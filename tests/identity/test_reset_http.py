@@ -35,7 +35,7 @@ def test_forgot_answers_the_same_and_the_link_resets_once(
     assert [a.status_code for a in answers] == [303, 303]
     assert answers[0].headers["location"] == answers[1].headers["location"]
     assert answers[0].headers["location"] == routes.signin_url(notice="sent")
-    assert [m.to for m in mail.sent] == [] or mail.links()
+    assert len(mail.links()) == 1  # waits for the outbox
     assert [m.to for m in mail.sent] == ["known@example.com"]
     token = mail.token()
 
