@@ -15,12 +15,15 @@ from compymac_rx.jobs.runner import get_runner
 from compymac_rx.offload import off_loop
 from compymac_rx.ops.http import ops_routes
 from compymac_rx.ops.loopwatch import watch_loop
+from compymac_rx.pages.account import account_page
 from compymac_rx.pages.admin import admin_page
 from compymac_rx.pages.chat import chat_page
 from compymac_rx.pages.settings import settings_page
-from compymac_rx.pages.signin import signin_page, signup_page
+from compymac_rx.pages.signin import forgot_page, reset_page, signin_page, signup_page
 from compymac_rx.settings import get_settings
+from compymac_rx.state.account import AccountState
 from compymac_rx.state.admin import AdminState
+from compymac_rx.state.audit import AuditState
 from compymac_rx.state.auth import SignInState
 from compymac_rx.state.chat import ChatState
 from compymac_rx.state.delivery import apply_events
@@ -54,9 +57,14 @@ app = rx.App(
 app.add_middleware(EventGuard(), index=0)
 app.add_page(chat_page, route=routes.HOME, on_load=ChatState.load_page, title="CompyMac RX")
 app.add_page(chat_page, route=routes.SESSION, on_load=ChatState.load_page, title="CompyMac RX")
-app.add_page(admin_page, route=routes.ADMIN, on_load=AdminState.load, title="Users")
+app.add_page(
+    admin_page, route=routes.ADMIN, on_load=[AdminState.load, AuditState.load], title="Users"
+)
 app.add_page(signin_page, route=routes.SIGNIN, on_load=SignInState.load, title="Sign in")
 app.add_page(signup_page, route=routes.SIGNUP, on_load=SignInState.load, title="Create account")
 app.add_page(settings_page, route=routes.SETTINGS, on_load=SettingsState.load, title="Settings")
+app.add_page(account_page, route=routes.ACCOUNT, on_load=AccountState.load, title="Account")
+app.add_page(forgot_page, route=routes.FORGOT, on_load=SignInState.load, title="Forgot password")
+app.add_page(reset_page, route=routes.RESET, on_load=SignInState.load, title="New password")
 app.register_lifespan_task(live_events)
 app.register_lifespan_task(loop_watch)

@@ -6,9 +6,11 @@ from compymac_rx.accounts.models import (
     Identity,
     Invite,
     OidcFlow,
+    PasswordReset,
     UsedToken,
     User,
 )
+from compymac_rx.audit.models import AuditEvent
 from compymac_rx.chats.models import AgentSession, Message
 from compymac_rx.jobs.models import Job
 from compymac_rx.keys.models import ApiKey, ModelPreference
@@ -17,6 +19,7 @@ __all__ = [
     "AdminClaim",
     "AgentSession",
     "ApiKey",
+    "AuditEvent",
     "AuthSession",
     "Identity",
     "Invite",
@@ -24,6 +27,7 @@ __all__ = [
     "Message",
     "ModelPreference",
     "OidcFlow",
+    "PasswordReset",
     "UsedToken",
     "User",
 ]

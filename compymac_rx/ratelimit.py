@@ -26,7 +26,14 @@ from compymac_rx.settings import get_settings
 log = logging.getLogger(__name__)
 
 LimitName = Literal[
-    "login_email", "login_ip", "signup_ip", "auth_start_ip", "message_user", "upload_user"
+    "login_email",
+    "login_ip",
+    "signup_ip",
+    "auth_start_ip",
+    "message_user",
+    "upload_user",
+    "reset_email",
+    "reset_ip",
 ]
 
 
@@ -200,6 +207,8 @@ def _limits(name: LimitName) -> tuple[int, float]:
         "auth_start_ip": (s.auth_starts_per_minute_per_ip, 60),
         "message_user": (s.messages_per_minute, 60),
         "upload_user": (s.uploads_per_minute, 60),
+        "reset_email": (s.password_resets_per_hour, 3600),
+        "reset_ip": (s.password_resets_per_hour * 4, 3600),
     }[name]
 
 

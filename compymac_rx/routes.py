@@ -11,6 +11,9 @@ SIGNUP = "/signup"
 SESSION = "/s/[session_id]"
 SESSION_PREFIX = "/s/"
 SETTINGS = "/settings"
+ACCOUNT = "/account"
+FORGOT = "/forgot"
+RESET = "/reset"
 FILES_ROUTE = "/files/{session_id}/{path:path}"
 
 AUTH_LOGIN = "/auth/login"
@@ -19,6 +22,8 @@ AUTH_LOGOUT = "/auth/logout"
 AUTH_START = "/auth/start"
 AUTH_CALLBACK = "/auth/callback"
 AUTH_BACKCHANNEL_LOGOUT = "/auth/backchannel-logout"
+AUTH_FORGOT = "/auth/forgot"
+AUTH_RESET = "/auth/reset"
 ADMIN = "/admin"
 HEALTH = "/health"
 READY = "/ready"
@@ -54,17 +59,21 @@ def safe_next(target: str | None) -> str:
         return HOME
     if _has_control(target):
         return HOME
-    if target.startswith(("/auth/", SIGNIN, SIGNUP)):
+    if target.startswith(("/auth/", SIGNIN, SIGNUP, FORGOT, RESET)):
         return HOME
     return target
 
 
-def signin_url(*, next_path: str | None = None, error: str | None = None, wait: int = 0) -> str:
+def signin_url(
+    *, next_path: str | None = None, error: str | None = None, wait: int = 0, notice: str = ""
+) -> str:
     params: dict[str, str] = {}
     if next_path and safe_next(next_path) != HOME:
         params["next"] = safe_next(next_path)
     if error:
         params["error"] = error
+    if notice:
+        params["notice"] = notice
     if wait:
         params["wait"] = str(wait)
     return f"{SIGNIN}?{urlencode(params)}" if params else SIGNIN

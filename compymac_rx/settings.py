@@ -195,6 +195,31 @@ class Settings(BaseSettings):
     # (CORS), comma-separated `scheme://host[:port]`. Every other Origin is refused.
     allowed_origins: str = Field("", pattern=r"^(https?://[^/\s,]+(\s*,\s*https?://[^/\s,]+)*)?$")
 
+    # --- accounts: self-service, mail, audit (issue 12) ---
+    # How mail leaves: `console` writes each message (a reset link) to the log, for the
+    # embedded profile; `smtp` sends it through SMTP_HOST.
+    mailer: Literal["console", "smtp"] = "console"
+    smtp_host: str = Field("", max_length=255)
+    smtp_port: int = Field(587, ge=1, le=65535)
+    # starttls (port 587), ssl (implicit TLS, port 465) or none (a relay on localhost only).
+    smtp_security: Literal["starttls", "ssl", "none"] = "starttls"
+    smtp_username: str = Field("", max_length=320)
+    smtp_password: str = Field("", max_length=1000)
+    smtp_timeout_seconds: float = Field(10, gt=0, le=120)
+    mail_from: str = Field("CompyMac RX <noreply@localhost>", min_length=3, max_length=320)
+    # A password-reset link works once, for this long.
+    password_reset_ttl_minutes: int = Field(30, ge=5, le=24 * 60)
+    # Reset requests per email per hour (four times as many per IP).
+    password_resets_per_hour: int = Field(5, ge=1, le=1000)
+    # Audit events older than this are deleted (checked as events are written); 0 keeps all.
+    audit_retention_days: int = Field(365, ge=0, le=3650)
+
+    @model_validator(mode="after")
+    def _smtp_needs_host(self) -> Settings:
+        if self.mailer == "smtp" and not self.smtp_host:
+            raise ValueError("SMTP_HOST is required when MAILER=smtp")
+        return self
+
     @model_validator(mode="after")
     def _allowlist_parses(self) -> Settings:
         import ipaddress

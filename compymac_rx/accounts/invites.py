@@ -12,6 +12,7 @@ from compymac_rx import routes
 from compymac_rx.accounts import repository
 from compymac_rx.accounts.models import Invite
 from compymac_rx.accounts.tokens import hash_token
+from compymac_rx.audit import service as audit
 from compymac_rx.db import session_scope, utcnow
 from compymac_rx.settings import get_settings
 
@@ -59,7 +60,10 @@ def create_invite(actor_id: str) -> str:
         actor = repository.get_user(db, user_id=actor_id)
         if actor is None or not (actor.is_admin and actor.is_active):
             raise NotAdmin()
-        return _add_invite(db, created_by=actor_id)
+        link = _add_invite(db, created_by=actor_id)
+        # The link itself is a credential: only that one was made, never the link.
+        audit.record("invite.create", actor_id=actor_id, target="invite", db=db)
+        return link
 
 
 def bootstrap_link() -> str | None:
@@ -71,4 +75,6 @@ def bootstrap_link() -> str | None:
         if repository.active_admin_exists(db):
             return None
         repository.delete_unused_bootstrap_invites(db)
-        return _add_invite(db, grants_admin=True)
+        link = _add_invite(db, grants_admin=True)
+        audit.record("invite.create", target="invite", detail={"bootstrap": True}, db=db)
+        return link

@@ -36,6 +36,9 @@ class AuthSession(SQLModel, table=True):
     revoked_at: datetime | None = None
     user_agent: str = Field(default="", max_length=300)
     ip: str = Field(default="", max_length=64)
+    # Moved forward when the session is used (at most once a minute): the Account page's
+    # "last seen". None for rows older than the column.
+    last_seen_at: datetime | None = None
     # Set for sign-ins through an OIDC issuer ("local" otherwise). The issuer's tokens are
     # kept encrypted (crypto.encrypt, bound to this row's id); the browser never sees them.
     provider: str = Field(default="local", max_length=32)
@@ -127,3 +130,28 @@ class UsedToken(SQLModel, table=True):
 
     token_hash: str = Field(primary_key=True, max_length=64)
     expires_at: datetime = Field(index=True)
+
+
+class PasswordReset(SQLModel, table=True):
+    """A password-reset link in flight: single use, short-lived, only its hash kept."""
+
+    __tablename__ = "password_resets"
+
+    id: str = Field(default_factory=new_id, primary_key=True, max_length=32)
+    token_hash: str = Field(max_length=64, unique=True, index=True)
+    user_id: str = Field(foreign_key="users.id", index=True, max_length=32, ondelete="CASCADE")
+    created_at: datetime = Field(default_factory=utcnow)
+    expires_at: datetime = Field(index=True)
+    used_at: datetime | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class SignInPublic:
+    """One of the user's live sign-ins, as the Account page lists it."""
+
+    id: str
+    user_agent: str
+    ip: str
+    created_at: datetime
+    last_seen_at: datetime
+    current: bool

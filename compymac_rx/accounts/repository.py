@@ -15,10 +15,11 @@ from compymac_rx.accounts.models import (
     Identity,
     Invite,
     OidcFlow,
+    PasswordReset,
     UsedToken,
     User,
 )
-from compymac_rx.db import new_id
+from compymac_rx.db import new_id, utcnow
 
 
 def count_users(session: Session) -> int:
@@ -50,13 +51,16 @@ def add_auth_session(
     ip: str,
     auth_session_id: str | None = None,
 ) -> AuthSession:
+    now = utcnow()
     row = AuthSession(
         id=auth_session_id or new_id(),
+        created_at=now,
         user_id=user_id,
         token_hash=token_hash,
         expires_at=expires_at,
         user_agent=user_agent[:300],
         ip=ip[:64],
+        last_seen_at=now,
     )
     session.add(row)
     session.flush()
@@ -78,6 +82,16 @@ def get_live_auth_session(
         )
     ).first()
     return (row[0], row[1]) if row else None
+
+
+def get_auth_session_by_token(session: Session, *, token_hash: str) -> AuthSession | None:
+    return session.exec(select(AuthSession).where(AuthSession.token_hash == token_hash)).first()
+
+
+def touch_auth_session(session: Session, *, auth_session_id: str, now: datetime) -> None:
+    session.execute(
+        update(AuthSession).where(col(AuthSession.id) == auth_session_id).values(last_seen_at=now)
+    )
 
 
 def revoke_auth_session(session: Session, *, token_hash: str, now: datetime) -> int:
@@ -290,3 +304,126 @@ def flows_for_rotation(session: Session, *, prefix: str, limit: int) -> list[Oid
             .limit(limit)
         )
     )
+
+
+# --- self-service: the Account page, password resets, account deletion ---
+
+
+def list_live_auth_sessions(session: Session, *, user_id: str, now: datetime) -> list[AuthSession]:
+    return list(
+        session.exec(
+            select(AuthSession)
+            .where(
+                AuthSession.user_id == user_id,
+                col(AuthSession.revoked_at).is_(None),
+                AuthSession.expires_at > now,
+            )
+            .order_by(col(AuthSession.created_at).desc())
+        )
+    )
+
+
+def revoke_user_auth_session(
+    session: Session, *, user_id: str, auth_session_id: str, now: datetime
+) -> bool:
+    """End one of this user's sessions; False when it is not theirs, unknown or ended."""
+    result = session.execute(
+        update(AuthSession)
+        .where(
+            col(AuthSession.id) == auth_session_id,
+            col(AuthSession.user_id) == user_id,
+            col(AuthSession.revoked_at).is_(None),
+        )
+        .values(revoked_at=now)
+    )
+    return int(result.rowcount) == 1  # type: ignore[attr-defined]
+
+
+def revoke_other_auth_sessions(
+    session: Session, *, user_id: str, keep_token_hash: str, now: datetime
+) -> int:
+    result = session.execute(
+        update(AuthSession)
+        .where(
+            col(AuthSession.user_id) == user_id,
+            col(AuthSession.token_hash) != keep_token_hash,
+            col(AuthSession.revoked_at).is_(None),
+        )
+        .values(revoked_at=now)
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+def set_password_hash(session: Session, *, user_id: str, password_hash: str) -> None:
+    session.execute(update(User).where(col(User.id) == user_id).values(password_hash=password_hash))
+
+
+def other_active_admin_exists(session: Session, *, user_id: str) -> bool:
+    query = select(
+        exists().where(
+            col(User.is_admin).is_(True), col(User.is_active).is_(True), col(User.id) != user_id
+        )
+    )
+    return bool(session.exec(query).one())
+
+
+def lock_admins(session: Session) -> None:
+    """Serialise "is this the last admin?" checks (PostgreSQL; SQLite has one writer)."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.exec(select(User.id).where(col(User.is_admin).is_(True)).with_for_update())
+
+
+def delete_user(session: Session, *, user_id: str) -> bool:
+    """The user's row; the database cascades to everything that references it."""
+    result = session.execute(delete(User).where(col(User.id) == user_id))
+    return int(result.rowcount) == 1  # type: ignore[attr-defined]
+
+
+def add_password_reset(session: Session, *, reset: PasswordReset) -> None:
+    session.add(reset)
+    session.flush()
+
+
+def find_usable_reset(session: Session, *, token_hash: str, now: datetime) -> PasswordReset | None:
+    return session.exec(
+        select(PasswordReset).where(
+            PasswordReset.token_hash == token_hash,
+            col(PasswordReset.used_at).is_(None),
+            PasswordReset.expires_at > now,
+        )
+    ).first()
+
+
+def use_password_reset(session: Session, *, token_hash: str, now: datetime) -> str | None:
+    """Marks the link used and returns its user id, once; None when unknown, used or old."""
+    result = session.execute(
+        update(PasswordReset)
+        .where(
+            col(PasswordReset.token_hash) == token_hash,
+            col(PasswordReset.used_at).is_(None),
+            col(PasswordReset.expires_at) > now,
+        )
+        .values(used_at=now)
+    )
+    if int(result.rowcount) != 1:  # type: ignore[attr-defined]
+        return None
+    row = session.exec(select(PasswordReset).where(PasswordReset.token_hash == token_hash)).one()
+    return row.user_id
+
+
+def forget_user_resets(session: Session, *, user_id: str, now: datetime) -> None:
+    """After a reset (or a change), every other link of this user stops working."""
+    session.execute(
+        update(PasswordReset)
+        .where(col(PasswordReset.user_id) == user_id, col(PasswordReset.used_at).is_(None))
+        .values(used_at=now)
+    )
+    session.execute(delete(PasswordReset).where(col(PasswordReset.expires_at) < now))
+
+
+def emails_of(session: Session, *, user_ids: set[str]) -> dict[str, str]:
+    """Admin views only (the caller checks the role): user id -> email, for ids still here."""
+    if not user_ids:
+        return {}
+    rows = session.exec(select(User.id, User.email).where(col(User.id).in_(user_ids)))
+    return dict(rows.all())

@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 
 from pwdlib import PasswordHash
 from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session
 
 from compymac_rx import crypto, ratelimit
 from compymac_rx.accounts import invites, repository, revocations
@@ -21,6 +22,7 @@ from compymac_rx.accounts.models import (
     User,
 )
 from compymac_rx.accounts.tokens import hash_token
+from compymac_rx.audit import service as audit
 from compymac_rx.db import new_id, session_scope, utcnow
 from compymac_rx.ratelimit import RateLimiter
 from compymac_rx.settings import get_settings
@@ -43,6 +45,19 @@ AUTH_ERROR_MESSAGES = {
     "Ask an administrator for a new one.",
     "origin": "The request came from another site and was refused.",
     "expired": "Your session has ended. Sign in again.",
+    # The Account page and the password-reset pages.
+    "current_password": "That is not your current password.",
+    "no_password": "This account signs in elsewhere: it has no password here.",
+    "last_admin": "You are the only administrator: make someone else an admin first.",
+    "reset_link": "This reset link was used, has expired or is mistyped. Ask for a new one.",
+}
+
+# Good news, shown on the sign-in page after a flow that ends there.
+AUTH_NOTICES = {
+    "deleted": "Your account and everything in it were deleted.",
+    "reset": "Your password was changed. Sign in with the new one.",
+    "sent": "If an account uses that email, a reset link is on its way. It works once, for "
+    "a short time.",
 }
 
 
@@ -54,13 +69,13 @@ class AuthError(Exception):
 
 
 @functools.cache
-def _hasher() -> PasswordHash:
+def password_hasher() -> PasswordHash:
     return PasswordHash.recommended()
 
 
 @functools.cache
 def _dummy_hash() -> str:
-    return _hasher().hash(secrets.token_urlsafe(16))
+    return password_hasher().hash(secrets.token_urlsafe(16))
 
 
 def login_limiters() -> tuple[RateLimiter, RateLimiter]:
@@ -125,7 +140,7 @@ def sign_up(
             found = repository.find_usable_invite(db, token_hash=invite_hash, now=utcnow())
         if found is None or (policy == "closed" and not found.grants_admin):
             raise AuthError("invite")
-    password_hash = _hasher().hash(password)
+    password_hash = password_hasher().hash(password)
     try:
         with session_scope() as db:
             # The insert comes first: the unique email decides (no check-then-insert race),
@@ -141,6 +156,16 @@ def sign_up(
                 db, user_id=user.id, email=email, grants=grants_admin
             )
             db.add(user)
+            audit.record(
+                "signup",
+                actor_id=user.id,
+                subject_id=user.id,
+                target=f"user:{user.id}",
+                detail={"invite": bool(invite_hash), "admin": user.is_admin},
+                ip=ip,
+                user_agent=user_agent,
+                db=db,
+            )
     except IntegrityError:
         raise AuthError("unavailable") from None
     return _start_session(user, user_agent=user_agent, ip=ip)
@@ -158,24 +183,65 @@ def sign_in(email: str, password: str, *, user_agent: str = "", ip: str = "") ->
         if wait := limiter.take(key):
             for earlier, earlier_key in taken:
                 earlier.give_back(earlier_key)
+            audit.record(
+                "signin",
+                outcome="refused",
+                detail={"email": email, "reason": "throttled"},
+                ip=ip,
+                user_agent=user_agent,
+            )
             raise AuthError("throttled", retry_after=wait)
         taken.append((limiter, key))
     with session_scope() as db:
         user = repository.get_user_by_email(db, email=email)
     # Verify against a dummy hash for unknown emails so timing does not reveal accounts.
     stored = user.password_hash if user and user.password_hash else _dummy_hash()
-    valid = _hasher().verify(password[:PASSWORD_MAX], stored)
+    valid = password_hasher().verify(password[:PASSWORD_MAX], stored)
     if not (valid and user is not None and user.is_active and user.password_hash):
+        audit.record(
+            "signin",
+            subject_id=user.id if user else None,
+            outcome="failed",
+            detail={"email": email, "reason": "disabled" if valid and user else "invalid"},
+            ip=ip,
+            user_agent=user_agent,
+        )
         raise AuthError("invalid")  # the slots taken stay: they are the failures counted
     by_email.reset(f"email:{email}")
     by_ip.give_back(f"ip:{ip}")
-    return _start_session(user, user_agent=user_agent, ip=ip)
+    token = _start_session(user, user_agent=user_agent, ip=ip)
+    audit.record(
+        "signin",
+        actor_id=user.id,
+        subject_id=user.id,
+        target=f"user:{user.id}",
+        ip=ip,
+        user_agent=user_agent,
+    )
+    return token
 
 
 @revocations.changes_sessions
 def sign_out(token: str) -> None:
     with session_scope() as db:
-        repository.revoke_auth_session(db, token_hash=hash_token(token), now=utcnow())
+        row = repository.get_auth_session_by_token(db, token_hash=hash_token(token))
+        if repository.revoke_auth_session(db, token_hash=hash_token(token), now=utcnow()) and row:
+            audit.record(
+                "signout",
+                actor_id=row.user_id,
+                subject_id=row.user_id,
+                target=f"session:{row.id}",
+                db=db,
+            )
+
+
+# "Last seen" moves at most this often, so resolving a user is rarely a write.
+LAST_SEEN_EVERY = timedelta(seconds=60)
+
+
+def _touch(db: Session, row: AuthSession, now: datetime) -> None:
+    if row.last_seen_at is None or now - row.last_seen_at >= LAST_SEEN_EVERY:
+        repository.touch_auth_session(db, auth_session_id=row.id, now=now)
 
 
 def resolve_user(token: str | None) -> CurrentUser | None:
@@ -183,10 +249,12 @@ def resolve_user(token: str | None) -> CurrentUser | None:
     if not token:
         return None
     with session_scope() as db:
-        found = repository.get_live_auth_session(db, token_hash=hash_token(token), now=utcnow())
+        now = utcnow()
+        found = repository.get_live_auth_session(db, token_hash=hash_token(token), now=now)
         if found is None:
             return None
-        _, user = found
+        row, user = found
+        _touch(db, row, now)
         return CurrentUser(id=user.id, email=user.email, is_admin=user.is_admin)
 
 
@@ -254,6 +322,16 @@ def start_issuer_session(
     token = secrets.token_urlsafe(32)
     auth_session_id = new_id()
     with session_scope() as db:
+        audit.record(
+            "signin",
+            actor_id=user_id,
+            subject_id=user_id,
+            target=f"user:{user_id}",
+            detail={"provider": provider},
+            ip=ip,
+            user_agent=user_agent,
+            db=db,
+        )
         row = repository.add_auth_session(
             db,
             user_id=user_id,
@@ -309,11 +387,19 @@ def issuer_tokens(row: AuthSession) -> tuple[str | None, str | None]:
 
 @revocations.changes_sessions
 def end_session(auth_session_id: str) -> None:
+    """The issuer refused a refresh (or its tokens became unreadable): the sign-in ends."""
     with session_scope() as db:
         row = repository.get_auth_session_by_id(db, auth_session_id=auth_session_id)
         if row is not None and row.revoked_at is None:
             row.revoked_at = utcnow()
             db.add(row)
+            audit.record(
+                "session.end",
+                subject_id=row.user_id,
+                target=f"session:{row.id}",
+                detail={"reason": "issuer"},
+                db=db,
+            )
 
 
 def resolve_session(token: str | None) -> tuple[CurrentUser, AuthSession] | None:
@@ -325,6 +411,7 @@ def resolve_session(token: str | None) -> tuple[CurrentUser, AuthSession] | None
         if found is None:
             return None
         row, user = found
+        _touch(db, row, utcnow())
         return CurrentUser(id=user.id, email=user.email, is_admin=user.is_admin), row
 
 
@@ -361,9 +448,19 @@ def consume_oidc_flow(state: str) -> tuple[str, str, str] | None:
 @revocations.changes_sessions
 def end_issuer_sessions(*, issuer: str, subject: str | None, sid: str | None) -> int:
     with session_scope() as db:
-        return repository.revoke_issuer_sessions(
+        ended = repository.revoke_issuer_sessions(
             db, issuer=issuer, subject=subject, sid=sid, now=utcnow()
         )
+        if ended:
+            identity = repository.get_identity(db, issuer=issuer, subject=subject or "")
+            audit.record(
+                "session.end",
+                subject_id=identity.user_id if identity else None,
+                target=f"issuer-subject:{subject or ''}",
+                detail={"reason": "issuer logout", "count": ended},
+                db=db,
+            )
+        return ended
 
 
 # --- the admin page (identity.directory checks the actor before calling these) ---
@@ -382,25 +479,43 @@ def list_users(*, limit: int) -> list[User]:
 
 @revocations.changes_sessions
 def set_user_flags(
-    user_id: str, *, is_active: bool | None = None, is_admin: bool | None = None
+    user_id: str,
+    *,
+    actor_id: str | None = None,
+    is_active: bool | None = None,
+    is_admin: bool | None = None,
 ) -> None:
     with session_scope() as db:
         user = repository.get_user(db, user_id=user_id)
         if user is None:
             raise AuthError("unknown")
+        changes: list[str] = []
         if is_active is not None:
             user.is_active = is_active
+            changes.append("user.enable" if is_active else "user.disable")
             if not is_active:
                 repository.revoke_user_auth_sessions(db, user_id=user_id, now=utcnow())
         if is_admin is not None:
             user.is_admin = is_admin
+            changes.append("user.grant_admin" if is_admin else "user.revoke_admin")
         db.add(user)
+        for action in changes:
+            audit.record(
+                action, actor_id=actor_id, subject_id=user_id, target=f"user:{user_id}", db=db
+            )
 
 
 def subject_for_user(user_id: str, *, issuer: str) -> str | None:
     with session_scope() as db:
         identity = repository.get_identity_of_user(db, user_id=user_id, issuer=issuer)
         return identity.subject if identity else None
+
+
+def user_for_subject(*, issuer: str, subject: str) -> str | None:
+    """Our user id linked to (issuer, subject), if that person has signed in here."""
+    with session_scope() as db:
+        identity = repository.get_identity(db, issuer=issuer, subject=subject)
+        return identity.user_id if identity else None
 
 
 @revocations.changes_sessions

@@ -6,6 +6,7 @@ import dataclasses
 from typing import Any
 
 from compymac_rx import ratelimit, workspaces
+from compymac_rx.audit import service as audit
 from compymac_rx.chats import repository
 from compymac_rx.chats.models import (
     DEFAULT_TITLE,
@@ -109,6 +110,13 @@ def delete_session(user_id: str, session_id: str) -> None:
             jobs.request_cancel(db, user_id=user_id, job_id=job.id)
             get_runner().cancel(job.id)
         repository.delete_session(db, user_id=user_id, session_id=session_id)
+        audit.record(
+            "chat.delete",
+            actor_id=user_id,
+            subject_id=user_id,
+            target=f"chat:{session_id}",
+            db=db,
+        )
     workspaces.delete_workspace(
         workspaces.workspace_path(get_settings().workspaces_root, user_id, session_id)
     )

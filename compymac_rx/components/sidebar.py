@@ -170,7 +170,16 @@ def sidebar() -> rx.Component:
             type="auto",
         ),
         rx.hstack(
-            rx.text(SessionsState.user_email, size="1", truncate=True, flex="1"),
+            # The email opens the Account page (password, sign-ins, security events).
+            rx.link(
+                rx.text(SessionsState.user_email, size="1", truncate=True),
+                href=routes.ACCOUNT,
+                title="Account",
+                flex="1",
+                min_width="0",
+                color_scheme="gray",
+                high_contrast=True,
+            ),
             rx.cond(SessionsState.is_admin, rx.link("Users", href=routes.ADMIN, size="1")),
             rx.link(
                 rx.icon_button(rx.icon("settings", size=14), variant="soft", size="1"),

@@ -66,11 +66,11 @@ class LocalDirectory:
 
     def set_enabled(self, actor: CurrentUser, ref: str, enabled: bool) -> None:
         not_self(require_admin(actor).id, ref)
-        accounts.set_user_flags(ref, is_active=enabled)
+        accounts.set_user_flags(ref, actor_id=actor.id, is_active=enabled)
 
     def set_admin(self, actor: CurrentUser, ref: str, admin: bool) -> None:
         not_self(require_admin(actor).id, ref)
-        accounts.set_user_flags(ref, is_admin=admin)
+        accounts.set_user_flags(ref, actor_id=actor.id, is_admin=admin)
 
 
 def not_self(actor_ref: str | None, ref: str) -> None:

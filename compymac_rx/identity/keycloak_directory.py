@@ -10,6 +10,7 @@ from keycloak import KeycloakAdmin, KeycloakOpenIDConnection
 
 from compymac_rx.accounts import service as accounts
 from compymac_rx.accounts.models import CurrentUser
+from compymac_rx.audit import service as audit
 from compymac_rx.identity.directory import DirectoryUser, NotAllowed, not_self, require_admin
 from compymac_rx.settings import Settings
 
@@ -79,6 +80,7 @@ class KeycloakDirectory:
             # Ends their Keycloak sessions (which sends back-channel logouts) and ours.
             admin.user_logout(ref)
             accounts.end_issuer_sessions(issuer=self.settings.oidc_issuer, subject=ref, sid=None)
+        self._audit(actor, ref, "user.enable" if enabled else "user.disable")
 
     def set_admin(self, actor: CurrentUser, ref: str, admin_flag: bool) -> None:
         require_admin(actor)
@@ -95,3 +97,8 @@ class KeycloakDirectory:
         accounts.set_admin_for_subject(
             issuer=self.settings.oidc_issuer, subject=ref, admin=admin_flag
         )
+        self._audit(actor, ref, "user.grant_admin" if admin_flag else "user.revoke_admin")
+
+    def _audit(self, actor: CurrentUser, ref: str, action: str) -> None:
+        subject = accounts.user_for_subject(issuer=self.settings.oidc_issuer, subject=ref)
+        audit.record(action, actor_id=actor.id, subject_id=subject, target=f"keycloak-user:{ref}")

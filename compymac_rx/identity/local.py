@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from compymac_rx import routes
+from compymac_rx.accounts import resets
 from compymac_rx.accounts import service as accounts
 from compymac_rx.accounts.models import CurrentUser
 from compymac_rx.identity.http import client_ip, same_origin, see_other, set_session_cookie
@@ -73,6 +76,39 @@ async def signup(request: Request) -> Response:
     return _signed_in(token, next_path)
 
 
+async def forgot(request: Request) -> Response:
+    """Always the same answer: whether the email has an account is never said."""
+    email = str((await request.form()).get("email", ""))[: accounts.EMAIL_MAX + 10]
+    if not same_origin(request):
+        return see_other(f"{routes.FORGOT}?{urlencode({'error': 'origin'})}")
+    await off_loop(
+        resets.request_reset,
+        email,
+        ip=client_ip(request),
+        user_agent=request.headers.get("user-agent", ""),
+    )
+    return see_other(routes.signin_url(notice="sent"))
+
+
+async def reset(request: Request) -> Response:
+    form = await request.form()
+    token = str(form.get("token", ""))[: resets.TOKEN_MAX]
+    password = str(form.get("password", ""))
+    if not same_origin(request):
+        return see_other(f"{routes.RESET}?{urlencode({'token': token, 'error': 'origin'})}")
+    try:
+        await off_loop(
+            resets.reset_password,
+            token,
+            password,
+            ip=client_ip(request),
+            user_agent=request.headers.get("user-agent", ""),
+        )
+    except accounts.AuthError as error:
+        return see_other(f"{routes.RESET}?{urlencode({'token': token, 'error': error.code})}")
+    return see_other(routes.signin_url(notice="reset"))
+
+
 class LocalProvider:
     name = "local"
     uses_password_form = True
@@ -89,4 +125,6 @@ class LocalProvider:
         return [
             Route(routes.AUTH_LOGIN, login, methods=["POST"]),
             Route(routes.AUTH_SIGNUP, signup, methods=["POST"]),
+            Route(routes.AUTH_FORGOT, forgot, methods=["POST"]),
+            Route(routes.AUTH_RESET, reset, methods=["POST"]),
         ]

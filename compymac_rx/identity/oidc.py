@@ -28,6 +28,7 @@ from compymac_rx import crypto, ratelimit, routes
 from compymac_rx.accounts import service as accounts
 from compymac_rx.accounts.models import AuthSession, CurrentUser
 from compymac_rx.accounts.tokens import remember_once
+from compymac_rx.audit import service as audit
 from compymac_rx.db import utcnow
 from compymac_rx.identity.http import client_ip, see_other, set_session_cookie
 from compymac_rx.identity.issuer import Issuer, TokenError
@@ -169,6 +170,8 @@ class OidcProvider:
         return response
 
     async def callback(self, request: Request) -> Response:
+        # For the audit events of this sign-in (off_loop carries the context along).
+        audit.client_context(client_ip(request), request.headers.get("user-agent", ""))
         return await off_loop(
             self._complete,
             dict(request.query_params),
@@ -178,6 +181,8 @@ class OidcProvider:
         )
 
     def _fail(self, code: str) -> Response:
+        """Blocking (it writes the audit event): called from _complete, off the loop."""
+        audit.record("signin", outcome="failed", detail={"provider": self.name, "reason": code})
         response = see_other(routes.signin_url(error=code))
         response.delete_cookie(FLOW_COOKIE, path=routes.AUTH_CALLBACK)
         return response

@@ -10,6 +10,7 @@ ended (the person signs in again); an API key no listed key opens is reported an
 from __future__ import annotations
 
 from compymac_rx.accounts.rotation import rotate_issuer_tokens
+from compymac_rx.audit import service as audit
 from compymac_rx.crypto import keyring
 from compymac_rx.keys.service import rotate_all
 
@@ -18,6 +19,19 @@ def main() -> None:
     kid = keyring()[0][0]
     keys, unreadable = rotate_all()
     tokens = rotate_issuer_tokens()
+    # The operator's command: no actor, no address; the key id is a label, not the key.
+    audit.record(
+        "keys.rotate",
+        target=f"master-key:{kid}",
+        detail={
+            "api_keys": keys,
+            "unreadable": unreadable,
+            "signins": tokens.reencrypted,
+            "ended": tokens.ended,
+        },
+        ip="",
+        user_agent="",
+    )
     print(
         f"rotate: under key id {kid!r}: re-encrypted {keys} API key(s) and the tokens of "
         f"{tokens.reencrypted} sign-in(s); ended {tokens.ended} sign-in(s) whose tokens no "

@@ -9,6 +9,7 @@ from compymac_rx import crypto
 from compymac_rx.agent import outbound
 from compymac_rx.agent.openai_backend import OpenAIBackend
 from compymac_rx.agent.types import ModelError
+from compymac_rx.audit import service as audit
 from compymac_rx.db import session_scope, utcnow
 from compymac_rx.keys import repository
 from compymac_rx.keys.models import (
@@ -123,6 +124,7 @@ def save_key(user_id: str, provider: str, api_key: str, base_url: str = "") -> A
     now = utcnow()
     with session_scope() as db:
         row = repository.get_key(db, user_id=user_id, provider=provider)
+        action = "key.replace" if row is not None else "key.add"
         if row is None:
             row = ApiKey(user_id=user_id, provider=provider, secret=record, key_id=key_id, hint="")
             row.created_at = now
@@ -130,6 +132,15 @@ def save_key(user_id: str, provider: str, api_key: str, base_url: str = "") -> A
         row.base_url, row.models, row.updated_at = base_url, models, now
         db.add(row)
         db.flush()
+        # The provider and the hint (last four characters) only: never the key.
+        audit.record(
+            action,
+            actor_id=user_id,
+            subject_id=user_id,
+            target=f"api-key:{provider}",
+            detail={"provider": provider, "hint": row.hint},
+            db=db,
+        )
         return _public(row)
 
 
@@ -140,7 +151,17 @@ def list_keys(user_id: str) -> list[ApiKeyPublic]:
 
 def delete_key(user_id: str, provider: str) -> bool:
     with session_scope() as db:
-        return repository.delete_key(db, user_id=user_id, provider=provider)
+        deleted = repository.delete_key(db, user_id=user_id, provider=provider)
+        if deleted:
+            audit.record(
+                "key.delete",
+                actor_id=user_id,
+                subject_id=user_id,
+                target=f"api-key:{provider}",
+                detail={"provider": provider},
+                db=db,
+            )
+        return deleted
 
 
 def key_for_job(user_id: str, provider: str) -> ProviderKey | None:

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import reflex as rx
 
 from compymac_rx import routes
 from compymac_rx.components.confirm import confirm_dialog
 from compymac_rx.identity.directory import DirectoryUser
 from compymac_rx.state.admin import AdminState
+from compymac_rx.state.audit import RANGES, AuditState
 
 _VERBS = {
     "disable": "Disable",
@@ -83,6 +86,91 @@ def _invite() -> rx.Component:
     )
 
 
+def _audit_row(row: Any) -> rx.Component:  # a Var of one AuditState.rows dict
+    return rx.table.row(
+        *(
+            rx.table.cell(rx.text(row[name], size="1"))
+            for name in ("at", "action", "outcome", "actor", "subject", "target", "ip", "detail")
+        ),
+        data_testid="audit-row",
+    )
+
+
+def _audit_filters() -> rx.Component:
+    return rx.form(
+        rx.hstack(
+            rx.input(name="user", placeholder="user email", aria_label="Filter by user email"),
+            rx.el.select(
+                rx.foreach(AuditState.action_choices, lambda a: rx.el.option(a, value=a)),
+                name="action",
+                aria_label="Filter by action",
+            ),
+            rx.el.select(
+                *(rx.el.option(label, value=value) for value, label in RANGES.items()),
+                name="range",
+                default_value="7",
+                aria_label="Time range",
+            ),
+            rx.button("Filter", type="submit", variant="soft"),
+            spacing="2",
+            align="center",
+        ),
+        on_submit=AuditState.apply_filters,
+        reset_on_submit=False,
+    )
+
+
+def _audit() -> rx.Component:
+    return rx.vstack(
+        rx.heading("Audit log", size="5"),
+        _audit_filters(),
+        rx.cond(
+            AuditState.audit_error != "",
+            rx.callout(AuditState.audit_error, color_scheme="red", role="alert"),
+        ),
+        rx.table.root(
+            rx.table.header(
+                rx.table.row(
+                    *(
+                        rx.table.column_header_cell(title)
+                        for title in (
+                            "When (UTC)",
+                            "Action",
+                            "Outcome",
+                            "Actor",
+                            "Subject",
+                            "Target",
+                            "Address",
+                            "Detail",
+                        )
+                    )
+                )
+            ),
+            rx.table.body(rx.foreach(AuditState.rows, _audit_row)),
+            width="100%",
+        ),
+        rx.hstack(
+            rx.button(
+                "Newer",
+                variant="soft",
+                disabled=AuditState.page == 0,
+                on_click=AuditState.previous_page,
+            ),
+            rx.text("Page ", AuditState.page + 1, size="2"),
+            rx.button(
+                "Older",
+                variant="soft",
+                disabled=~AuditState.has_next,
+                on_click=AuditState.next_page,
+            ),
+            spacing="3",
+            align="center",
+        ),
+        width="100%",
+        spacing="3",
+    )
+
+
 def admin_page() -> rx.Component:
     return rx.container(
         rx.vstack(
@@ -134,6 +222,7 @@ def admin_page() -> rx.Component:
                         AdminState.loaded & (AdminState.users.length() == 0),
                         rx.text("No users yet.", color_scheme="gray"),
                     ),
+                    _audit(),
                     width="100%",
                 ),
             ),

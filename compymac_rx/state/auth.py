@@ -43,12 +43,18 @@ class SignInState(rx.State):
     provider_name: str = ""
     # An invite link's token (/signup?invite=...), posted back with the sign-up form.
     invite: str = ""
+    # Good news after a flow that ends here (account deleted, password reset, link sent).
+    notice: str = ""
+    # A password-reset link's token (/reset?token=...), posted back with the new password.
+    reset_token: str = ""
 
     @rx.event
     def load(self) -> EventSpec | None:
         query = self.router.url.query_parameters
         self.next_path = routes.safe_next(query.get("next"))
         self.invite = str(query.get("invite", ""))[:100]
+        self.reset_token = str(query.get("token", ""))[:100]
+        self.notice = accounts.AUTH_NOTICES.get(query.get("notice", ""), "")
         provider = get_identity_provider()
         self.password_form = provider.uses_password_form
         self.provider_name = provider.display_name

@@ -37,9 +37,11 @@ from reflex_base.registry import RegistrationContext
 from reflex_base.utils.form import transform_form_data
 
 from compymac_rx.accounts.models import CurrentUser
+from compymac_rx.audit.service import client_context
 from compymac_rx.identity.cache import get_user_cache
 from compymac_rx.identity.http import token_from_cookie_header
 from compymac_rx.offload import off_loop
+from compymac_rx.ratelimit import client_address
 from compymac_rx.state.frame_log import quiet_malformed_frames
 from compymac_rx.state.live import hub
 
@@ -90,6 +92,15 @@ class EventGuard(Middleware):
             log.warning("refused %s", problem)
             return StateUpdate(events=Event.from_event_type(rx.toast.warning(REFUSED)))
         _ended.set(False)
+        # Where this event comes from, for any audit event its handler records; behind
+        # proxies read as TRUSTED_PROXY_HOPS says, like the HTTP routes.
+        headers = state.router.headers
+        forwarded = next(
+            (v for k, v in headers.raw_headers.items() if k.lower() == "x-forwarded-for"), None
+        )
+        client_context(
+            client_address(state.router.session.client_ip, forwarded), headers.user_agent
+        )
         token = token_from_cookie_header(state.router.headers.cookie)
         user = await off_loop(get_user_cache().resolve, token)
         _user.set(user)
