@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Mapping
 from urllib.parse import urlencode
 
 HOME = "/"
@@ -33,6 +34,17 @@ def file_url(session_id: str, path: str, *, inline: bool = False) -> str:
 
 def session_url(session_id: str) -> str:
     return f"{SESSION_PREFIX}{session_id}"
+
+
+def message_url(session_id: str, seq: int) -> str:
+    """The session opened at message `seq` (a search hit): `?m=<seq>`."""
+    return f"{SESSION_PREFIX}{session_id}?m={seq}"
+
+
+def message_seq_from_query(params: Mapping[str, str]) -> int:
+    """The `m` of message_url, 0 when absent or not a number."""
+    value = params.get("m", "")
+    return int(value) if value.isdigit() and len(value) < 16 else 0
 
 
 def session_id_from_path(path: str) -> str | None:

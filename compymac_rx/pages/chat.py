@@ -13,6 +13,7 @@ from compymac_rx.state.files import FilesState
 from compymac_rx.state.live_turn import LiveState
 from compymac_rx.state.sessions import SessionsState
 from compymac_rx.state.turns import TurnState
+from compymac_rx.state.views import MessageView
 
 
 def _status_badge() -> rx.Component:
@@ -77,6 +78,17 @@ def _header() -> rx.Component:
     )
 
 
+def _history_message(message: MessageView) -> rx.Component:
+    # A search hit is marked; assets/search.js scrolls it into view once it is on the page.
+    return rx.box(
+        message_bubble(message),
+        class_name=rx.cond(
+            message.seq == ChatState.hit_seq, "history-item search-hit", "history-item"
+        ),
+        width="100%",
+    )
+
+
 def _conversation() -> rx.Component:
     return rx.auto_scroll(
         rx.vstack(
@@ -102,7 +114,7 @@ def _conversation() -> rx.Component:
                     width="100%",
                 ),
             ),
-            rx.foreach(ChatState.messages, message_bubble),
+            rx.foreach(ChatState.messages, _history_message),
             rx.foreach(LiveState.recent, message_bubble),
             rx.foreach(LiveState.tools, message_bubble),
             rx.cond(
@@ -236,6 +248,8 @@ def chat_page() -> rx.Component:
             # Clicks "Load older" when it scrolls into view (assets/load_older.js: a file,
             # because the CSP runs no inline script the build did not emit).
             rx.script(src="/load_older.js"),
+            # Ctrl+K (or "/") focuses the search box; a search hit scrolls into view.
+            rx.script(src="/search.js"),
             class_name="layout",
         ),
     )
