@@ -6,6 +6,7 @@ import reflex as rx
 from starlette.applications import Starlette
 
 from compymac_rx import routes
+from compymac_rx.exports.http import export_routes
 from compymac_rx.files.http import file_routes
 from compymac_rx.http.stack import secure
 from compymac_rx.identity.factory import get_identity_provider
@@ -43,7 +44,14 @@ app = rx.App(
     # Our routes mount Reflex's app (pages, static files, /_event, /_upload); `secure` wraps
     # all of it, so every response gets the security headers and origin checks.
     api_transformer=[
-        Starlette(routes=[*auth_routes(get_identity_provider()), *file_routes(), *ops_routes()]),
+        Starlette(
+            routes=[
+                *auth_routes(get_identity_provider()),
+                *file_routes(),
+                *export_routes(),
+                *ops_routes(),
+            ]
+        ),
         secure,
     ],
     stylesheets=["/app.css"],

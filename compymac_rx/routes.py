@@ -13,6 +13,8 @@ SESSION = "/s/[session_id]"
 SESSION_PREFIX = "/s/"
 SETTINGS = "/settings"
 FILES_ROUTE = "/files/{session_id}/{path:path}"
+EXPORT_SESSION_ROUTE = "/export/sessions/{session_id}/{kind}"
+EXPORT_ACCOUNT = "/export/account"
 
 AUTH_LOGIN = "/auth/login"
 AUTH_SIGNUP = "/auth/signup"
@@ -30,6 +32,11 @@ def file_url(session_id: str, path: str, *, inline: bool = False) -> str:
     from urllib.parse import quote
 
     return f"/files/{session_id}/{quote(path)}" + ("?inline=1" if inline else "")
+
+
+def export_url(session_id: str, kind: str) -> str:
+    """One session's export: kind "markdown" or "json"."""
+    return f"/export/sessions/{session_id}/{kind}"
 
 
 def session_url(session_id: str) -> str:

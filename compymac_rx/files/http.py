@@ -19,8 +19,7 @@ from starlette.routing import BaseRoute, Route
 
 from compymac_rx import routes
 from compymac_rx.files import service as files
-from compymac_rx.identity.cache import get_user_cache
-from compymac_rx.identity.http import token_from_cookie_header
+from compymac_rx.identity.http import cookie_user_id
 from compymac_rx.offload import off_loop
 
 _CHUNK = 256 * 1024
@@ -63,14 +62,8 @@ class _FdStream:
                 os.close(self._fd)
 
 
-def _resolve_user(cookie: str | None) -> str | None:
-    # The same resolution as every WebSocket event (an issuer-backed session is refreshed).
-    user = get_user_cache().resolve(token_from_cookie_header(cookie))
-    return None if user is None else user.id
-
-
 async def download(request: Request) -> Response:
-    user_id = await off_loop(_resolve_user, request.headers.get("cookie"))
+    user_id = await off_loop(cookie_user_id, request.headers.get("cookie"))
     if user_id is None:
         return PlainTextResponse("Sign in first.", status_code=401)
     session_id = request.path_params["session_id"]

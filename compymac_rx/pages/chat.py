@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import reflex as rx
 
+from compymac_rx.components.download import download_link
 from compymac_rx.components.file_panel import file_panel
 from compymac_rx.components.live_text import live_text
 from compymac_rx.components.message import edit_dialog, message_bubble, output_dialog
@@ -39,6 +40,25 @@ def _menu_button() -> rx.Component:
     )
 
 
+def _export_menu() -> rx.Component:
+    base = "/export/sessions/" + ChatState.current_id
+    return rx.menu.root(
+        rx.menu.trigger(
+            rx.icon_button(
+                rx.icon("download", size=14),
+                variant="ghost",
+                size="1",
+                aria_label="Export this session",
+            ),
+        ),
+        rx.menu.content(
+            # Plain links to the owner-checked download routes (attachments).
+            rx.menu.item(download_link("Markdown", base + "/markdown"), as_child=True),
+            rx.menu.item(download_link("JSON", base + "/json"), as_child=True),
+        ),
+    )
+
+
 def _header() -> rx.Component:
     return rx.hstack(
         _menu_button(),
@@ -63,6 +83,7 @@ def _header() -> rx.Component:
                 aria_label="Regenerate the last reply",
             ),
         ),
+        _export_menu(),
         rx.icon_button(
             rx.icon("folder-open", size=14),
             variant="ghost",
