@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import reflex as rx
 from starlette.applications import Starlette
+from starlette.routing import Mount
 
 from compymac_rx import routes
+from compymac_rx.api.app import API_PREFIX, api_app
 from compymac_rx.exports.http import export_routes
 from compymac_rx.files.http import file_routes
 from compymac_rx.http.stack import secure
@@ -50,6 +52,8 @@ app = rx.App(
                 *file_routes(),
                 *export_routes(),
                 *ops_routes(),
+                # The REST API (FastAPI): bearer tokens only, never the session cookie.
+                Mount(API_PREFIX, app=api_app()),
             ]
         ),
         secure,
