@@ -30,6 +30,7 @@ from compymac_rx.state.guard import EventGuard
 from compymac_rx.state.live import deliver_events
 from compymac_rx.state.live_turn import LiveState
 from compymac_rx.state.settings import SettingsState
+from compymac_rx.state.tokens import TokensState
 
 
 async def live_events(app: rx.App) -> None:
@@ -67,6 +68,11 @@ app.add_page(chat_page, route=routes.SESSION, on_load=ChatState.load_page, title
 app.add_page(admin_page, route=routes.ADMIN, on_load=AdminState.load, title="Users")
 app.add_page(signin_page, route=routes.SIGNIN, on_load=SignInState.load, title="Sign in")
 app.add_page(signup_page, route=routes.SIGNUP, on_load=SignInState.load, title="Create account")
-app.add_page(settings_page, route=routes.SETTINGS, on_load=SettingsState.load, title="Settings")
+app.add_page(
+    settings_page,
+    route=routes.SETTINGS,
+    on_load=[SettingsState.load, TokensState.load],
+    title="Settings",
+)
 app.register_lifespan_task(live_events)
 app.register_lifespan_task(loop_watch)

@@ -2,15 +2,18 @@
 
 FastAPI's own docs page loads Swagger UI from a CDN and starts it with an inline script;
 this machine may have no internet, and the CSP runs no inline script. So the page links the
-bundle shipped in the `swagger-ui-bundle` wheel and a small start script of our own.
+Swagger UI 5 bundle shipped in the `fastapi-offline` wheel (only its files are used; version
+5 reads OpenAPI 3.1, which FastAPI writes) and a small start script of our own.
 """
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import fastapi_offline
 from fastapi import FastAPI
 from fastapi.responses import HTMLResponse, Response
 from fastapi.staticfiles import StaticFiles
-from swagger_ui_bundle import swagger_ui_path  # type: ignore[import-untyped]
 
 PAGE = """<!doctype html>
 <html lang="en">
@@ -44,4 +47,5 @@ def install(app: FastAPI) -> None:
     async def docs_start() -> Response:
         return Response(START, media_type="text/javascript")
 
-    app.mount("/docs-assets", StaticFiles(directory=str(swagger_ui_path)), name="docs-assets")
+    assets = Path(fastapi_offline.__file__).parent / "static"
+    app.mount("/docs-assets", StaticFiles(directory=str(assets)), name="docs-assets")

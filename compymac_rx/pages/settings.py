@@ -9,6 +9,7 @@ import reflex as rx
 from compymac_rx import routes
 from compymac_rx.components.confirm import confirm_dialog
 from compymac_rx.components.download import download_link
+from compymac_rx.components.tokens import tokens_section
 from compymac_rx.keys.models import PROVIDER_LABELS
 from compymac_rx.state.settings import KEY_INPUT_ID, SettingsState
 from compymac_rx.state.transfer import IMPORT_UPLOAD_ID, TransferState
@@ -191,6 +192,7 @@ def settings_page() -> rx.Component:
                 value=SettingsState.default_model,
                 on_change=SettingsState.set_default_model,
             ),
+            tokens_section(),
             _your_data(),
             _delete_dialog(),
             max_width="640px",
