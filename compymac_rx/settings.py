@@ -159,7 +159,7 @@ class Settings(BaseSettings):
     # Exports and imports: the largest account export (messages + workspace files), and the
     # most an imported zip may unpack to.
     export_max_mb: int = Field(500, ge=1)
-    import_max_mb: int = Field(500, ge=1)
+    import_max_mb: int = Field(200, ge=1)
 
     # --- production profile: celery, redis, postgres (issue 4) ---
     # Connection pool per process (PostgreSQL; SQLite keeps SQLAlchemy's own default).

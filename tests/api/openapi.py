@@ -77,3 +77,49 @@ def send(
         schema = _resolve(document, content["multipart/form-data"]["schema"])
         kwargs["files"] = {name: ("sample.txt", b"sample") for name in schema.get("properties", {})}
     return client.request(op.method.upper(), op.url(values), **kwargs)
+
+
+def assert_other_user_gets_404(
+    base: str, secret: str, document: dict[str, Any], values: dict[str, str]
+) -> int:
+    """Every operation whose path takes an id, with the other user's ids: 404, nothing said.
+
+    Returns how many operations were tried."""
+    taking_ids = [op for op in operations(document) if op.params]
+    headers = {"Authorization": f"Bearer {secret}"}
+    with httpx.Client(base_url=base, headers=headers, timeout=30) as client:
+        for op in taking_ids:
+            got = send(client, document, op, values)
+            assert got.status_code == 404, (op, got.status_code, got.text)
+            assert got.headers["content-type"] == "application/problem+json"
+    return len(taking_ids)
+
+
+def assert_bad_tokens_refused(
+    base: str,
+    document: dict[str, Any],
+    values: dict[str, str],
+    *,
+    refused: list[str | None],
+    read_only: str,
+) -> None:
+    """Every operation: 401 for each refused secret (None: no header), and with a read-only
+    token 403 for writes while reads succeed."""
+    ops = operations(document)
+    for op in ops:
+        for secret in refused:
+            headers = {"Authorization": f"Bearer {secret}"} if secret else {}
+            with httpx.Client(base_url=base, headers=headers, timeout=30) as client:
+                got = send(client, document, op, values)
+            assert got.status_code == 401, (op, secret, got.status_code)
+            assert got.headers["www-authenticate"].startswith("Bearer")
+            assert got.json()["status"] == 401
+    headers = {"Authorization": f"Bearer {read_only}"}
+    with httpx.Client(base_url=base, headers=headers, timeout=30) as client:
+        for op in ops:
+            got = send(client, document, op, values)
+            if op.writes:
+                assert got.status_code == 403, (op, got.status_code, got.text)
+                assert "read-only" in got.json()["detail"]
+            else:
+                assert got.status_code == 200, (op, got.status_code, got.text)
