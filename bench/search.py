@@ -7,6 +7,7 @@ queries through `search.service.search` (match, rank, one hit per session, snipp
 prints p50/p95/max per kind of query.
 
 Run: .venv/bin/python -m bench.search [--postgres] [sessions [messages_per_session]]
+BENCH_SEARCH_DATA=<folder> (SQLite): seed once into that folder, reuse it on later runs.
 """
 
 from __future__ import annotations
@@ -106,7 +107,9 @@ def seed(user_id: str, sessions: int, per_session: int, rng: random.Random) -> N
 def measure(args: list[str], database: str) -> None:
     sessions = int(args[0]) if args else 10_000
     per_session = int(args[1]) if len(args) > 1 else 50
-    data = Path(tempfile.mkdtemp(prefix="bench-search-"))
+    reuse = os.environ.get("BENCH_SEARCH_DATA", "") if database == "SQLite" else ""
+    data = Path(reuse) if reuse else Path(tempfile.mkdtemp(prefix="bench-search-"))
+    data.mkdir(parents=True, exist_ok=True)
     os.environ["DATA_DIR"] = str(data)
     from alembic import command
     from alembic.config import Config
@@ -119,10 +122,15 @@ def measure(args: list[str], database: str) -> None:
     config.attributes["configure_logger"] = False
     command.upgrade(config, "head")
     rng = random.Random(7)
-    user, other = make_user(), make_user()
+    marker = data / "bench-user"
     began = time.perf_counter()
-    seed(user.id, sessions, per_session, rng)
-    seed(other.id, max(1, sessions // 10), per_session, rng)
+    if reuse and marker.exists():
+        user_id = marker.read_text()
+    else:
+        user_id, other_id = make_user().id, make_user().id
+        seed(user_id, sessions, per_session, rng)
+        seed(other_id, max(1, sessions // 10), per_session, rng)
+        marker.write_text(user_id)
     seeded = time.perf_counter() - began
     total = sessions * per_session
     print(
@@ -137,7 +145,7 @@ def measure(args: list[str], database: str) -> None:
         "prefix (typing)": lambda: word(rng.randrange(200, VOCABULARY))[:4],
         "no match": lambda: "zzzqqq" + str(rng.randrange(10_000)),
     }
-    search.search(user.id, "warm up")
+    search.search(user_id, "warm up")
     every: list[float] = []
     print(f"  {'query':16} {'p50 ms':>7} {'p95 ms':>7} {'max ms':>7} {'hits':>5}")
     for kind, make in kinds.items():
@@ -145,7 +153,7 @@ def measure(args: list[str], database: str) -> None:
         for n in range(QUERIES_PER_KIND):
             text = make()
             t0 = time.perf_counter()
-            found = search.search(user.id, text, include_archived=n % 2 == 0)
+            found = search.search(user_id, text, include_archived=n % 2 == 0)
             times.append((time.perf_counter() - t0) * 1000)
             hits += len(found)
             assert all(h.session_id for h in found)

@@ -148,3 +148,15 @@ def test_limit(limit: int) -> None:
     for n in range(4):
         conversation(alice.id, f"s{n}", "capybara")
     assert len(search.search(alice.id, "capybara", limit=limit)) == limit
+
+
+def test_only_the_newest_window_of_matches_is_ranked(monkeypatch: pytest.MonkeyPatch) -> None:
+    from compymac_rx.search import index
+
+    monkeypatch.setattr(index, "WINDOW", 2)
+    alice = make_user()
+    oldest = conversation(alice.id, "a", "tapir tapir tapir tapir")  # the best match...
+    newer = [conversation(alice.id, f"b{n}", "one tapir in a longer sentence here") for n in (1, 2)]
+    # ...but beyond the two newest matches: a very common word costs no more than a rare one.
+    assert {h.session_id for h in search.search(alice.id, "tapir")} == set(newer)
+    assert oldest not in {h.session_id for h in search.search(alice.id, "tapir")}
