@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, File, Query, Response, UploadFile
 from fastapi.responses import StreamingResponse
 
+from compymac_rx import ratelimit
 from compymac_rx.api.auth import Reader, Writer
 from compymac_rx.api.problems import ApiProblem, not_found
 from compymac_rx.api.schemas import ImportOut, SearchHitOut
@@ -80,6 +81,11 @@ async def export_account(token: Reader) -> StreamingResponse:
 async def import_file(token: Writer, file: Annotated[UploadFile, File()]) -> ImportOut:
     """A session JSON or account zip of this app, or ChatGPT's conversations.json; all of
     the file's sessions are stored, or (with a 400 saying why) none."""
+    # An import is an upload: the same per-user limit as the settings page's.
+    if wait := await off_loop(ratelimit.take, "upload_user", f"user:{token.user_id}"):
+        raise ApiProblem(
+            429, f"Too many uploads. Try again in {wait} s.", headers={"Retry-After": str(wait)}
+        )
     limit = get_settings().upload_max_bytes
     data = await file.read(limit + 1)
     if len(data) > limit:
