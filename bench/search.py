@@ -131,6 +131,14 @@ def measure(args: list[str], database: str) -> None:
         seed(user_id, sessions, per_session, rng)
         seed(other_id, max(1, sessions // 10), per_session, rng)
         marker.write_text(user_id)
+    if database == "PostgreSQL":
+        # What autovacuum does after a bulk load: the planner's row estimates need it.
+        import sqlalchemy as sa
+
+        from compymac_rx.db import get_engine
+
+        with get_engine().connect().execution_options(isolation_level="AUTOCOMMIT") as c:
+            c.execute(sa.text("ANALYZE"))
     seeded = time.perf_counter() - began
     total = sessions * per_session
     print(
