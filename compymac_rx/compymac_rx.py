@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import reflex as rx
 from starlette.applications import Starlette
+from starlette.routing import Mount
 
 from compymac_rx import routes
+from compymac_rx.api.app import API_PREFIX, api_app
 from compymac_rx.components.backend import dev_head_components
+from compymac_rx.exports.http import export_routes
 from compymac_rx.files.http import file_routes
 from compymac_rx.http.stack import secure
 from compymac_rx.identity.factory import get_identity_provider
@@ -31,6 +34,7 @@ from compymac_rx.state.guard import EventGuard
 from compymac_rx.state.live import deliver_events
 from compymac_rx.state.live_turn import LiveState
 from compymac_rx.state.settings import SettingsState
+from compymac_rx.state.tokens import TokensState
 
 
 async def live_events(app: rx.App) -> None:
@@ -47,7 +51,16 @@ app = rx.App(
     # Our routes mount Reflex's app (pages, static files, /_event, /_upload); `secure` wraps
     # all of it, so every response gets the security headers and origin checks.
     api_transformer=[
-        Starlette(routes=[*auth_routes(get_identity_provider()), *file_routes(), *ops_routes()]),
+        Starlette(
+            routes=[
+                *auth_routes(get_identity_provider()),
+                *file_routes(),
+                *export_routes(),
+                *ops_routes(),
+                # The REST API (FastAPI): bearer tokens only, never the session cookie.
+                Mount(API_PREFIX, app=api_app()),
+            ]
+        ),
         secure,
     ],
     stylesheets=["/app.css"],
@@ -62,7 +75,12 @@ app.add_page(
 )
 app.add_page(signin_page, route=routes.SIGNIN, on_load=SignInState.load, title="Sign in")
 app.add_page(signup_page, route=routes.SIGNUP, on_load=SignInState.load, title="Create account")
-app.add_page(settings_page, route=routes.SETTINGS, on_load=SettingsState.load, title="Settings")
+app.add_page(
+    settings_page,
+    route=routes.SETTINGS,
+    on_load=[SettingsState.load, TokensState.load],
+    title="Settings",
+)
 app.add_page(account_page, route=routes.ACCOUNT, on_load=AccountState.load, title="Account")
 app.add_page(forgot_page, route=routes.FORGOT, on_load=SignInState.load, title="Forgot password")
 app.add_page(reset_page, route=routes.RESET, on_load=SignInState.load, title="New password")

@@ -14,8 +14,10 @@ from compymac_rx.audit.models import AuditEvent
 from compymac_rx.chats.models import AgentSession, Message
 from compymac_rx.jobs.models import Job
 from compymac_rx.keys.models import ApiKey, ModelPreference
+from compymac_rx.tokens.models import AccessToken
 
 __all__ = [
+    "AccessToken",
     "AdminClaim",
     "AgentSession",
     "ApiKey",

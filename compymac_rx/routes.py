@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Mapping
 from urllib.parse import urlencode
 
 HOME = "/"
@@ -15,6 +16,8 @@ ACCOUNT = "/account"
 FORGOT = "/forgot"
 RESET = "/reset"
 FILES_ROUTE = "/files/{session_id}/{path:path}"
+EXPORT_SESSION_ROUTE = "/export/sessions/{session_id}/{kind}"
+EXPORT_ACCOUNT = "/export/account"
 
 AUTH_LOGIN = "/auth/login"
 AUTH_SIGNUP = "/auth/signup"
@@ -36,8 +39,24 @@ def file_url(session_id: str, path: str, *, inline: bool = False) -> str:
     return f"/files/{session_id}/{quote(path)}" + ("?inline=1" if inline else "")
 
 
+def export_url(session_id: str, kind: str) -> str:
+    """One session's export: kind "markdown" or "json"."""
+    return f"/export/sessions/{session_id}/{kind}"
+
+
 def session_url(session_id: str) -> str:
     return f"{SESSION_PREFIX}{session_id}"
+
+
+def message_url(session_id: str, seq: int) -> str:
+    """The session opened at message `seq` (a search hit): `?m=<seq>`."""
+    return f"{SESSION_PREFIX}{session_id}?m={seq}"
+
+
+def message_seq_from_query(params: Mapping[str, str]) -> int:
+    """The `m` of message_url, 0 when absent or not a number."""
+    value = params.get("m", "")
+    return int(value) if value.isdigit() and len(value) < 16 else 0
 
 
 def session_id_from_path(path: str) -> str | None:

@@ -159,6 +159,10 @@ class Settings(BaseSettings):
     # custom base URL may reach even though they are private.
     model_url_allowlist: str = ""
     upload_max_bytes: int = Field(5_000_000, ge=1000)
+    # Exports and imports: the largest account export (messages + workspace files), and the
+    # most an imported zip may unpack to.
+    export_max_mb: int = Field(500, ge=1)
+    import_max_mb: int = Field(200, ge=1)
 
     # --- production profile: celery, redis, postgres (issue 4) ---
     # Connection pool per process (PostgreSQL; SQLite keeps SQLAlchemy's own default).

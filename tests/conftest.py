@@ -26,7 +26,17 @@ from tests.fake_openai import FakeOpenAI
 from tests.services import Postgres, Redis, postgres_server, redis_server
 
 ROOT = Path(__file__).resolve().parents[1]
-DB_TEST_DIRS = ("accounts", "audit", "chats", "jobs", "identity", "ops")
+DB_TEST_DIRS = (
+    "accounts",
+    "audit",
+    "chats",
+    "jobs",
+    "identity",
+    "ops",
+    "search",
+    "exports",
+    "api",
+)
 PG_TEMPLATE = "compymac_template"
 _db_names = itertools.count(1)
 

@@ -5,10 +5,8 @@ subject are plain ids, so an account's trail outlives the account. `password_res
 only the hash of each single-use link. `auth_sessions.last_seen_at` feeds the Account page's
 list of sign-ins (NULL for rows older than this revision: the page shows their creation time).
 
-MERGE NOTE: written on a branch beside 0006/0007; at merge `down_revision` becomes "0007".
-
 Revision ID: 0008
-Revises: 0005_signup_policy
+Revises: 0007
 Create Date: 2026-12-01 16:33:45.417480
 """
 
@@ -19,7 +17,7 @@ import sqlmodel
 from alembic import op
 
 revision: str = "0008"
-down_revision: str | None = "0005_signup_policy"
+down_revision: str | None = "0007"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -397,3 +397,51 @@ def give_session_to(
         .where(col(AgentSession.id) == session_id, col(AgentSession.user_id) == from_user_id)
         .values(user_id=to_user_id, workspace_path=workspace_path)
     )
+
+
+def all_sessions(session: Session, *, user_id: str) -> Sequence[AgentSession]:
+    """Every session of the user, archived ones too, oldest first (an account export)."""
+    return session.exec(
+        select(AgentSession)
+        .where(AgentSession.user_id == user_id)
+        .order_by(col(AgentSession.created_at), col(AgentSession.id))
+    ).all()
+
+
+def all_messages(session: Session, *, user_id: str, session_id: str) -> Sequence[Message]:
+    """A session's whole history, oldest first (an export)."""
+    return session.exec(
+        select(Message)
+        .where(Message.session_id == session_id, Message.user_id == user_id)
+        .order_by(col(Message.seq))
+    ).all()
+
+
+def content_size(session: Session, *, user_id: str) -> int:
+    """About how many bytes the user's messages hold (to refuse an oversized export early)."""
+    total = session.exec(
+        select(func.coalesce(func.sum(func.length(Message.content)), 0)).where(
+            Message.user_id == user_id
+        )
+    ).one()
+    return int(total)
+
+
+def add_imported_session(
+    session: Session, *, user_id: str, session_id: str, workspace_path: str, source: AgentSession
+) -> AgentSession:
+    """A new session of `user_id` with the title, flags and times of `source` (not stored)."""
+    row = AgentSession(
+        id=session_id,
+        user_id=user_id,
+        workspace_path=workspace_path,
+        title=source.title,
+        title_is_auto=False,
+        archived=source.archived,
+        model=source.model,
+        created_at=source.created_at,
+        last_activity_at=source.last_activity_at,
+    )
+    session.add(row)
+    session.flush()
+    return row

@@ -37,6 +37,14 @@ class NotFound(ChatError):
         super().__init__("That session does not exist or is not yours.")
 
 
+class RateLimited(ChatError):
+    """Over the per-user limit; `wait` says how many seconds until the next try."""
+
+    def __init__(self, wait: int) -> None:
+        super().__init__(f"You are sending messages too fast. Try again in {wait} s.")
+        self.wait = wait
+
+
 def _public(row: AgentSession) -> SessionPublic:
     return SessionPublic(
         id=row.id, title=row.title, archived=row.archived, last_activity_at=row.last_activity_at
@@ -192,7 +200,7 @@ def resend_from(user_id: str, session_id: str, message_id: int | None, text: str
     """
     # A resend starts a model turn like a new message does: same limit, same key.
     if wait := ratelimit.take("message_user", f"user:{user_id}"):
-        raise ChatError(f"You are sending messages too fast. Try again in {wait} s.")
+        raise RateLimited(wait)
     with session_scope() as db:
         if repository.get_session(db, user_id=user_id, session_id=session_id) is None:
             raise NotFound()
@@ -228,7 +236,7 @@ def send_turn(user_id: str, session_id: str, text: str) -> SentTurn:
     """Store the user's message and a queued job in one transaction, then submit the job."""
     text = validate_message(text)
     if wait := ratelimit.take("message_user", f"user:{user_id}"):
-        raise ChatError(f"You are sending messages too fast. Try again in {wait} s.")
+        raise RateLimited(wait)
     now = utcnow()
     with session_scope() as db:
         # The session row first: its lock orders this against every other writer of it.

@@ -8,8 +8,9 @@ from compymac_rx import routes
 from compymac_rx.components.backend import backend_href
 from compymac_rx.components.confirm import confirm_dialog
 from compymac_rx.components.native_form import native_form
+from compymac_rx.state.search import SEARCH_BOX_ID, SearchState
 from compymac_rx.state.sessions import SessionsState
-from compymac_rx.state.views import SessionItem
+from compymac_rx.state.views import SearchResultView, SessionItem, SnippetPart
 
 
 def _row(item: SessionItem) -> rx.Component:
@@ -55,6 +56,79 @@ def _row(item: SessionItem) -> rx.Component:
         align="center",
         width="100%",
         data_testid="session-row",
+    )
+
+
+def _part(part: SnippetPart) -> rx.Component:
+    # Text nodes only: a hit is a <mark> around text, never markup built from content.
+    return rx.cond(part.hit, rx.el.mark(part.text), rx.fragment(part.text))
+
+
+def _result(result: SearchResultView) -> rx.Component:
+    return rx.link(
+        rx.vstack(
+            rx.text(result.title, size="2", weight="medium", truncate=True, width="100%"),
+            rx.text(rx.foreach(result.parts, _part), size="1", class_name="search-snippet"),
+            rx.text(result.when, size="1", color_scheme="gray"),
+            spacing="1",
+            width="100%",
+        ),
+        href=result.href,
+        underline="none",
+        color="inherit",
+        class_name="session-row search-result",
+        width="100%",
+        data_testid="search-result",
+    )
+
+
+def _search_box() -> rx.Component:
+    return rx.vstack(
+        rx.input(
+            rx.input.slot(rx.icon("search", size=14)),
+            id=SEARCH_BOX_ID,
+            value=SearchState.query,
+            on_change=SearchState.set_query,
+            debounce_timeout=250,
+            placeholder="Search sessions (Ctrl+K)",
+            aria_label="Search your sessions",
+            type="search",
+            width="100%",
+        ),
+        rx.cond(
+            SearchState.query != "",
+            rx.hstack(
+                rx.text(
+                    rx.checkbox(
+                        checked=SearchState.include_archived,
+                        on_change=SearchState.set_include_archived,
+                        aria_label="Include archived sessions",
+                    ),
+                    " Include archived",
+                    as_="label",
+                    size="1",
+                ),
+                rx.spacer(),
+                rx.button("Clear", variant="ghost", size="1", on_click=SearchState.clear),
+                width="100%",
+                align="center",
+            ),
+        ),
+        spacing="1",
+        width="100%",
+    )
+
+
+def _search_results() -> rx.Component:
+    return rx.vstack(
+        rx.foreach(SearchState.results, _result),
+        rx.cond(
+            SearchState.searched & (SearchState.results.length() == 0),
+            rx.text("Nothing found.", size="2", color_scheme="gray"),
+        ),
+        spacing="1",
+        width="100%",
+        data_testid="search-results",
     )
 
 
@@ -110,6 +184,43 @@ def _delete_dialog() -> rx.Component:
     )
 
 
+def _sessions_list() -> rx.Component:
+    return rx.vstack(
+        rx.hstack(
+            rx.text(
+                rx.cond(SessionsState.show_archived, "Archived", "Sessions"),
+                size="1",
+                weight="bold",
+                color_scheme="gray",
+            ),
+            rx.spacer(),
+            rx.button(
+                rx.cond(SessionsState.show_archived, "Show active", "Show archived"),
+                variant="ghost",
+                size="1",
+                on_click=SessionsState.toggle_archived_view,
+            ),
+            width="100%",
+            align="center",
+        ),
+        rx.foreach(SessionsState.sessions, _row),
+        rx.cond(
+            SessionsState.sessions.length() == 0,
+            rx.text(
+                rx.cond(
+                    SessionsState.show_archived,
+                    "No archived sessions.",
+                    "No sessions yet. Start one with “New session”.",
+                ),
+                size="2",
+                color_scheme="gray",
+            ),
+        ),
+        spacing="1",
+        width="100%",
+    )
+
+
 def sidebar() -> rx.Component:
     return rx.vstack(
         rx.hstack(
@@ -131,41 +242,9 @@ def sidebar() -> rx.Component:
             on_click=SessionsState.new_session,
             width="100%",
         ),
-        rx.hstack(
-            rx.text(
-                rx.cond(SessionsState.show_archived, "Archived", "Sessions"),
-                size="1",
-                weight="bold",
-                color_scheme="gray",
-            ),
-            rx.spacer(),
-            rx.button(
-                rx.cond(SessionsState.show_archived, "Show active", "Show archived"),
-                variant="ghost",
-                size="1",
-                on_click=SessionsState.toggle_archived_view,
-            ),
-            width="100%",
-            align="center",
-        ),
+        _search_box(),
         rx.scroll_area(
-            rx.vstack(
-                rx.foreach(SessionsState.sessions, _row),
-                rx.cond(
-                    SessionsState.sessions.length() == 0,
-                    rx.text(
-                        rx.cond(
-                            SessionsState.show_archived,
-                            "No archived sessions.",
-                            "No sessions yet. Start one with “New session”.",
-                        ),
-                        size="2",
-                        color_scheme="gray",
-                    ),
-                ),
-                spacing="1",
-                width="100%",
-            ),
+            rx.cond(SearchState.query != "", _search_results(), _sessions_list()),
             flex="1",
             type="auto",
         ),

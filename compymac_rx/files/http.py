@@ -19,20 +19,19 @@ from starlette.routing import BaseRoute, Route
 
 from compymac_rx import routes
 from compymac_rx.files import service as files
-from compymac_rx.identity.cache import get_user_cache
-from compymac_rx.identity.http import token_from_cookie_header
+from compymac_rx.identity.http import cookie_user_id
 from compymac_rx.offload import off_loop
 
 _CHUNK = 256 * 1024
 # A downloaded file is untrusted content on our origin: never let it run script.
-_SAFE_HEADERS = {
+SAFE_HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "Content-Security-Policy": "default-src 'none'; img-src 'self'; sandbox",
     "Cache-Control": "private, no-store",
 }
 
 
-class _FdStream:
+class FdStream:
     """Chunks of an open file; closed exactly once, at the end or when the client leaves."""
 
     def __init__(self, fd: int, size: int) -> None:
@@ -63,14 +62,8 @@ class _FdStream:
                 os.close(self._fd)
 
 
-def _resolve_user(cookie: str | None) -> str | None:
-    # The same resolution as every WebSocket event (an issuer-backed session is refreshed).
-    user = get_user_cache().resolve(token_from_cookie_header(cookie))
-    return None if user is None else user.id
-
-
 async def download(request: Request) -> Response:
-    user_id = await off_loop(_resolve_user, request.headers.get("cookie"))
+    user_id = await off_loop(cookie_user_id, request.headers.get("cookie"))
     if user_id is None:
         return PlainTextResponse("Sign in first.", status_code=401)
     session_id = request.path_params["session_id"]
@@ -80,7 +73,7 @@ async def download(request: Request) -> Response:
     except files.FileError:
         # Same answer for "not yours" and "missing".
         return PlainTextResponse("Not found.", status_code=404)
-    stream = _FdStream(found.fd, found.size)
+    stream = FdStream(found.fd, found.size)
     image_type = files.IMAGE_TYPES.get(PurePosixPath(found.name).suffix.lower())
     inline = request.query_params.get("inline") == "1" and image_type is not None
     disposition = "inline" if inline else "attachment"
@@ -88,16 +81,16 @@ async def download(request: Request) -> Response:
         stream.chunks(),
         media_type=image_type if inline else "application/octet-stream",
         headers={
-            **_SAFE_HEADERS,
+            **SAFE_HEADERS,
             "Content-Length": str(found.size),
-            "Content-Disposition": _content_disposition(disposition, found.name),
+            "Content-Disposition": content_disposition(disposition, found.name),
         },
         # Runs once the body is sent; the stream closes itself too if it is cut short.
         background=BackgroundTask(stream.close),
     )
 
 
-def _content_disposition(kind: str, name: str) -> str:
+def content_disposition(kind: str, name: str) -> str:
     quoted = quote(name)
     if quoted != name:
         return f"{kind}; filename*=utf-8''{quoted}"

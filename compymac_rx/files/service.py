@@ -62,6 +62,14 @@ class FileError(Exception):
     """A refusal worth showing as it is."""
 
 
+class UploadsLimited(FileError):
+    """Over the per-user upload limit; `wait` says how many seconds until the next try."""
+
+    def __init__(self, wait: int) -> None:
+        super().__init__(f"Too many uploads. Try again in {wait} s.")
+        self.wait = wait
+
+
 @dataclasses.dataclass(frozen=True)
 class FileEntry:
     path: str
@@ -179,7 +187,7 @@ def save_upload(user_id: str, session_id: str, filename: str, data: bytes) -> st
     if len(data) > limit:
         raise FileError(f"{filename} is too big: uploads can be at most {limit:,} bytes.")
     if wait := ratelimit.take("upload_user", f"user:{user_id}"):
-        raise FileError(f"Too many uploads. Try again in {wait} s.")
+        raise UploadsLimited(wait)
     name = safe_name(filename)
     with _root(user_id, session_id) as root:
         check_quota(root, settings.workspace_quota_mb, adding=len(data), replacing=name)

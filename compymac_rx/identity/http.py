@@ -41,6 +41,15 @@ def token_from_cookie_header(header: str | None) -> str | None:
     return morsel.value if morsel else None
 
 
+def cookie_user_id(header: str | None) -> str | None:
+    """The signed-in user's id behind a Cookie header, as every WebSocket event resolves it
+    (an issuer-backed session is refreshed); blocking, so run it off the loop."""
+    from compymac_rx.identity.cache import get_user_cache
+
+    user = get_user_cache().resolve(token_from_cookie_header(header))
+    return None if user is None else user.id
+
+
 def set_session_cookie(response: Response, token: str) -> None:
     settings = get_settings()
     response.set_cookie(

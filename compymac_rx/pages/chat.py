@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import reflex as rx
 
+from compymac_rx.components.download import download_link
 from compymac_rx.components.file_panel import file_panel
 from compymac_rx.components.live_text import live_text
 from compymac_rx.components.message import edit_dialog, message_bubble, output_dialog
@@ -13,6 +14,7 @@ from compymac_rx.state.files import FilesState
 from compymac_rx.state.live_turn import RECENT_MAX, LiveState
 from compymac_rx.state.sessions import SessionsState
 from compymac_rx.state.turns import TurnState
+from compymac_rx.state.views import MessageView
 
 
 def _status_badge() -> rx.Component:
@@ -35,6 +37,25 @@ def _menu_button() -> rx.Component:
         class_name="menu-toggle",
         on_click=SessionsState.toggle_sidebar,
         aria_label="Open the sessions list",
+    )
+
+
+def _export_menu() -> rx.Component:
+    base = "/export/sessions/" + ChatState.current_id
+    return rx.menu.root(
+        rx.menu.trigger(
+            rx.icon_button(
+                rx.icon("download", size=14),
+                variant="ghost",
+                size="1",
+                aria_label="Export this session",
+            ),
+        ),
+        rx.menu.content(
+            # Plain links to the owner-checked download routes (attachments).
+            rx.menu.item(download_link("Markdown", base + "/markdown"), as_child=True),
+            rx.menu.item(download_link("JSON", base + "/json"), as_child=True),
+        ),
     )
 
 
@@ -62,6 +83,7 @@ def _header() -> rx.Component:
                 aria_label="Regenerate the last reply",
             ),
         ),
+        _export_menu(),
         rx.icon_button(
             rx.icon("folder-open", size=14),
             variant="ghost",
@@ -99,6 +121,17 @@ def _recent_slots() -> rx.Component:
     )
 
 
+def _history_message(message: MessageView) -> rx.Component:
+    # A search hit is marked; assets/search.js scrolls it into view once it is on the page.
+    return rx.box(
+        message_bubble(message),
+        class_name=rx.cond(
+            message.seq == ChatState.hit_seq, "history-item search-hit", "history-item"
+        ),
+        width="100%",
+    )
+
+
 def _conversation() -> rx.Component:
     return rx.auto_scroll(
         rx.vstack(
@@ -124,7 +157,7 @@ def _conversation() -> rx.Component:
                     width="100%",
                 ),
             ),
-            rx.foreach(ChatState.messages, message_bubble),
+            rx.foreach(ChatState.messages, _history_message),
             _recent_slots(),
             rx.foreach(LiveState.tools, message_bubble),
             rx.cond(
@@ -258,6 +291,8 @@ def chat_page() -> rx.Component:
             # Clicks "Load older" when it scrolls into view (assets/load_older.js: a file,
             # because the CSP runs no inline script the build did not emit).
             rx.script(src="/load_older.js"),
+            # Ctrl+K (or "/") focuses the search box; a search hit scrolls into view.
+            rx.script(src="/search.js"),
             class_name="layout",
         ),
     )

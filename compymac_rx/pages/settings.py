@@ -1,4 +1,4 @@
-"""The settings page: API keys per provider (hint only) and the default model."""
+"""The settings page: API keys per provider (hint only), the default model, your data."""
 
 from __future__ import annotations
 
@@ -8,8 +8,11 @@ import reflex as rx
 
 from compymac_rx import routes
 from compymac_rx.components.confirm import confirm_dialog
+from compymac_rx.components.download import download_link
+from compymac_rx.components.tokens import tokens_section
 from compymac_rx.keys.models import PROVIDER_LABELS
 from compymac_rx.state.settings import KEY_INPUT_ID, SettingsState
+from compymac_rx.state.transfer import IMPORT_UPLOAD_ID, TransferState
 
 
 def _key_row(row: Any) -> rx.Component:  # a Var of one saved_keys dict
@@ -101,6 +104,57 @@ def _key_form() -> rx.Component:
     )
 
 
+def _your_data() -> rx.Component:
+    return rx.vstack(
+        rx.heading("Your data", size="4"),
+        rx.text(
+            "Download every session (JSON) with its workspace files as one zip, or import "
+            "conversations: a session JSON or account zip from this app, or ChatGPT's "
+            "conversations.json.",
+            size="2",
+            color_scheme="gray",
+        ),
+        # A plain link: the route streams the zip with Content-Disposition: attachment.
+        download_link("Download all sessions (zip)", routes.EXPORT_ACCOUNT, class_name="rt-Link"),
+        rx.upload(
+            rx.text("Drop a file to import here, or click to choose", size="2"),
+            id=IMPORT_UPLOAD_ID,
+            multiple=True,
+            accept={"application/json": [".json"], "application/zip": [".zip"]},
+            border="1px dashed var(--gray-a7)",
+            padding="12px",
+            width="100%",
+            aria_label="Choose files to import",
+        ),
+        rx.hstack(
+            rx.foreach(rx.selected_files(IMPORT_UPLOAD_ID), lambda f: rx.text(f, size="1")),
+            rx.button(
+                "Import",
+                # Cleared in the browser: a server-side clear would need eval (see file_panel).
+                on_click=[
+                    TransferState.import_files(rx.upload_files(upload_id=IMPORT_UPLOAD_ID)),
+                    rx.clear_selected_files(IMPORT_UPLOAD_ID),
+                ],
+                aria_label="Import the chosen files",
+            ),
+            align="center",
+            wrap="wrap",
+        ),
+        rx.cond(
+            TransferState.import_notice != "",
+            rx.text(
+                TransferState.import_notice,
+                size="2",
+                color_scheme=rx.cond(TransferState.import_ok, "green", "red"),
+                role="status",
+                data_testid="import-notice",
+            ),
+        ),
+        width="100%",
+        spacing="3",
+    )
+
+
 def settings_page() -> rx.Component:
     return rx.cond(
         SettingsState.user_email == "",
@@ -138,6 +192,8 @@ def settings_page() -> rx.Component:
                 value=SettingsState.default_model,
                 on_change=SettingsState.set_default_model,
             ),
+            tokens_section(),
+            _your_data(),
             _delete_dialog(),
             max_width="640px",
             margin="0 auto",

@@ -33,6 +33,8 @@ class ChatState(AuthState):
     # afterwards lands in LiveState's recent slots, so a turn never resends this list.
     messages: rx.Field[list[MessageView]] = rx.field(default_factory=list)
     has_older: bool = False
+    # The message a search result opened (0: none); the page scrolls to it and marks it.
+    hit_seq: int = 0
     notice: str = ""
     model: str = ""
     model_choices: rx.Field[list[list[str]]] = rx.field(default_factory=list)
@@ -55,7 +57,10 @@ class ChatState(AuthState):
             hub.watch(token, session_id)
         else:
             hub.forget(token)
-        page = await off_loop(loading.open_page, user.id, session_id, sidebar.show_archived)
+        self.hit_seq = routes.message_seq_from_query(self.router.url.query_parameters)
+        page = await off_loop(
+            loading.open_page, user.id, session_id, sidebar.show_archived, self.hit_seq
+        )
         sidebar._show(page.sessions, session_id)
         self.notice, self.output_title, self.output_text = "", "", ""
         if page.session is None:

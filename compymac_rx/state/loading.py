@@ -28,16 +28,24 @@ class OpenedPage:
     replay: list[JobEvent] = dataclasses.field(default_factory=list)
 
 
-def open_page(user_id: str, session_id: str, show_archived: bool) -> OpenedPage:
-    """The sidebar, and the session at `session_id` if it is the user's ("" for none)."""
+def open_page(user_id: str, session_id: str, show_archived: bool, hit_seq: int = 0) -> OpenedPage:
+    """The sidebar, and the session at `session_id` if it is the user's ("" for none).
+
+    With `hit_seq` (a search hit), older pages are loaded until that message is among them.
+    """
     page = OpenedPage(sessions=chats.list_sessions(user_id, archived=show_archived))
     if not session_id or (found := chats.get_session(user_id, session_id)) is None:
         return page
     page.session = found
     page.model = factory.resolve_choice(user_id, chats.get_session_model(user_id, session_id))
     page.model_choices = [[value, label] for value, label in factory.model_choices(user_id)]
+    page_size = get_settings().history_page_size
     page.messages = chats.load_messages(user_id, session_id)
-    page.has_older = len(page.messages) >= get_settings().history_page_size
+    page.has_older = len(page.messages) >= page_size
+    while hit_seq and page.has_older and page.messages[0].seq > hit_seq:
+        older = chats.load_messages(user_id, session_id, before_seq=page.messages[0].seq)
+        page.messages = older + page.messages
+        page.has_older = len(older) >= page_size
     page.files = files.list_tree(user_id, session_id)
     if (job := chats.active_job(user_id, session_id)) is not None:
         page.job = job

@@ -7,7 +7,9 @@ import json
 from datetime import datetime
 from typing import Any
 
+from compymac_rx import routes
 from compymac_rx.chats.models import MessagePublic, SessionPublic
+from compymac_rx.search.models import SearchHit, Snippet
 
 
 @dataclasses.dataclass
@@ -32,6 +34,43 @@ class MessageView:
     call_id: str = ""
     # A tool's output is shown as a preview; the full text is fetched when asked for.
     truncated: bool = False
+
+
+@dataclasses.dataclass
+class SnippetPart:
+    text: str
+    hit: bool
+
+
+@dataclasses.dataclass
+class SearchResultView:
+    session_id: str
+    title: str
+    when: str
+    href: str
+    # The snippet cut at its highlight ranges: each part is rendered as text (a hit in <mark>).
+    parts: list[SnippetPart]
+
+
+def snippet_parts(snippet: Snippet) -> list[SnippetPart]:
+    parts: list[SnippetPart] = []
+    at = 0
+    for start, end in snippet.highlights:
+        if start > at:
+            parts.append(SnippetPart(snippet.text[at:start], False))
+        parts.append(SnippetPart(snippet.text[start:end], True))
+        at = end
+    if at < len(snippet.text):
+        parts.append(SnippetPart(snippet.text[at:], False))
+    return parts
+
+
+def search_result_view(hit: SearchHit) -> SearchResultView:
+    href = routes.session_url(hit.session_id)
+    if hit.seq is not None:
+        href = routes.message_url(hit.session_id, hit.seq)
+    when = hit.at.strftime("%Y-%m-%d") + (" · archived" if hit.archived else "")
+    return SearchResultView(hit.session_id, hit.title, when, href, snippet_parts(hit.snippet))
 
 
 def relative_time(moment: datetime, now: datetime) -> str:

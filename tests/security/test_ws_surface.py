@@ -59,7 +59,10 @@ ALLOWED = {
         "delete",
         "set_default_model",
     },
+    "SearchState": {"set_query", "set_include_archived", "clear"},
     "SignInState": {"load"},
+    "TokensState": {"load", "create", "dismiss_secret", "revoke"},
+    "TransferState": {"import_files"},
     "TurnState": {"set_model", "regenerate", "open_edit", "close_edit", "resend"},
 }
 

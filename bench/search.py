@@ -1,0 +1,179 @@
+"""Search latency at scale: one user's 10,000 sessions x 50 messages, through the service.
+
+Seeds the data with Core inserts (the search indexes are kept by the database, as in
+production: FTS5 triggers on SQLite, generated tsvector columns on PostgreSQL), plus a second
+user with a tenth as much (their rows share the index; none may show up). Then runs a mix of
+queries through `search.service.search` (match, rank, one hit per session, snippets) and
+prints p50/p95/max per kind of query.
+
+Run: .venv/bin/python -m bench.search [--postgres] [sessions [messages_per_session]]
+BENCH_SEARCH_DATA=<folder> (SQLite): seed once into that folder, reuse it on later runs.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import statistics
+import sys
+import tempfile
+import time
+from datetime import timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+VOCABULARY = 20_000
+WORDS_PER_MESSAGE = 30
+QUERIES_PER_KIND = 60
+
+
+def word(n: int) -> str:
+    # Pronounceable synthetic words: w0 is the most frequent (Zipf-like draw below).
+    syllables = ["ka", "lo", "mi", "ne", "su", "ta", "ri", "po", "de", "gu"]
+    out = ""
+    n += 1
+    while n:
+        n, digit = divmod(n, 10)
+        out += syllables[digit]
+    return out
+
+
+def main() -> None:
+    args = sys.argv[1:]
+    if args[:1] == ["--postgres"]:
+        from tests.services import postgres_server
+
+        base = Path(tempfile.mkdtemp(prefix="bench-search-pg-"))
+        base.chmod(0o755)
+        with postgres_server(base) as server:
+            server.psql("CREATE DATABASE bench")
+            os.environ["DATABASE_URL"] = server.url("bench")
+            measure(args[1:], "PostgreSQL")
+        return
+    measure(args, "SQLite")
+
+
+def seed(user_id: str, sessions: int, per_session: int, rng: random.Random) -> None:
+    import sqlalchemy as sa
+
+    from compymac_rx.chats.models import AgentSession, Message
+    from compymac_rx.db import get_engine, new_id, utcnow
+
+    weights = [1 / (rank + 1) for rank in range(VOCABULARY)]
+    vocabulary = [word(n) for n in range(VOCABULARY)]
+    start = utcnow() - timedelta(days=365)
+    session_rows, message_rows = [], []
+    engine = get_engine()
+    for s in range(sessions):
+        session_id = new_id()
+        when = start + timedelta(minutes=s)
+        title = " ".join(rng.choices(vocabulary, weights, k=4))
+        session_rows.append(
+            {
+                "id": session_id,
+                "user_id": user_id,
+                "title": title,
+                "title_is_auto": True,
+                "workspace_path": f"/nonexistent/{session_id}",
+                "archived": s % 10 == 0,
+                "model": "",
+                "created_at": when,
+                "last_activity_at": when,
+            }
+        )
+        for m in range(per_session):
+            message_rows.append(
+                {
+                    "session_id": session_id,
+                    "user_id": user_id,
+                    "seq": m + 1,
+                    "role": "user" if m % 2 == 0 else "assistant",
+                    "content": " ".join(rng.choices(vocabulary, weights, k=WORDS_PER_MESSAGE)),
+                    "meta": {},
+                    "job_id": None,
+                    "job_step": None,
+                    "created_at": when,
+                }
+            )
+        if len(message_rows) >= 20_000 or s == sessions - 1:
+            with engine.begin() as connection:
+                connection.execute(sa.insert(AgentSession.__table__), session_rows)  # type: ignore[attr-defined]
+                connection.execute(sa.insert(Message.__table__), message_rows)  # type: ignore[attr-defined]
+            session_rows, message_rows = [], []
+
+
+def measure(args: list[str], database: str) -> None:
+    sessions = int(args[0]) if args else 10_000
+    per_session = int(args[1]) if len(args) > 1 else 50
+    reuse = os.environ.get("BENCH_SEARCH_DATA", "") if database == "SQLite" else ""
+    data = Path(reuse) if reuse else Path(tempfile.mkdtemp(prefix="bench-search-"))
+    data.mkdir(parents=True, exist_ok=True)
+    os.environ["DATA_DIR"] = str(data)
+    from alembic import command
+    from alembic.config import Config
+
+    from compymac_rx.search import service as search
+    from tests.factories import make_user
+
+    config = Config(str(ROOT / "alembic.ini"))
+    config.set_main_option("script_location", str(ROOT / "alembic"))
+    config.attributes["configure_logger"] = False
+    command.upgrade(config, "head")
+    rng = random.Random(7)
+    marker = data / "bench-user"
+    began = time.perf_counter()
+    if reuse and marker.exists():
+        user_id = marker.read_text()
+    else:
+        user_id, other_id = make_user().id, make_user().id
+        seed(user_id, sessions, per_session, rng)
+        seed(other_id, max(1, sessions // 10), per_session, rng)
+        marker.write_text(user_id)
+    if database == "PostgreSQL":
+        # What autovacuum does after a bulk load: the planner's row estimates need it.
+        import sqlalchemy as sa
+
+        from compymac_rx.db import get_engine
+
+        with get_engine().connect().execution_options(isolation_level="AUTOCOMMIT") as c:
+            c.execute(sa.text("ANALYZE"))
+    seeded = time.perf_counter() - began
+    total = sessions * per_session
+    print(
+        f"search, {database}: {sessions:,} sessions x {per_session} messages "
+        f"({total:,} messages, + {total // 10:,} of another user); seeded in {seeded:.0f} s"
+    )
+    kinds = {
+        "rare word": lambda: word(rng.randrange(5_000, VOCABULARY)),
+        "mid word": lambda: word(rng.randrange(200, 2_000)),
+        "common word": lambda: word(rng.randrange(0, 20)),
+        "two words": lambda: f"{word(rng.randrange(50, 2_000))} {word(rng.randrange(50, 2_000))}",
+        "prefix (typing)": lambda: word(rng.randrange(200, VOCABULARY))[:4],
+        "no match": lambda: "zzzqqq" + str(rng.randrange(10_000)),
+    }
+    search.search(user_id, "warm up")
+    every: list[float] = []
+    print(f"  {'query':16} {'p50 ms':>7} {'p95 ms':>7} {'max ms':>7} {'hits':>5}")
+    for kind, make in kinds.items():
+        times, hits = [], 0
+        for n in range(QUERIES_PER_KIND):
+            text = make()
+            t0 = time.perf_counter()
+            found = search.search(user_id, text, include_archived=n % 2 == 0)
+            times.append((time.perf_counter() - t0) * 1000)
+            hits += len(found)
+            assert all(h.session_id for h in found)
+        every += times
+        p95 = statistics.quantiles(times, n=20)[-1]
+        print(
+            f"  {kind:16} {statistics.median(times):7.1f} {p95:7.1f} {max(times):7.1f} "
+            f"{hits // QUERIES_PER_KIND:5}"
+        )
+    p95_all = statistics.quantiles(every, n=20)[-1]
+    print(f"  {'all':16} {statistics.median(every):7.1f} {p95_all:7.1f} {max(every):7.1f}")
+
+
+if __name__ == "__main__":
+    main()
