@@ -19,9 +19,9 @@ def test_existing_sessions_are_indexed_on_upgrade(data_dir: Path) -> None:
     config = Config(str(ROOT / "alembic.ini"))
     config.set_main_option("script_location", str(ROOT / "alembic"))
     config.attributes["configure_logger"] = False
+    alice = make_user()  # at head: signing up writes an audit event (revision 0008)
     command.downgrade(config, "0005_signup_policy")
     get_engine().dispose()
-    alice = make_user()
     session_id = conversation(alice.id, "Before search existed", "an old wombat story")
     command.upgrade(config, "head")
     get_engine().dispose()
