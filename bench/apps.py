@@ -18,7 +18,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -206,3 +206,18 @@ def running(
     except Exception:
         show_logs(base)
         raise
+
+
+def on_chosen_database(measure: Callable[[list[str], str], None], prefix: str) -> None:
+    """`python -m bench.X [--postgres] ...`: run `measure(args, label)` on SQLite (the default
+    settings) or on a fresh PostgreSQL server started for the run."""
+    args = sys.argv[1:]
+    if args[:1] == ["--postgres"]:
+        base = Path(tempfile.mkdtemp(prefix=f"{prefix}-pg-"))
+        base.chmod(0o755)
+        with postgres_server(base) as server:
+            server.psql("CREATE DATABASE bench")
+            os.environ["DATABASE_URL"] = server.url("bench")
+            measure(args[1:], "PostgreSQL")
+        return
+    measure(args, "SQLite")

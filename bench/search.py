@@ -21,6 +21,8 @@ import time
 from datetime import timedelta
 from pathlib import Path
 
+from bench.apps import on_chosen_database
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
@@ -41,18 +43,7 @@ def word(n: int) -> str:
 
 
 def main() -> None:
-    args = sys.argv[1:]
-    if args[:1] == ["--postgres"]:
-        from tests.services import postgres_server
-
-        base = Path(tempfile.mkdtemp(prefix="bench-search-pg-"))
-        base.chmod(0o755)
-        with postgres_server(base) as server:
-            server.psql("CREATE DATABASE bench")
-            os.environ["DATABASE_URL"] = server.url("bench")
-            measure(args[1:], "PostgreSQL")
-        return
-    measure(args, "SQLite")
+    on_chosen_database(measure, "bench-search")
 
 
 def seed(user_id: str, sessions: int, per_session: int, rng: random.Random) -> None:

@@ -23,6 +23,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from bench.apps import on_chosen_database
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
@@ -59,18 +61,7 @@ class SyncRunner:
 
 
 def main() -> None:
-    args = sys.argv[1:]
-    if args[:1] == ["--postgres"]:
-        from tests.services import postgres_server
-
-        base = Path(tempfile.mkdtemp(prefix="bench-turn-cost-pg-"))
-        base.chmod(0o755)
-        with postgres_server(base) as server:
-            server.psql("CREATE DATABASE bench")
-            os.environ["DATABASE_URL"] = server.url("bench")
-            measure(args[1:], "PostgreSQL")
-        return
-    measure(args, "SQLite")
+    on_chosen_database(measure, "bench-turn-cost")
 
 
 def measure(args: list[str], database: str) -> None:
