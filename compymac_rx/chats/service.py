@@ -232,8 +232,11 @@ class SentTurn:
     title: str
 
 
-def send_turn(user_id: str, session_id: str, text: str) -> SentTurn:
-    """Store the user's message and a queued job in one transaction, then submit the job."""
+def send_turn(user_id: str, session_id: str, text: str, *, job_id: str | None = None) -> SentTurn:
+    """Store the user's message and a queued job in one transaction, then submit the job.
+
+    `job_id` (from `new_id`) lets a caller know the job's id before its first event.
+    """
     text = validate_message(text)
     if wait := ratelimit.take("message_user", f"user:{user_id}"):
         raise RateLimited(wait)
@@ -261,7 +264,7 @@ def send_turn(user_id: str, session_id: str, text: str) -> SentTurn:
             job_id=None,
             now=now,
         )
-        job_id = jobs.insert_job(db, user_id=user_id, session_id=session_id, now=now)
+        job_id = jobs.insert_job(db, user_id=user_id, session_id=session_id, now=now, job_id=job_id)
     _queue_job(user_id, session_id, job_id, message)
     return SentTurn(job_id, message, title)
 

@@ -27,12 +27,21 @@ class UserCache:
         self._lock = threading.Lock()
         self._entries: dict[str, tuple[float, int, CurrentUser | None]] = {}
 
+    def cached(self, token: str | None) -> tuple[bool, CurrentUser | None]:
+        """(True, user) when the answer is known without a lookup. Never blocks: a dict read
+        under a lock held for microseconds, so the event loop may call it."""
+        if not token:
+            return True, None
+        hit = self._entries.get(_key(token))
+        if hit is not None and hit[0] > time.monotonic() and hit[1] == revocations.epoch():
+            return True, hit[2]
+        return False, None
+
     def resolve(self, token: str | None) -> CurrentUser | None:
         """Blocking: call it off the event loop."""
         if not token:
             return None
-        # Keyed by a hash: the cache never holds a usable token.
-        key = hashlib.sha256(token.encode()).hexdigest()
+        key = _key(token)
         now, seen = time.monotonic(), revocations.epoch()
         with self._lock:
             hit = self._entries.get(key)
@@ -49,6 +58,11 @@ class UserCache:
                 # meanwhile makes this entry stale at once.
                 self._entries[key] = (now + self._ttl, seen, user)
         return user
+
+
+def _key(token: str) -> str:
+    # A hash: the cache never holds a usable token.
+    return hashlib.sha256(token.encode()).hexdigest()
 
 
 @functools.cache

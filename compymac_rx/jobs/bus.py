@@ -14,12 +14,13 @@ from compymac_rx.settings import get_settings
 
 
 class EventBus(Protocol):
-    def next_seq(self, job_id: str, *, at_least: int) -> int:
-        """The job's next event number: it goes on across a redelivered job's runs."""
+    def next_seq(self, job_id: str, *, at_least: int, count: int = 1) -> int:
+        """The first of the job's next `count` event numbers, never below `at_least`: they go
+        on across a redelivered job's runs."""
         ...
 
-    def publish(self, event: JobEvent) -> None:
-        """Deliver to live subscribers and keep for replay. Safe from any thread."""
+    def publish(self, *events: JobEvent) -> None:
+        """Deliver to live subscribers, together, and keep for replay. Safe from any thread."""
         ...
 
     def replay(self, job_id: str, after_seq: int = 0) -> list[JobEvent]:
@@ -46,18 +47,19 @@ class MemoryEventBus:
         self._subscribers: list[tuple[asyncio.AbstractEventLoop, asyncio.Queue[JobEvent]]] = []
         self._seqs: dict[str, int] = {}
 
-    def next_seq(self, job_id: str, *, at_least: int) -> int:
+    def next_seq(self, job_id: str, *, at_least: int, count: int = 1) -> int:
         with self._lock:
-            value = max(self._seqs.get(job_id, 0) + 1, at_least)
-            self._seqs[job_id] = value
-            return value
+            first = max(self._seqs.get(job_id, 0) + 1, at_least)
+            self._seqs[job_id] = first + count - 1
+            return first
 
-    def publish(self, event: JobEvent) -> None:
+    def publish(self, *events: JobEvent) -> None:
         now = time.monotonic()
         with self._lock:
-            self._kept.setdefault(event.job_id, []).append(event)
-            if event.terminal:
-                self._expires[event.job_id] = now + self._replay_seconds
+            for event in events:
+                self._kept.setdefault(event.job_id, []).append(event)
+                if event.terminal:
+                    self._expires[event.job_id] = now + self._replay_seconds
             for job_id in [j for j, at in self._expires.items() if at < now]:
                 self._kept.pop(job_id, None)
                 self._expires.pop(job_id, None)
@@ -65,7 +67,9 @@ class MemoryEventBus:
             subscribers = list(self._subscribers)
         for loop, queue in subscribers:
             if not loop.is_closed():
-                loop.call_soon_threadsafe(queue.put_nowait, event)
+                # One callback for the batch: the subscriber takes it whole before a tab's
+                # delivery runs, so the tab applies it in one state update.
+                loop.call_soon_threadsafe(_put_all, queue, events)
 
     def replay(self, job_id: str, after_seq: int = 0) -> list[JobEvent]:
         with self._lock:
@@ -84,6 +88,11 @@ class MemoryEventBus:
         finally:
             with self._lock:
                 self._subscribers.remove(entry)
+
+
+def _put_all(queue: asyncio.Queue[JobEvent], events: tuple[JobEvent, ...]) -> None:
+    for event in events:
+        queue.put_nowait(event)
 
 
 @functools.cache

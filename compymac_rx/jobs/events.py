@@ -34,3 +34,9 @@ class JobEvent:
     @classmethod
     def from_json(cls, raw: str | bytes) -> JobEvent:
         return cls(**json.loads(raw))
+
+    @classmethod
+    def batch_from_json(cls, raw: str | bytes) -> list[JobEvent]:
+        """A published batch (a JSON array of events), or a single event."""
+        data = json.loads(raw)
+        return [cls(**item) for item in (data if isinstance(data, list) else [data])]

@@ -20,6 +20,10 @@ from compymac_rx.jobs.models import JobStatus
 EVENTS_DELIVERED = Counter(
     "compymac_events_delivered_total", "Job events applied to connected tabs of this process."
 )
+DELIVERY_BATCHES = Counter(
+    "compymac_delivery_batches_total",
+    "State updates made to connected tabs of this process (each applies a batch of events).",
+)
 CONNECTED_CLIENTS = Gauge(
     "compymac_connected_clients", "Browser tabs connected to this backend process."
 )

@@ -1,9 +1,11 @@
-"""A job's events on their way to the bus: numbered, and text deltas coalesced at the source.
+"""A job's events on their way to the bus: numbered, and published in batches.
 
-A model streams a token every few milliseconds; an event per token would cost every live view
-a state update each. The publisher buffers the text and publishes it as one "delta" event at
-most every STREAM_FLUSH_MS (a timer flushes trailing text, so none is held back), and always
-before any other event, so the order the loop reported things in is the order tabs see.
+A model streams a token every few milliseconds, and a quick turn reports "running", its text,
+its reply and "done" within a few milliseconds; an event each would cost every live view a
+state update each. The publisher keeps what the turn reports, in order (consecutive text pieces
+merged into one "delta"), and hands it to the bus as one batch: at most STREAM_FLUSH_MS after
+the first kept event (a timer, so nothing is held back), and at once when the turn ends. A tab
+applies a batch in one state update (state/live.py), so a quick turn costs its tabs one.
 """
 
 from __future__ import annotations
@@ -12,12 +14,12 @@ import threading
 from typing import Any
 
 from compymac_rx.jobs.bus import EventBus
-from compymac_rx.jobs.events import JobEvent
+from compymac_rx.jobs.events import TERMINAL_STATUSES, JobEvent
 from compymac_rx.jobs.models import JobRef
 from compymac_rx.jobs.scheduler import Scheduled, Scheduler
 from compymac_rx.settings import get_settings
 
-FLUSHER = Scheduler("delta-flush")
+FLUSHER = Scheduler("event-flush")
 
 
 class JobPublisher:
@@ -32,45 +34,58 @@ class JobPublisher:
         self._flush_seconds = flush_seconds
         # Held while publishing, so a timer flush and the loop's next event cannot swap places.
         self._lock = threading.Lock()
-        self._text: list[str] = []
+        self._kept: list[tuple[str, dict[str, Any]]] = []
+        self._text: list[str] = []  # the text run still open at the end of `_kept`
         self._timer: Scheduled | None = None
 
     def delta(self, text: str) -> None:
-        if not text:
-            return
-        with self._lock:
-            self._text.append(text)
-            if self._flush_seconds <= 0:
-                self._flush_locked()
-            elif self._timer is None:
-                self._timer = FLUSHER.call_later(self._flush_seconds, self.flush)
+        if text:
+            with self._lock:
+                self._text.append(text)
+                self._after_keep(end=False)
 
     def publish(self, kind: str, **payload: Any) -> None:
+        """Keep an event; a terminal status publishes everything kept at once."""
         if kind == "delta":
             self.delta(str(payload.get("text", "")))
             return
         with self._lock:
-            self._flush_locked()
-            self._emit(kind, payload)
+            self._close_text()
+            self._kept.append((kind, payload))
+            end = kind == "status" and payload.get("status") in TERMINAL_STATUSES
+            self._after_keep(end=end)
 
     def flush(self) -> None:
-        """Publish the buffered text now (the timer calls this; so may the end of a turn)."""
+        """Publish what is kept now (the timer calls this; so may the end of a turn)."""
         with self._lock:
             self._flush_locked()
+
+    def _after_keep(self, *, end: bool) -> None:
+        if end or self._flush_seconds <= 0:
+            self._flush_locked()
+        elif self._timer is None:
+            self._timer = FLUSHER.call_later(self._flush_seconds, self.flush)
+
+    def _close_text(self) -> None:
+        if self._text:
+            self._kept.append(("delta", {"text": "".join(self._text)}))
+            self._text.clear()
 
     def _flush_locked(self) -> None:
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
-        if self._text:
-            text = "".join(self._text)
-            self._text.clear()
-            self._emit("delta", {"text": text})
-
-    def _emit(self, kind: str, payload: dict[str, Any]) -> None:
-        # The bus hands out the number, so a redelivered job goes on after its first run's
+        self._close_text()
+        if not self._kept:
+            return
+        kept, self._kept = self._kept, []
+        # The bus hands out the numbers, so a redelivered job goes on after its first run's
         # events and a reconnecting tab neither misses nor repeats one.
-        self._seq = self._bus.next_seq(self._job_id, at_least=self._seq + 1)
+        first = self._bus.next_seq(self._job_id, at_least=self._seq + 1, count=len(kept))
+        self._seq = first + len(kept) - 1
         self._bus.publish(
-            JobEvent(self._job_id, self._session_id, self._user_id, self._seq, kind, payload)
+            *(
+                JobEvent(self._job_id, self._session_id, self._user_id, first + i, kind, payload)
+                for i, (kind, payload) in enumerate(kept)
+            )
         )

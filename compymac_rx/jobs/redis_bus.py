@@ -29,17 +29,19 @@ STREAM_MAXLEN = 20_000
 PUBLISH_RETRY_SECONDS = 10.0
 RESUBSCRIBE_DELAY = 0.2
 
-# INCR, but never below `at_least`: after a Redis restart lost the counter, the publisher's
-# own count keeps the numbers going up, so no tab drops the new events as copies.
+# INCRBY, but never below `at_least`: after a Redis restart lost the counter, the publisher's
+# own count keeps the numbers going up, so no tab drops the new events as copies. Returns the
+# first of the `count` numbers taken.
 _NEXT_SEQ = """
-local value = redis.call('INCR', KEYS[1])
+local count = tonumber(ARGV[3])
+local last = redis.call('INCRBY', KEYS[1], count)
 local floor = tonumber(ARGV[1])
-if value < floor then
-  redis.call('SET', KEYS[1], floor)
-  value = floor
+if last - count + 1 < floor then
+  last = floor + count - 1
+  redis.call('SET', KEYS[1], last)
 end
 redis.call('EXPIRE', KEYS[1], ARGV[2])
-return value
+return last - count + 1
 """
 
 
@@ -73,21 +75,26 @@ class RedisEventBus:
                 log.warning("redis %s failed (%s); retrying", what, type(error).__name__)
                 time.sleep(0.2)
 
-    def next_seq(self, job_id: str, *, at_least: int) -> int:
+    def next_seq(self, job_id: str, *, at_least: int, count: int = 1) -> int:
         value = self._with_retry(
-            "seq", lambda: self._next_seq(keys=[seq_key(job_id)], args=[at_least, self._ttl])
+            "seq",
+            lambda: self._next_seq(keys=[seq_key(job_id)], args=[at_least, self._ttl, count]),
         )
         return int(str(value))
 
-    def publish(self, event: JobEvent) -> None:
-        raw = event.to_json()
-        key = stream_key(event.job_id)
+    def publish(self, *events: JobEvent) -> None:
+        if not events:
+            return
+        raws = [event.to_json() for event in events]
 
         def send() -> None:
+            # One round trip: each event into its job's stream, the batch as one message.
             pipe = self._redis.pipeline(transaction=True)
-            pipe.xadd(key, {"e": raw}, maxlen=STREAM_MAXLEN, approximate=True)
-            pipe.expire(key, self._ttl)
-            pipe.publish(CHANNEL, raw)
+            for event, raw in zip(events, raws, strict=True):
+                key = stream_key(event.job_id)
+                pipe.xadd(key, {"e": raw}, maxlen=STREAM_MAXLEN, approximate=True)
+                pipe.expire(key, self._ttl)
+            pipe.publish(CHANNEL, f"[{','.join(raws)}]")
             pipe.execute()
 
         try:
@@ -95,7 +102,8 @@ class RedisEventBus:
         except redis.RedisError:
             # Events are a view; the database keeps the turn. The tab catches up on its next
             # event or reload.
-            log.error("dropped event %s of job %s: redis unreachable", event.seq, event.job_id)
+            seqs = ", ".join(str(event.seq) for event in events)
+            log.error("dropped event(s) %s of job %s: redis unreachable", seqs, events[0].job_id)
 
     def replay(self, job_id: str, after_seq: int = 0) -> list[JobEvent]:
         try:
@@ -127,7 +135,8 @@ class RedisEventBus:
                 await pubsub.subscribe(CHANNEL)
                 async for message in pubsub.listen():
                     if message.get("type") == "message":
-                        yield JobEvent.from_json(message["data"])
+                        for event in JobEvent.batch_from_json(message["data"]):
+                            yield event
             except (redis.RedisError, OSError) as error:
                 log.warning("event subscription lost (%s); resubscribing", type(error).__name__)
                 await asyncio.sleep(RESUBSCRIBE_DELAY)

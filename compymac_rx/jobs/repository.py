@@ -39,8 +39,10 @@ def _insert_job_statement() -> Executable:
     return insert(_jobs)
 
 
-def insert_job(session: Session, *, user_id: str, session_id: str, now: datetime) -> str:
-    job_id = new_id()
+def insert_job(
+    session: Session, *, user_id: str, session_id: str, now: datetime, job_id: str | None = None
+) -> str:
+    job_id = job_id or new_id()
     params = {
         "id": job_id,
         "user_id": user_id,

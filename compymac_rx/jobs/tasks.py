@@ -256,7 +256,9 @@ def _claim(job_id: str) -> tuple[Claim, Started | None]:
 def announce_queue_position(job: JobRef) -> None:
     with session_scope() as db:
         position = repository.queue_position(db, user_id=job.user_id, job=job)
-    JobPublisher(get_bus(), job).publish("status", status="queued", position=position)
+    publisher = JobPublisher(get_bus(), job)
+    publisher.publish("status", status="queued", position=position)
+    publisher.flush()
 
 
 def run_job(job_id: str) -> Claim:
@@ -317,4 +319,5 @@ def run_job(job_id: str) -> Claim:
         log.exception("job %s failed", job_id)
         status, error = JobStatus.FAILED, f"The agent stopped with an error: {type(exc).__name__}"
     sink.finish(status, error)
+    publisher.flush()  # when the turn had ended elsewhere, no final status flushed the rest
     return Claim.STARTED

@@ -10,6 +10,7 @@ from reflex.event import EventSpec
 from compymac_rx import routes
 from compymac_rx.accounts.models import CurrentUser
 from compymac_rx.chats import service as chats
+from compymac_rx.db import new_id
 from compymac_rx.offload import off_loop
 from compymac_rx.settings import get_settings
 from compymac_rx.state import loading
@@ -88,8 +89,12 @@ class ChatState(AuthState):
         text = form.get("message", "")
         if not isinstance(text, str):
             return None
+        # This tab shows the queued turn itself: the "queued" event for the owner's other tabs
+        # is dropped here before it costs a state update.
+        job_id = new_id()
+        hub.shown(self.router.session.client_token, job_id, 0)
         try:
-            sent = await off_loop(chats.send_turn, user.id, self.current_id, text)
+            sent = await off_loop(chats.send_turn, user.id, self.current_id, text, job_id=job_id)
         except chats.ChatError as error:
             self.notice = str(error)
             return None

@@ -94,15 +94,17 @@ class EventGuard(Middleware):
         _ended.set(False)
         # Where this event comes from, for any audit event its handler records; behind
         # proxies read as TRUSTED_PROXY_HOPS says, like the HTTP routes.
-        headers = state.router.headers
+        router = state.router  # assembled anew on every read
+        headers = router.headers
         forwarded = next(
             (v for k, v in headers.raw_headers.items() if k.lower() == "x-forwarded-for"), None
         )
-        client_context(
-            client_address(state.router.session.client_ip, forwarded), headers.user_agent
-        )
-        token = token_from_cookie_header(state.router.headers.cookie)
-        user = await off_loop(get_user_cache().resolve, token)
+        client_context(client_address(router.session.client_ip, forwarded), headers.user_agent)
+        token = token_from_cookie_header(headers.cookie)
+        cache = get_user_cache()
+        known, user = cache.cached(token)
+        if not known:
+            user = await off_loop(cache.resolve, token)
         _user.set(user)
         await _bind(state, user)
         return None

@@ -92,6 +92,7 @@ class Deliveries:
                     async with self._app.modify_state(ident) as root:
                         await self._apply(await root.get_state(self._state_cls), batch)
                     metrics.EVENTS_DELIVERED.inc(len(batch))
+                    metrics.DELIVERY_BATCHES.inc()
                 except Exception:
                     log.exception("could not deliver %d event(s) to a tab", len(batch))
         finally:

@@ -67,6 +67,7 @@ class LiveState(AuthState):
     _restarts: int = 0
     # `recent` dropped its oldest messages: the history before them must leave the view too.
     _trimmed: bool = False
+    _token: str = ""  # this tab's client token
 
     @rx.var
     def running(self) -> bool:
@@ -129,7 +130,9 @@ class LiveState(AuthState):
             self.tools = list(turn.tools)
         self._stream(turn.text, restart)
         self._turn = turn  # a plain assignment marks the backend var changed
-        hub.shown(self.router.session.client_token, turn.job_id, turn.seq)
+        if not self._token:
+            self._token = self.router.session.client_token  # the router is rebuilt per read
+        hub.shown(self._token, turn.job_id, turn.seq)
 
     def _land(self, message: MessageView) -> None:
         """Show a stored message after the others: in a free slot, or in the oldest one's."""

@@ -1,7 +1,8 @@
-"""JobPublisher coalesces text deltas at the source: few events, in order, nothing lost."""
+"""JobPublisher batches a job's events at the source: few publishes, in order, nothing lost."""
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 from datetime import UTC, datetime
@@ -57,6 +58,7 @@ def test_a_steady_stream_is_published_at_most_once_per_interval_and_in_order() -
         time.sleep(0.005)
     elapsed = time.monotonic() - started
     pub.publish("message", message={"id": 1})
+    pub.flush()
     events = bus.replay("j1")
     deltas = [e for e in events if e.kind == "delta"]
     assert 2 <= len(deltas) <= elapsed / FLUSH + 2  # one per window, plus the final flush
@@ -65,7 +67,7 @@ def test_a_steady_stream_is_published_at_most_once_per_interval_and_in_order() -
     assert [e.seq for e in events] == list(range(1, len(events) + 1))
 
 
-def test_buffered_text_is_published_before_any_other_event() -> None:
+def test_events_keep_their_order_and_a_final_status_publishes_them_at_once() -> None:
     bus, pub = publisher(flush_seconds=10)  # the timer never fires within this test
     pub.delta("Let me ")
     pub.delta("look.")
@@ -73,6 +75,7 @@ def test_buffered_text_is_published_before_any_other_event() -> None:
     pub.delta("Done")
     pub.publish("message", message={"id": 2})
     pub.delta("late")
+    assert bus.replay("j1") == []  # all kept: the timer has not fired
     pub.publish("status", status="done", error=None)
     events = bus.replay("j1")
     assert [(e.kind, e.payload.get("text")) for e in events] == [
@@ -84,6 +87,47 @@ def test_buffered_text_is_published_before_any_other_event() -> None:
         ("status", None),
     ]
     assert [e.seq for e in events] == [1, 2, 3, 4, 5, 6]
+
+
+def test_a_quick_turn_reaches_subscribers_as_one_batch() -> None:
+    bus = MemoryEventBus(replay_seconds=60)
+    pub = JobPublisher(bus, JOB, flush_seconds=FLUSH)
+
+    async def receive() -> list[list[int]]:
+        batches: list[list[int]] = []
+        events = bus.subscribe()
+        first = asyncio.ensure_future(anext(events))
+        await asyncio.sleep(0)  # subscribed
+        thread = threading.Thread(target=quick_turn)
+        thread.start()
+        batch = [(await first).seq]
+        # The rest of the batch is queued with the first: each is taken in one step.
+        while len(batch) < 4:
+            step = asyncio.ensure_future(anext(events))
+            await asyncio.sleep(0)
+            assert step.done(), f"event {len(batch) + 1} was not queued with the first"
+            batch.append(step.result().seq)
+        batches.append(batch)
+        thread.join(2)
+        await events.aclose()
+        return batches
+
+    def quick_turn() -> None:
+        pub.publish("status", status="running")
+        pub.delta("Hello")
+        pub.publish("message", message={"id": 1})
+        pub.publish("status", status="done", error=None)
+
+    assert asyncio.run(receive()) == [[1, 2, 3, 4]]
+
+
+def test_a_kept_event_is_published_by_the_timer() -> None:
+    bus, pub = publisher()
+    pub.publish("status", status="running")
+    sent = time.monotonic()
+    events = wait_for(bus, 1)
+    assert FLUSH * 0.5 <= time.monotonic() - sent < 1.0
+    assert kinds(events) == ["status"]
 
 
 def test_trailing_text_is_flushed_by_the_timer() -> None:

@@ -79,15 +79,19 @@ def test_a_session_ended_elsewhere_takes_effect_within_the_cache_time() -> None:
         )
     assert revoked == 1
     assert cache.resolve(token) == user  # within the cache time: maybe the old answer...
+    assert cache.cached(token) == (True, user)
     time.sleep(0.35)
-    assert cache.resolve(token) is None  # ...and never after it
+    assert cache.cached(token) == (False, None)  # the event loop's lookup misses...
+    assert cache.resolve(token) is None  # ...and the blocking one never answers the old user
 
 
 def test_a_sign_out_in_this_process_takes_effect_at_once() -> None:
     user, token = signed_in_token()
     cache = UserCache(ttl_seconds=60)
     assert cache.resolve(token) == user
+    assert cache.cached(token) == (True, user)
     accounts.sign_out(token)
+    assert cache.cached(token) == (False, None)
     assert cache.resolve(token) is None
 
 
@@ -95,6 +99,8 @@ def test_no_caching_resolves_every_time() -> None:
     user, token = signed_in_token()
     cache = UserCache(ttl_seconds=0)
     assert cache.resolve(token) == user
+    assert cache.cached(token) == (False, None)
+    assert cache.cached(None) == (True, None)
     accounts.sign_out(token)
     assert cache.resolve(token) is None
     assert cache.resolve(None) is None
