@@ -96,24 +96,28 @@ def measure(args: list[str], database: str) -> None:
     event.listen(engine, "begin", counter.begin)
     event.listen(engine, "before_cursor_execute", counter.statement)
     bus = get_bus()
-    published = [0]
+    published = [0, 0]  # events, publishes (batches)
     original_publish = bus.publish
 
-    def counting_publish(job_event: Any) -> None:
-        published[0] += 1
-        original_publish(job_event)
+    def counting_publish(*job_events: Any) -> None:
+        published[0] += len(job_events)
+        published[1] += 1
+        original_publish(*job_events)
 
     bus.publish = counting_publish  # type: ignore[method-assign]
 
     user = make_user()
     print(f"per-turn cost, median of {turns} turns each (inline, {database}, builtin agent)")
-    header = f"{'transactions':>12} {'statements':>10} {'events':>6} {'CPU ms':>7} {'wall ms':>7}"
+    header = (
+        f"{'transactions':>12} {'statements':>10} {'events':>6} {'batches':>7} "
+        f"{'CPU ms':>7} {'wall ms':>7}"
+    )
     print(f"  {'turn':14} {header}")
     for text in args[1:] or ("help", "run echo hi"):
         session = chats.create_session(user.id)
-        rows: list[tuple[int, int, int, float, float]] = []
+        rows: list[tuple[int, int, int, int, float, float]] = []
         for index in range(turns + 1):
-            before = (counter.transactions, counter.statements, published[0])
+            before = (counter.transactions, counter.statements, *published)
             cpu, wall = time.process_time(), time.perf_counter()
             job_id = chats.send_message(user.id, session.id, text)
             spent = (time.process_time() - cpu) * 1000
@@ -126,13 +130,14 @@ def measure(args: list[str], database: str) -> None:
                         counter.transactions - before[0] - 1,  # minus the get_job check above
                         counter.statements - before[1] - 1,
                         published[0] - before[2],
+                        published[1] - before[3],
                         spent,
                         took,
                     )
                 )
-        tx, st, ev = (int(statistics.median(r[i] for r in rows)) for i in range(3))
-        cpu_ms, wall_ms = (statistics.median(r[i] for r in rows) for i in (3, 4))
-        print(f"  {text!r:14} {tx:12d} {st:10d} {ev:6d} {cpu_ms:7.1f} {wall_ms:7.1f}")
+        tx, st, ev, batches = (int(statistics.median(r[i] for r in rows)) for i in range(4))
+        cpu_ms, wall_ms = (statistics.median(r[i] for r in rows) for i in (4, 5))
+        print(f"  {text!r:14} {tx:12d} {st:10d} {ev:6d} {batches:7d} {cpu_ms:7.1f} {wall_ms:7.1f}")
 
 
 if __name__ == "__main__":

@@ -226,6 +226,12 @@ def _claim(job_id: str) -> tuple[Claim, Started | None]:
         if context is None or JobStatus(context.status).finished:
             return Claim.GONE, None
         job = context.job
+        # Read before the claim's write: on SQLite the write takes the process's writer lock
+        # (sqlite_writer.py), which every other turn waits for, so nothing else runs under it.
+        # Nothing else writes this session's messages while its job is unclaimed.
+        history = chats.history(
+            db, user_id=job.user_id, session_id=job.session_id, limit=HISTORY_LIMIT
+        )
         attempts = repository.claim_job(
             db,
             job_id=job_id,
@@ -240,9 +246,6 @@ def _claim(job_id: str) -> tuple[Claim, Started | None]:
                 return Claim.WAIT, Started(job, "", "", [], 0, False)
             gone = status is None or JobStatus(status).finished
             return (Claim.GONE if gone else Claim.BUSY), None
-        history = chats.history(
-            db, user_id=job.user_id, session_id=job.session_id, limit=HISTORY_LIMIT
-        )
     return Claim.STARTED, Started(
         dataclasses.replace(job, attempts=attempts),
         context.workspace,
