@@ -109,14 +109,17 @@ def set_archived(user_id: str, session_id: str, archived: bool) -> SessionPublic
 
 
 def delete_session(user_id: str, session_id: str) -> None:
-    """Delete the session, its messages and jobs, then its workspace folder."""
+    """Delete the session, its messages and jobs; then stop its turn and remove its folder.
+
+    The runner is told after the commit: cancelling may write the job's row on another
+    connection, which would wait forever on this transaction's lock of it.
+    """
     with session_scope() as db:
         row = repository.get_session(db, user_id=user_id, session_id=session_id)
         if row is None:
             raise NotFound()
-        if (job := jobs.active_job(db, user_id=user_id, session_id=session_id)) is not None:
-            jobs.request_cancel(db, user_id=user_id, job_id=job.id)
-            get_runner().cancel(job.id)
+        job = jobs.active_job(db, user_id=user_id, session_id=session_id)
+        job_id = job.id if job is not None else None
         repository.delete_session(db, user_id=user_id, session_id=session_id)
         audit.record(
             "chat.delete",
@@ -125,6 +128,10 @@ def delete_session(user_id: str, session_id: str) -> None:
             target=f"chat:{session_id}",
             db=db,
         )
+    if job_id is not None:
+        # The row is gone, so the turn's next poll of its flag stops it (see cancel_requested);
+        # a waiting one is also taken off the queue.
+        get_runner().cancel(job_id)
     workspaces.delete_workspace(
         workspaces.workspace_path(get_settings().workspaces_root, user_id, session_id)
     )

@@ -184,8 +184,10 @@ def _cancel_requested_statement() -> Executable:
 
 
 def cancel_requested(session: Session, *, job_id: str) -> bool:
-    """Polled several times a second while a turn runs: a cached Core statement."""
-    return bool(execute_core(session, _cancel_requested_statement(), {"p_job": job_id}).scalar())
+    """Polled several times a second while a turn runs: a cached Core statement. A job that
+    is gone (its session deleted) counts as cancelled: nothing it did could be stored."""
+    flag = execute_core(session, _cancel_requested_statement(), {"p_job": job_id}).scalar()
+    return flag is None or bool(flag)
 
 
 def jobs_with_status(session: Session, *, statuses: Sequence[str]) -> Sequence[Job]:

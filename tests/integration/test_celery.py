@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import threading
 import time
+from collections.abc import Callable
 
 from compymac_rx.chats import service as chats
 from compymac_rx.db import session_scope
@@ -91,3 +93,46 @@ def test_a_turn_over_the_time_limit_fails_clearly(start_worker: StartWorker) -> 
     job = wait_for_job(user.id, job_id, timeout=30)
     assert job.status == "failed"
     assert job.error == "The turn hit the time limit (1 s)."
+
+
+def returns_within(seconds: float, fn: Callable[..., object], *args: object) -> None:
+    """Call fn on a daemon thread: one that hangs fails the test instead of hanging it."""
+    done, errors = threading.Event(), list[BaseException]()
+
+    def run() -> None:
+        try:
+            fn(*args)
+        except BaseException as error:
+            errors.append(error)
+        finally:
+            done.set()
+
+    threading.Thread(target=run, daemon=True).start()
+    assert done.wait(seconds), f"{getattr(fn, '__name__', fn)} did not return in {seconds} s"
+    if errors:
+        raise errors[0]
+
+
+def test_deleting_sessions_with_a_waiting_and_a_running_turn_ends_both(
+    start_worker: StartWorker,
+) -> None:
+    # One worker process, and "help" paced to about 25 s: the third turn below can start only
+    # once the deleted one has let go of it.
+    start_worker(concurrency=1, JOBS_PER_USER="1", BUILTIN_STREAM_DELAY_MS="1000")
+    user = make_user()
+    first, second = chats.create_session(user.id), chats.create_session(user.id)
+    running = chats.send_message(user.id, first.id, "help")
+    wait_status(running, "running")
+    waiting = chats.send_message(user.id, second.id, "help")
+    # Once the cancel waited on the delete's own lock of the job row: it never returned.
+    returns_within(20, chats.delete_session, user.id, second.id)
+    returns_within(20, chats.delete_session, user.id, first.id)
+    with session_scope() as db:
+        assert db.get(Job, running) is None and db.get(Job, waiting) is None
+    assert [s.id for s in chats.list_sessions(user.id)] == []
+    # The worker let go of the running turn: the user's next turn (limit 1) starts and ends.
+    third = chats.create_session(user.id)
+    started = time.monotonic()
+    job_id = chats.send_message(user.id, third.id, "run echo after-the-delete")
+    assert wait_for_job(user.id, job_id, timeout=30).status == "done"
+    assert time.monotonic() - started < 15  # well before the deleted "help" would have ended
