@@ -50,14 +50,26 @@ def test_0009_rebuilds_the_indexes_and_goes_back(data_dir: Path) -> None:
                 )
             return str(c.execute(sa.text(sql)).scalar() or "")
 
+    def statistics_target() -> int | None:
+        with engine.connect() as c:
+            value = c.execute(
+                sa.text(
+                    "SELECT attstattarget FROM pg_attribute"
+                    " WHERE attrelid = 'messages'::regclass AND attname = 'search_vector'"
+                )
+            ).scalar()
+            return None if value is None else int(value)
+
     at_head = "prefix='2 3 4'" if engine.dialect.name == "sqlite" else "user_id, created_at, id"
     assert at_head in search_index()
+    if engine.dialect.name != "sqlite":
+        assert statistics_target() == 1000
     command.downgrade(config, "0008")
     get_engine().dispose()
     if engine.dialect.name == "sqlite":
         assert "prefix='2 3'" in search_index()
     else:
-        assert search_index() == ""
+        assert search_index() == "" and statistics_target() in (-1, None)
     newer = conversation(alice.id, "Conference", "the conference call")
     assert {h.session_id for h in search.search(alice.id, "conf")} == {older, newer}
     command.upgrade(config, "head")
