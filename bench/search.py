@@ -4,10 +4,13 @@ Seeds the data with Core inserts (the search indexes are kept by the database, a
 production: FTS5 triggers on SQLite, generated tsvector columns on PostgreSQL), plus a second
 user with a tenth as much (their rows share the index; none may show up). Then runs a mix of
 queries through `search.service.search` (match, rank, one hit per session, snippets) and
-prints p50/p95/max per kind of query.
+prints p50/p95/max per kind of query: wall time, and CPU time (this process plus, on
+PostgreSQL, the server's backends), which a machine shared with other work inflates less.
 
 Run: .venv/bin/python -m bench.search [--postgres] [sessions [messages_per_session]]
 BENCH_SEARCH_DATA=<folder> (SQLite): seed once into that folder, reuse it on later runs.
+BENCH_SEARCH_DATABASE_URL=<postgresql url>: a database this bench seeded before (migrated to
+head here): measure without seeding again.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ import tempfile
 import time
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 from bench.apps import on_chosen_database
 
@@ -43,7 +47,42 @@ def word(n: int) -> str:
 
 
 def main() -> None:
+    reuse = os.environ.get("BENCH_SEARCH_DATABASE_URL", "")
+    if reuse:
+        os.environ["DATABASE_URL"] = reuse
+        measure(sys.argv[1:], "PostgreSQL")
+        return
     on_chosen_database(measure, "bench-search")
+
+
+def server_cpu_seconds() -> float:
+    """CPU time of the PostgreSQL server's client backends so far (0 on SQLite)."""
+    import psutil
+    import sqlalchemy as sa
+
+    from compymac_rx.db import get_engine
+
+    engine = get_engine()
+    if engine.dialect.name == "sqlite":
+        return 0.0
+    global _postmaster
+    if _postmaster is None:
+        with engine.connect() as c:
+            backend = int(c.execute(sa.text("SELECT pg_backend_pid()")).scalar_one())
+        _postmaster = psutil.Process(backend).parent()
+    total = 0.0
+    for child in _postmaster.children():
+        try:
+            if not " ".join(child.cmdline()).startswith("postgres: postgres "):
+                continue  # background workers: autovacuum, checkpointer, ...
+            # Nanoseconds on the CPU (psutil's cpu_times count 10 ms ticks).
+            total += int(Path(f"/proc/{child.pid}/schedstat").read_text().split()[0]) / 1e9
+        except (psutil.NoSuchProcess, FileNotFoundError):
+            continue
+    return total
+
+
+_postmaster: Any = None
 
 
 def seed(user_id: str, sessions: int, per_session: int, rng: random.Random) -> None:
@@ -99,6 +138,7 @@ def measure(args: list[str], database: str) -> None:
     sessions = int(args[0]) if args else 10_000
     per_session = int(args[1]) if len(args) > 1 else 50
     reuse = os.environ.get("BENCH_SEARCH_DATA", "") if database == "SQLite" else ""
+    reuse_pg = os.environ.get("BENCH_SEARCH_DATABASE_URL", "") if database != "SQLite" else ""
     data = Path(reuse) if reuse else Path(tempfile.mkdtemp(prefix="bench-search-"))
     data.mkdir(parents=True, exist_ok=True)
     os.environ["DATA_DIR"] = str(data)
@@ -117,12 +157,24 @@ def measure(args: list[str], database: str) -> None:
     began = time.perf_counter()
     if reuse and marker.exists():
         user_id = marker.read_text()
+    elif reuse_pg:
+        import sqlalchemy as sa
+
+        from compymac_rx.db import get_engine
+
+        with get_engine().connect() as c:
+            user_id = c.execute(
+                sa.text(
+                    "SELECT user_id FROM agent_sessions GROUP BY user_id"
+                    " ORDER BY count(*) DESC LIMIT 1"
+                )
+            ).scalar_one()
     else:
         user_id, other_id = make_user().id, make_user().id
         seed(user_id, sessions, per_session, rng)
         seed(other_id, max(1, sessions // 10), per_session, rng)
         marker.write_text(user_id)
-    if database == "PostgreSQL":
+    if database == "PostgreSQL" and not reuse_pg:
         # What autovacuum does after a bulk load: the planner's row estimates need it.
         import sqlalchemy as sa
 
@@ -146,24 +198,38 @@ def measure(args: list[str], database: str) -> None:
     }
     search.search(user_id, "warm up")
     every: list[float] = []
-    print(f"  {'query':16} {'p50 ms':>7} {'p95 ms':>7} {'max ms':>7} {'hits':>5}")
+    every_cpu: list[float] = []
+    print(f"  load average at the start: {os.getloadavg()[0]:.1f} ({os.cpu_count()} CPUs)")
+    print(
+        f"  {'query':16} {'p50 ms':>7} {'p95 ms':>7} {'max ms':>7} {'hits':>5}"
+        f" {'cpu p50':>8} {'cpu p95':>8}"
+    )
     for kind, make in kinds.items():
-        times, hits = [], 0
+        times, cpu, hits = [], [], 0
         for n in range(QUERIES_PER_KIND):
             text = make()
+            c0, s0 = time.process_time(), server_cpu_seconds()
             t0 = time.perf_counter()
             found = search.search(user_id, text, include_archived=n % 2 == 0)
             times.append((time.perf_counter() - t0) * 1000)
+            cpu.append((time.process_time() - c0 + server_cpu_seconds() - s0) * 1000)
             hits += len(found)
             assert all(h.session_id for h in found)
         every += times
-        p95 = statistics.quantiles(times, n=20)[-1]
+        every_cpu += cpu
         print(
-            f"  {kind:16} {statistics.median(times):7.1f} {p95:7.1f} {max(times):7.1f} "
-            f"{hits // QUERIES_PER_KIND:5}"
+            f"  {kind:16} {statistics.median(times):7.1f} {p95(times):7.1f} {max(times):7.1f} "
+            f"{hits // QUERIES_PER_KIND:5} {statistics.median(cpu):8.1f} {p95(cpu):8.1f}"
         )
-    p95_all = statistics.quantiles(every, n=20)[-1]
-    print(f"  {'all':16} {statistics.median(every):7.1f} {p95_all:7.1f} {max(every):7.1f}")
+    print(
+        f"  {'all':16} {statistics.median(every):7.1f} {p95(every):7.1f} {max(every):7.1f} "
+        f"{'':5} {statistics.median(every_cpu):8.1f} {p95(every_cpu):8.1f}"
+    )
+    print(f"  load average at the end: {os.getloadavg()[0]:.1f}")
+
+
+def p95(values: list[float]) -> float:
+    return statistics.quantiles(values, n=20)[-1]
 
 
 if __name__ == "__main__":

@@ -31,6 +31,11 @@ ACTIONS = (
     "keys.rotate",
     "chat.delete",
     "invite.create",
+    "token.create",
+    "token.revoke",
+    "export.session",
+    "export.account",
+    "import",
 )
 OUTCOMES = ("ok", "failed", "refused")
 

@@ -18,6 +18,7 @@ from typing import Any
 import pydantic
 
 from compymac_rx import beneath, workspaces
+from compymac_rx.audit import service as audit
 from compymac_rx.chats import repository
 from compymac_rx.chats.models import AgentSession
 from compymac_rx.db import new_id, session_scope
@@ -207,5 +208,26 @@ def store(user_id: str, sessions: list[ParsedSession]) -> list[str]:
 
 
 def import_file(user_id: str, filename: str, data: bytes) -> list[str]:
-    """Parse and store one file; ImportFailed (nothing stored) when it cannot be imported."""
-    return store(user_id, parse(filename, data))
+    """Parse and store one file; ImportFailed (nothing stored) when it cannot be imported.
+    Either way one `import` event says which file and how it ended."""
+    name = filename[:100]
+    try:
+        new_ids = store(user_id, parse(filename, data))
+    except ImportFailed as error:
+        audit.record(
+            "import",
+            actor_id=user_id,
+            subject_id=user_id,
+            target="import",
+            outcome="failed",
+            detail={"file": name, "bytes": len(data), "reason": str(error)[:200]},
+        )
+        raise
+    audit.record(
+        "import",
+        actor_id=user_id,
+        subject_id=user_id,
+        target="import",
+        detail={"file": name, "bytes": len(data), "sessions": len(new_ids)},
+    )
+    return new_ids

@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from compymac_rx import beneath
+from compymac_rx.audit import service as audit
 from compymac_rx.chats import repository
 from compymac_rx.chats.models import AgentSession, Message
 from compymac_rx.chats.service import NotFound
@@ -68,7 +69,14 @@ def _too_large(size: int) -> ExportTooLarge:
     )
 
 
+def _audit(user_id: str, action: str, target: str, outcome: str, **detail: object) -> None:
+    audit.record(
+        action, actor_id=user_id, subject_id=user_id, target=target, outcome=outcome, detail=detail
+    )
+
+
 def export_session(user_id: str, session_id: str) -> formats.SessionExport:
+    """The session's export record (not audited: the downloads below are)."""
     with session_scope() as db:
         row = repository.get_session(db, user_id=user_id, session_id=session_id)
         if row is None:
@@ -80,12 +88,24 @@ def export_session(user_id: str, session_id: str) -> formats.SessionExport:
     return _record(row, messages)
 
 
+def _audited_export(user_id: str, session_id: str, kind: str) -> formats.SessionExport:
+    """One `export.session` event per download: ok, or refused when too large."""
+    target = f"chat:{session_id}"
+    try:
+        record = export_session(user_id, session_id)
+    except ExportTooLarge:
+        _audit(user_id, "export.session", target, "refused", format=kind, reason="too large")
+        raise
+    _audit(user_id, "export.session", target, "ok", format=kind, messages=len(record.messages))
+    return record
+
+
 def session_json(user_id: str, session_id: str) -> bytes:
-    return formats.session_json(export_session(user_id, session_id))
+    return formats.session_json(_audited_export(user_id, session_id, "json"))
 
 
 def session_markdown(user_id: str, session_id: str) -> str:
-    return formats.session_markdown(export_session(user_id, session_id))
+    return formats.session_markdown(_audited_export(user_id, session_id, "markdown"))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -116,8 +136,11 @@ def plan_account_export(user_id: str) -> AccountPlan:
         content = repository.content_size(db, user_id=user_id)
     workspaces = {row.id: Path(row.workspace_path) for row in rows}
     size = content + sum(_files_size(path) for path in workspaces.values())
+    # The one `export.account` event: every download of the zip starts with this plan.
     if size > _limit():
+        _audit(user_id, "export.account", "account", "refused", bytes=size, reason="too large")
         raise _too_large(size)
+    _audit(user_id, "export.account", "account", "ok", sessions=len(rows), bytes=size)
     return AccountPlan([row.id for row in rows], workspaces, size)
 
 
@@ -185,7 +208,8 @@ def account_zip(user_id: str, plan: AccountPlan) -> Iterator[bytes]:
         zf.writestr("account.json", manifest.model_dump_json(indent=2))
         for session_id in plan.session_ids:
             try:
-                data = session_json(user_id, session_id)
+                # Not session_json: the account export is one event, not one per session.
+                data = formats.session_json(export_session(user_id, session_id))
             except NotFound:
                 continue  # deleted while the export ran
             zf.writestr(f"sessions/{session_id}.json", data)

@@ -16,7 +16,7 @@ class Snippet:
 
 @dataclasses.dataclass(frozen=True)
 class RawHit:
-    """One matching row as an index returns it (before snippets and one-per-session)."""
+    """One matching row as an index returns it (before ranking, snippets and one-per-session)."""
 
     session_id: str
     title: str
@@ -25,8 +25,7 @@ class RawHit:
     message_id: int | None
     seq: int | None
     text: str
-    at: datetime
-    rank: float  # larger is better, whatever the backend's own scale
+    at: datetime | str  # SQLite returns its text form; `index.when` reads it for shown hits
 
 
 @dataclasses.dataclass(frozen=True)

@@ -6,6 +6,7 @@ word is (letters and digits; `_` and punctuation separate words) and on the high
 
 from __future__ import annotations
 
+import functools
 import re
 
 from compymac_rx.search.models import Snippet
@@ -43,7 +44,36 @@ def tsquery(words: list[str]) -> str:
     return " & ".join(f"{word}:*" for word in words)
 
 
-def _pattern(words: list[str]) -> re.Pattern[str]:
+# BM25's usual constants: how fast repeats stop counting, how much length weighs.
+_K1 = 1.2
+_B = 0.75
+
+
+def text_length(text: str) -> int:
+    """About how many words a text has: whitespace-separated pieces (C-fast, unlike a regex
+    split; only ranking's length normalisation uses it)."""
+    return len(text.split())
+
+
+def rank(text: str, words: list[str], average_length: float) -> float:
+    """How well a text matches: BM25's term-frequency part over prefix matches; larger is
+    better. The inverse document frequency is left out: for one word it is the same for every
+    candidate, and computing it means counting every match of every word in the whole index
+    (FTS5's bm25() spent 30-100 ms of a query on it at 500,000 messages). Both databases rank
+    with this function, so they order the same candidates alike."""
+    matched = [found.lower() for found in _pattern(tuple(words)).findall(text)]
+    if not matched:
+        return 0.0
+    norm = _K1 * (1 - _B + _B * text_length(text) / max(average_length, 1.0))
+    score = 0.0
+    for word in words:
+        frequency = sum(1 for found in matched if found.startswith(word))
+        score += frequency * (_K1 + 1) / (frequency + norm)
+    return score
+
+
+@functools.lru_cache(maxsize=64)
+def _pattern(words: tuple[str, ...]) -> re.Pattern[str]:
     # A word that starts where the term starts (a prefix match, like the indexes).
     alternatives = "|".join(re.escape(word) for word in sorted(words, key=len, reverse=True))
     return re.compile(rf"(?<![^\W_])(?:{alternatives})[^\W_]*", re.IGNORECASE)
@@ -54,7 +84,7 @@ def snippet(text: str, words: list[str]) -> Snippet:
     text = " ".join(text.split())  # one line: newlines and runs of spaces read badly in a list
     if not words:
         return Snippet(text[:SNIPPET_CHARS])
-    pattern = _pattern(words)
+    pattern = _pattern(tuple(words))
     first = pattern.search(text)
     start = 0 if first is None else max(0, first.start() - SNIPPET_BEFORE)
     if start:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from compymac_rx.db import get_engine, session_scope
 from compymac_rx.search import query
-from compymac_rx.search.index import index_for
+from compymac_rx.search.index import index_for, when
 from compymac_rx.search.models import RawHit, SearchHit
 
 MAX_RESULTS = 50
@@ -25,16 +25,21 @@ def search(
     limit = max(1, min(limit, MAX_RESULTS))
     index = index_for(get_engine().dialect.name)
     with session_scope() as db:
-        # Several messages of one session may match: fetch more, keep the best per session.
-        raw = index.find(
-            db, user_id=user_id, words=words, archived=include_archived, limit=limit * 4
-        )
+        raw = index.find(db, user_id=user_id, words=words, archived=include_archived)
     return _one_per_session(raw, words, limit)
 
 
+def _ranked(hits: list[RawHit], words: list[str]) -> list[RawHit]:
+    """Best first; among equals, the index's order (newest first) stays."""
+    average = sum(query.text_length(hit.text) for hit in hits) / len(hits) if hits else 1.0
+    scores = [query.rank(hit.text, words, average) for hit in hits]
+    order = sorted(range(len(hits)), key=lambda n: -scores[n])
+    return [hits[n] for n in order]
+
+
 def _one_per_session(raw: list[RawHit], words: list[str], limit: int) -> list[SearchHit]:
-    titles = [hit for hit in raw if hit.message_id is None]
-    messages = sorted((hit for hit in raw if hit.message_id is not None), key=lambda h: -h.rank)
+    titles = _ranked([hit for hit in raw if hit.message_id is None], words)
+    messages = _ranked([hit for hit in raw if hit.message_id is not None], words)
     best_message: dict[str, RawHit] = {}
     for hit in messages:
         best_message.setdefault(hit.session_id, hit)
@@ -52,7 +57,7 @@ def _one_per_session(raw: list[RawHit], words: list[str], limit: int) -> list[Se
                 message_id=hit.message_id,
                 seq=hit.seq,
                 snippet=query.snippet(hit.text, words),
-                at=hit.at,
+                at=when(hit.at),
             )
         )
     return found

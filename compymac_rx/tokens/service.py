@@ -6,6 +6,7 @@ import hashlib
 import secrets
 from datetime import UTC, datetime, timedelta
 
+from compymac_rx.audit import service as audit
 from compymac_rx.db import session_scope, utcnow
 from compymac_rx.tokens import repository
 from compymac_rx.tokens.models import SCOPES, AccessToken, TokenPublic, TokenUser
@@ -70,6 +71,15 @@ def create_token(
                 expires_at=now + timedelta(days=days),
             ),
         )
+        # Name, scopes and lifetime, never the secret nor its hash or prefix.
+        audit.record(
+            "token.create",
+            actor_id=user_id,
+            subject_id=user_id,
+            target=f"token:{row.id}",
+            detail={"name": name, "scopes": row.scopes, "days": days},
+            db=db,
+        )
         return _public(row), secret
 
 
@@ -79,8 +89,18 @@ def list_tokens(user_id: str) -> list[TokenPublic]:
 
 
 def revoke_token(user_id: str, token_id: str) -> bool:
+    """True when the token was revoked now (False: not the user's, or revoked before)."""
     with session_scope() as db:
-        return repository.revoke(db, user_id=user_id, token_id=token_id, now=utcnow())
+        revoked = repository.revoke(db, user_id=user_id, token_id=token_id, now=utcnow())
+        if revoked:
+            audit.record(
+                "token.revoke",
+                actor_id=user_id,
+                subject_id=user_id,
+                target=f"token:{token_id}",
+                db=db,
+            )
+        return revoked
 
 
 def authenticate(secret: str) -> TokenUser | None:

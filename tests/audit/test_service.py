@@ -17,13 +17,18 @@ from compymac_rx.audit import service as audit
 from compymac_rx.audit.models import ACTIONS, AuditEvent
 from compymac_rx.chats import service as chats
 from compymac_rx.db import session_scope, utcnow
+from compymac_rx.exports import importer
+from compymac_rx.exports import service as exports
+from compymac_rx.exports.models import ExportTooLarge, ImportFailed
 from compymac_rx.identity.directory import LocalDirectory
 from compymac_rx.keys import rotate
 from compymac_rx.keys import service as keys
+from compymac_rx.tokens import service as tokens
 from tests.conftest import clear_caches
 from tests.factories import PASSWORD
 from tests.fake_openai import FakeOpenAI
 from tests.mail import keep_mail
+from tests.search.test_service import conversation
 
 API_KEY = "sk-AUDIT-planted-key-7c1d"
 NEW_PASSWORD = "a brand new passphrase"
@@ -100,6 +105,29 @@ def test_every_action_leaves_exactly_one_event_and_no_secret(
     chats.delete_session(user.id, chat.id)
     did("chat.delete")
 
+    token_row, token_secret = tokens.create_token(user.id, "ci script", days=30, scopes=["read"])
+    secrets.append(token_secret)
+    did("token.create")
+    assert tokens.revoke_token(user.id, token_row.id)
+    did("token.revoke")
+    assert not tokens.revoke_token(user.id, token_row.id)  # revoked already: no second event
+    assert counts() == expected
+
+    kept = chats.create_session(user.id)
+    exported = exports.session_json(user.id, kept.id)
+    did("export.session")
+    exports.session_markdown(user.id, kept.id)
+    did("export.session")
+    zipped = b"".join(exports.account_zip(user.id, exports.plan_account_export(user.id)))
+    did("export.account")  # one event for the account, none per session inside it
+    importer.import_file(user.id, "session.json", exported)
+    did("import")
+    importer.import_file(user.id, "account.zip", zipped)
+    did("import")
+    with pytest.raises(ImportFailed):
+        importer.import_file(user.id, "broken.json", b"{not json")
+    did("import", "failed")
+
     link = invites.create_invite(admin.id)
     secrets.append(parse_qs(urlsplit(link).query)["invite"][0])
     did("invite.create")
@@ -136,6 +164,27 @@ def test_every_action_leaves_exactly_one_event_and_no_secret(
         assert hash_token(secret) not in dump
     # Every action the app knows was exercised here.
     assert {action for action, _ in expected} == set(ACTIONS)
+
+
+def test_exports_above_the_limit_are_audited_as_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    user = accounts.resolve_user(accounts.sign_up("big@example.com", PASSWORD))
+    assert user is not None
+    chat_id = conversation(user.id, "Big", "a message longer than ten bytes")
+    monkeypatch.setattr(exports, "_limit", lambda: 10)
+    with pytest.raises(ExportTooLarge):
+        exports.session_json(user.id, chat_id)
+    with pytest.raises(ExportTooLarge):
+        exports.plan_account_export(user.id)
+    assert counts() == Counter(
+        {
+            ("signup", "ok"): 1,
+            ("export.session", "refused"): 1,
+            ("export.account", "refused"): 1,
+        }
+    )
+    [session_event] = [e for e in all_events() if e.action == "export.session"]
+    assert session_event.target == f"chat:{chat_id}" and session_event.subject_id == user.id
+    assert session_event.detail == {"format": "json", "reason": "too large"}
 
 
 def test_the_user_sees_only_their_own_events_and_the_admin_filters_and_pages(

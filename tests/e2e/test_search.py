@@ -58,6 +58,15 @@ def test_search_never_shows_another_users_sessions(
     sign_up(page, app_server, unique_email("searchowner"))
     new_session(page)
     send_and_wait(page, "run echo pomegranate")
+    # Archived sessions are found only when asked for.
+    page.get_by_role("button", name="Actions for run echo pomegranate").click()
+    page.get_by_role("menuitem", name="Archive").click()
+    expect(page.get_by_test_id("session-row")).to_have_count(0, timeout=TIMEOUT)
+    page.get_by_label("Search your sessions").fill("pomegranate")
+    expect(page.get_by_test_id("search-results")).to_contain_text("Nothing found", timeout=TIMEOUT)
+    page.get_by_label("Include archived sessions").click()
+    expect(page.get_by_test_id("search-result")).to_have_count(1, timeout=TIMEOUT)
+    expect(page.get_by_test_id("search-result").locator("mark").first).to_have_text("pomegranate")
     owner.close()
 
     other = browser.new_context()

@@ -37,6 +37,22 @@ def test_snippet_ranges_cover_prefix_matches() -> None:
     assert [found.text[a:b] for a, b in found.highlights] == ["Deploying", "deploy"]
 
 
+def test_rank_counts_prefix_matches_and_weighs_length() -> None:
+    def rank(text: str, *words: str) -> float:
+        return query.rank(text, list(words), average_length=8)
+
+    assert rank("nothing here", "zebra") == 0.0
+    # More matches rank higher, with diminishing returns; a word inside another is no match.
+    assert rank("zebra zebras zebra", "zebra") > rank("zebra and more", "zebra") > 0
+    assert rank("a zebra", "zebra") == rank("a Zebras!", "zebra")
+    assert rank("the antizebra", "zebra") == 0.0
+    # The same matches in a longer text rank lower.
+    short, long = "zebra fence", "zebra " + "fence " * 30
+    assert rank(short, "zebra") > rank(long, "zebra")
+    # Each word counts: a text with both words beats one with only one of them twice.
+    assert rank("deploy payments", "deploy", "pay") > rank("deploy deploy", "deploy", "pay")
+
+
 def test_snippet_parts_alternate_text_and_hits() -> None:
     parts = snippet_parts(Snippet("a kiwi and a Kiwis", ((2, 6), (13, 18))))
     assert parts == [
