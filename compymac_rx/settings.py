@@ -71,7 +71,7 @@ class Settings(BaseSettings):
     agent_max_steps: int = Field(8, ge=1, le=100)
     # 0 = the builtin agent's reply is published at once; > 0 paces it, for demos only.
     builtin_stream_delay_ms: int = Field(0, ge=0, le=2000)
-    # Text deltas are coalesced into one event at most this often (0 = one event per delta).
+    # A job's events go out as one batch at most this often (0 = each at once); see publisher.py.
     stream_flush_ms: int = Field(40, ge=0, le=1000)
     event_replay_seconds: int = Field(600, ge=10)
 
