@@ -6,7 +6,9 @@ from compymac_rx.accounts.models import (
     Identity,
     Invite,
     OidcFlow,
+    OneTimeToken,
     PasswordReset,
+    RecoveryCode,
     UsedToken,
     User,
 )
@@ -29,7 +31,9 @@ __all__ = [
     "Message",
     "ModelPreference",
     "OidcFlow",
+    "OneTimeToken",
     "PasswordReset",
+    "RecoveryCode",
     "UsedToken",
     "User",
 ]

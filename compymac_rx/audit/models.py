@@ -12,7 +12,7 @@ from sqlmodel import Field, SQLModel
 from compymac_rx.db import new_id, utcnow
 
 # Every action the app records; the admin page filters by these.
-ACTIONS = (
+ACTIONS: tuple[str, ...] = (
     "signin",
     "signout",
     "signup",
@@ -31,6 +31,15 @@ ACTIONS = (
     "keys.rotate",
     "chat.delete",
     "invite.create",
+)
+# Mailed links and two-factor (issue 12, second part); kept apart so merges stay simple.
+ACTIONS += (
+    "email.verify_request",
+    "email.verify",
+    "magic_link.request",
+    "2fa.enable",
+    "2fa.disable",
+    "2fa.recovery_used",
 )
 OUTCOMES = ("ok", "failed", "refused")
 
