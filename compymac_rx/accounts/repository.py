@@ -184,10 +184,18 @@ def revoke_issuer_sessions(
 # --- the admin page (local provider) ---
 
 
-def list_users(session: Session, *, limit: int, offset: int = 0) -> list[User]:
-    return list(
-        session.exec(select(User).order_by(col(User.created_at)).offset(offset).limit(limit))
-    )
+def list_users(session: Session, *, limit: int, offset: int = 0, query: str = "") -> list[User]:
+    """Admin views only (the caller checks the role): users in sign-up order, those whose
+    email or name contains `query` (any case) when one is given."""
+    statement = select(User)
+    if query:
+        needle = query.lower()
+        statement = statement.where(
+            col(User.email).contains(needle, autoescape=True)
+            | func.lower(col(User.display_name)).contains(needle, autoescape=True)
+        )
+    ordered = statement.order_by(col(User.created_at), col(User.id))
+    return list(session.exec(ordered.offset(offset).limit(limit)))
 
 
 def get_identity_of_user(session: Session, *, user_id: str, issuer: str) -> Identity | None:

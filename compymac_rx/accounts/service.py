@@ -61,6 +61,7 @@ AUTH_ERROR_MESSAGES = {
     "code": "That code is not right. Try again, or use one of your recovery codes.",
     "second_factor": "That sign-in waited too long for its code. Sign in again.",
     "already_enrolled": "Two-factor sign-in is already on.",
+    "no_user": "That account no longer exists.",
 }
 
 # Good news, shown on the sign-in page after a flow that ends there.
@@ -550,9 +551,9 @@ def is_active_admin(user_id: str) -> bool:
         return user is not None and user.is_active and user.is_admin
 
 
-def list_users(*, limit: int) -> list[User]:
+def list_users(*, limit: int, offset: int = 0, query: str = "") -> list[User]:
     with session_scope() as db:
-        return repository.list_users(db, limit=limit)
+        return repository.list_users(db, limit=limit, offset=offset, query=query)
 
 
 @revocations.changes_sessions

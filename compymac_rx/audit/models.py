@@ -40,6 +40,7 @@ ACTIONS += (
     "2fa.enable",
     "2fa.disable",
     "2fa.recovery_used",
+    "user.delete",
 )
 OUTCOMES = ("ok", "failed", "refused")
 
