@@ -44,6 +44,7 @@ from compymac_rx.state.live_turn import LiveState
 from compymac_rx.state.security import SecurityState
 from compymac_rx.state.settings import SettingsState
 from compymac_rx.state.tokens import TokensState
+from compymac_rx.state.usage import UsageState
 
 
 async def live_events(app: rx.App) -> None:
@@ -80,7 +81,10 @@ app.add_middleware(EventGuard(), index=0)
 app.add_page(chat_page, route=routes.HOME, on_load=ChatState.load_page, title="CompyMac RX")
 app.add_page(chat_page, route=routes.SESSION, on_load=ChatState.load_page, title="CompyMac RX")
 app.add_page(
-    admin_page, route=routes.ADMIN, on_load=[AdminState.load, AuditState.load], title="Users"
+    admin_page,
+    route=routes.ADMIN,
+    on_load=[AdminState.load, UsageState.load, AuditState.load],
+    title="Users",
 )
 app.add_page(signin_page, route=routes.SIGNIN, on_load=SignInState.load, title="Sign in")
 app.add_page(signup_page, route=routes.SIGNUP, on_load=SignInState.load, title="Create account")

@@ -1,4 +1,4 @@
-"""accounts: verified emails, mailed sign-in links, TOTP two-factor and recovery codes
+"""accounts and usage: verified emails, mailed sign-in links, TOTP two-factor, turn usage
 
 `users` gains `email_verified_at` (EMAIL_VERIFICATION; NULL for every account that exists
 before this revision: with `required` their owners confirm at the next sign-in, the sign-in
@@ -6,6 +6,10 @@ page offers the link) and the TOTP columns (the secret encrypted, when it was co
 last time step accepted). `one_time_tokens` keeps only the hashes of single-use, short-lived
 tokens: verification links, sign-in links, sign-ins waiting for their second factor.
 `recovery_codes` keeps the hashes of the two-factor recovery codes.
+
+`jobs` gains what each turn used (model, prompt and completion tokens, tool runs; zero for
+turns before this revision) and an index on (created_at, user_id, status) for the admin
+usage dashboard's range scans.
 
 Revision ID: 0010
 Revises: 0008
@@ -69,8 +73,27 @@ def upgrade() -> None:
     with op.batch_alter_table("recovery_codes", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_recovery_codes_user_id"), ["user_id"], unique=False)
 
+    with op.batch_alter_table("jobs", schema=None) as batch_op:
+        batch_op.add_column(
+            sa.Column(
+                "model",
+                sqlmodel.sql.sqltypes.AutoString(length=200),
+                server_default="",
+                nullable=False,
+            )
+        )
+        for name in ("prompt_tokens", "completion_tokens", "tool_runs"):
+            batch_op.add_column(sa.Column(name, sa.Integer(), server_default="0", nullable=False))
+        batch_op.create_index(
+            "ix_jobs_created_user_status", ["created_at", "user_id", "status"], unique=False
+        )
+
 
 def downgrade() -> None:
+    with op.batch_alter_table("jobs", schema=None) as batch_op:
+        batch_op.drop_index("ix_jobs_created_user_status")
+        for name in ("tool_runs", "completion_tokens", "prompt_tokens", "model"):
+            batch_op.drop_column(name)
     with op.batch_alter_table("recovery_codes", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_recovery_codes_user_id"))
     op.drop_table("recovery_codes")

@@ -26,7 +26,11 @@ class JobStatus(enum.StrEnum):
 
 class Job(SQLModel, table=True):
     __tablename__ = "jobs"
-    __table_args__ = (Index("ix_jobs_status_heartbeat", "status", "heartbeat_at"),)
+    __table_args__ = (
+        Index("ix_jobs_status_heartbeat", "status", "heartbeat_at"),
+        # The admin usage dashboard's range scans (usage/repository.py).
+        Index("ix_jobs_created_user_status", "created_at", "user_id", "status"),
+    )
 
     id: str = Field(default_factory=new_id, primary_key=True, max_length=32)
     session_id: str = Field(
@@ -42,6 +46,11 @@ class Job(SQLModel, table=True):
     # Written every few seconds while a worker runs the turn; the reaper finds silent ones.
     heartbeat_at: datetime | None = None
     attempts: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    # What the turn used, written with its final status (the usage dashboard sums these).
+    model: str = Field(default="", max_length=200, sa_column_kwargs={"server_default": ""})
+    prompt_tokens: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    completion_tokens: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    tool_runs: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
 
 
 @dataclasses.dataclass(frozen=True)

@@ -318,3 +318,25 @@ def finished_durations(session: Session, *, since: datetime, limit: int) -> list
         for status, start, end in rows
         if start is not None and end is not None
     ]
+
+
+def record_usage(
+    session: Session,
+    *,
+    job_id: str,
+    model: str,
+    prompt_tokens: int,
+    completion_tokens: int,
+    tool_runs: int,
+) -> None:
+    """What a turn used, for the usage dashboard (written with the final status)."""
+    session.execute(
+        update(Job)
+        .where(col(Job.id) == job_id)
+        .values(
+            model=model[:200],
+            prompt_tokens=prompt_tokens,
+            completion_tokens=completion_tokens,
+            tool_runs=tool_runs,
+        )
+    )

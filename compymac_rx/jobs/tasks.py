@@ -147,6 +147,8 @@ class JobSink:
                 ended = repository.finish(
                     db, job_id=self._job.id, status=status, error=error, now=utcnow()
                 )
+                if ended is not None:
+                    self._record_usage(db)
         except Exception:
             # The final status matters more than the reply, the error row or the trace.
             log.exception("job %s: could not store the turn's tail", self._job.id)
@@ -154,6 +156,17 @@ class JobSink:
         self._announce(stored)
         if ended is not None:  # else the reaper or a cancel ended it, and said so
             self._publisher.publish("status", status=status.value, error=error)
+
+    def _record_usage(self, db: Session) -> None:
+        models = [step for step in self.trace if step["kind"] == "model"]
+        repository.record_usage(
+            db,
+            job_id=self._job.id,
+            model=self.model,
+            prompt_tokens=sum(int(step.get("prompt_tokens", 0)) for step in models),
+            completion_tokens=sum(int(step.get("completion_tokens", 0)) for step in models),
+            tool_runs=sum(1 for step in self.trace if step["kind"] == "tool"),
+        )
 
     def cancelled(self) -> bool:
         now = time.monotonic()

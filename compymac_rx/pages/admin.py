@@ -9,6 +9,7 @@ import reflex as rx
 from compymac_rx import routes
 from compymac_rx.components.confirm import confirm_dialog
 from compymac_rx.identity.directory import DirectoryUser
+from compymac_rx.pages.usage import usage_section
 from compymac_rx.state.admin import AdminState
 from compymac_rx.state.audit import RANGES, AuditState
 
@@ -266,6 +267,7 @@ def admin_page() -> rx.Component:
                         AdminState.loaded & (AdminState.users.length() == 0),
                         rx.text("No users found.", color_scheme="gray"),
                     ),
+                    usage_section(),
                     _audit(),
                     width="100%",
                 ),

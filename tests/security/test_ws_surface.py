@@ -79,6 +79,7 @@ ALLOWED = {
     "SignInState": {"load"},
     "TokensState": {"load", "create", "dismiss_secret", "revoke"},
     "TransferState": {"import_files"},
+    "UsageState": {"load", "set_range"},
     "TurnState": {"set_model", "regenerate", "open_edit", "close_edit", "resend"},
 }
 

@@ -1,0 +1,100 @@
+"""The dashboard's queries: each one GROUP BY in the database, never rows into Python.
+
+Turns, failures, tool runs and tokens come from `jobs` (one row per turn; the index
+(created_at, user_id, status) serves the range); storage from `messages` (text bytes per
+user). Admin views only: the service checks the role.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import case, func, select
+from sqlmodel import Session, col
+
+from compymac_rx.accounts.models import User
+from compymac_rx.chats.models import Message
+from compymac_rx.jobs.models import Job, JobStatus
+from compymac_rx.usage.models import DayUsage, ModelUsage, UserStorage, UserUsage
+
+
+def _failed() -> Any:
+    return func.sum(case((col(Job.status) == JobStatus.FAILED.value, 1), else_=0))
+
+
+def daily(session: Session, *, since: datetime) -> list[DayUsage]:
+    day = func.date(col(Job.created_at))  # SQLite: text; PostgreSQL: a date
+    rows = session.execute(
+        select(
+            day,
+            func.count(),
+            _failed(),
+            func.count(func.distinct(col(Job.user_id))),
+            func.sum(col(Job.tool_runs)),
+        )
+        .where(col(Job.created_at) >= since)
+        .group_by(day)
+        .order_by(day)
+    ).all()
+    return [DayUsage(str(d), int(t), int(f or 0), int(a), int(r or 0)) for d, t, f, a, r in rows]
+
+
+def totals(session: Session, *, since: datetime) -> tuple[int, int, int, int]:
+    """(active users, turns, failed turns, tool runs) over the whole range."""
+    row = session.execute(
+        select(
+            func.count(func.distinct(col(Job.user_id))),
+            func.count(),
+            _failed(),
+            func.sum(col(Job.tool_runs)),
+        ).where(col(Job.created_at) >= since)
+    ).one()
+    return int(row[0]), int(row[1]), int(row[2] or 0), int(row[3] or 0)
+
+
+def by_model(session: Session, *, since: datetime) -> list[ModelUsage]:
+    prompt, completion = func.sum(col(Job.prompt_tokens)), func.sum(col(Job.completion_tokens))
+    rows = session.execute(
+        select(col(Job.model), func.count(), prompt, completion)
+        .where(col(Job.created_at) >= since)
+        .group_by(col(Job.model))
+        .order_by((prompt + completion).desc(), col(Job.model))
+    ).all()
+    return [ModelUsage(m or "(unknown)", int(t), int(p or 0), int(c or 0)) for m, t, p, c in rows]
+
+
+def top_users(session: Session, *, since: datetime, limit: int) -> list[UserUsage]:
+    tokens = func.sum(col(Job.prompt_tokens) + col(Job.completion_tokens))
+    per_user = (
+        select(col(Job.user_id), func.count().label("turns"), tokens.label("tokens"))
+        .where(col(Job.created_at) >= since)
+        .group_by(col(Job.user_id))
+        .order_by(tokens.desc(), func.count().desc())
+        .limit(limit)
+        .subquery()
+    )
+    rows = session.execute(
+        select(col(User.email), per_user.c.turns, per_user.c.tokens)
+        .join(per_user, per_user.c.user_id == col(User.id))
+        .order_by(per_user.c.tokens.desc(), per_user.c.turns.desc())
+    ).all()
+    return [UserUsage(e, int(t), int(k or 0)) for e, t, k in rows]
+
+
+def storage(session: Session, *, limit: int) -> list[UserStorage]:
+    """The users whose stored messages take the most room (all time)."""
+    size = func.sum(func.length(col(Message.content)))
+    per_user = (
+        select(col(Message.user_id), func.count().label("messages"), size.label("bytes"))
+        .group_by(col(Message.user_id))
+        .order_by(size.desc())
+        .limit(limit)
+        .subquery()
+    )
+    rows = session.execute(
+        select(col(User.email), per_user.c.messages, per_user.c.bytes)
+        .join(per_user, per_user.c.user_id == col(User.id))
+        .order_by(per_user.c.bytes.desc())
+    ).all()
+    return [UserStorage(e, int(m), int(b or 0)) for e, m, b in rows]
