@@ -32,8 +32,9 @@ ACTIONS: tuple[str, ...] = (
     "chat.delete",
     "invite.create",
 )
-# Mailed links and two-factor (issue 12, second part); kept apart so merges stay simple.
-ACTIONS += (
+# Mailed links, two-factor and admin deletion (issue 12, second part); kept apart so merges
+# stay simple (tests/audit/test_links_2fa.py exercises exactly these).
+LINK_AND_2FA_ACTIONS = (
     "email.verify_request",
     "email.verify",
     "magic_link.request",
@@ -42,6 +43,7 @@ ACTIONS += (
     "2fa.recovery_used",
     "user.delete",
 )
+ACTIONS += LINK_AND_2FA_ACTIONS
 OUTCOMES = ("ok", "failed", "refused")
 
 
