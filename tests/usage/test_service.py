@@ -46,7 +46,8 @@ def add_turns(user_id: str, rows: list[dict[str, object]]) -> None:
 
 def turn(days_ago: int, status: str = "done", **extra: object) -> dict[str, object]:
     at = utcnow() - timedelta(days=days_ago)
-    return {"status": status, "created_at": at, **extra}
+    usage = {"model": "", "prompt_tokens": 0, "completion_tokens": 0, "tool_runs": 0}
+    return {"status": status, "created_at": at, **usage, **extra}
 
 
 def test_numbers_per_day_model_and_user_over_the_range() -> None:

@@ -1,13 +1,23 @@
-"""The admin page: search users, delete one after a confirmation dialog (local directory)."""
+"""The admin page: search users, delete one after a confirmation dialog (local directory),
+and the usage dashboard."""
 
 from __future__ import annotations
 
+import re
 import sqlite3
 import time
 
 from playwright.sync_api import Browser, expect
 
-from tests.e2e.helpers import PASSWORD, TIMEOUT, expect_signed_in, sign_in, unique_email
+from tests.e2e.helpers import (
+    PASSWORD,
+    TIMEOUT,
+    expect_signed_in,
+    new_session,
+    send_and_wait,
+    sign_in,
+    unique_email,
+)
 from tests.e2e.mail.conftest import MailApp
 from tests.e2e.mail.steps import create_verified
 
@@ -69,3 +79,29 @@ def test_admin_searches_users_and_deletes_one_after_confirming(
         "Wrong email or password", timeout=TIMEOUT
     )
     gone.close()
+
+
+def test_admin_sees_the_usage_dashboard(browser: Browser, mail_app: MailApp) -> None:
+    admin_email = unique_email("metrics")
+    context = browser.new_context()
+    page = context.new_page()
+    create_verified(page, mail_app, admin_email)
+    with sqlite3.connect(mail_app.app.data_dir / "compymac.db") as db:
+        db.execute("UPDATE users SET is_admin = 1 WHERE email = ?", (admin_email,))
+    time.sleep(1.2)
+    sign_in(page, admin_email)
+    expect_signed_in(page, admin_email)
+    new_session(page)
+    send_and_wait(page, "list the files")
+
+    page.goto(f"{mail_app.url}/admin")
+    expect(page.get_by_role("heading", name="Usage")).to_be_visible(timeout=TIMEOUT)
+    page.get_by_label("Usage range").select_option("7")
+    turns = page.get_by_test_id("usage-turns")
+    expect(turns).to_have_text(re.compile(r"^[1-9]\d*$"), timeout=TIMEOUT)
+    expect(page.get_by_test_id("usage-active_users")).to_have_text(re.compile(r"^[1-9]\d*$"))
+    expect(page.get_by_test_id("usage-user-row").filter(has_text=admin_email)).to_have_count(1)
+    expect(page.get_by_test_id("usage-storage-row").filter(has_text=admin_email)).to_have_count(1)
+    # The charts are drawn (recharts renders SVG surfaces).
+    expect(page.locator(".recharts-surface").first).to_be_visible(timeout=TIMEOUT)
+    context.close()
