@@ -21,7 +21,7 @@ def _figure(label: str, key: str) -> rx.Component:
 
 
 def _per_day() -> rx.Component:
-    return rx.recharts.bar_chart(
+    return rx.recharts.composed_chart(
         rx.recharts.bar(data_key="turns", name="Turns", fill=rx.color("accent", 9)),
         rx.recharts.bar(data_key="failed", name="Failed turns", fill=rx.color("red", 9)),
         rx.recharts.bar(data_key="tools", name="Tool runs", fill=rx.color("gray", 8)),
