@@ -17,6 +17,7 @@ from compymac_rx.chats.models import AgentSession, Message
 from compymac_rx.jobs.models import Job
 from compymac_rx.keys.models import ApiKey, ModelPreference
 from compymac_rx.tokens.models import AccessToken
+from compymac_rx.usage.models import StorageTotal
 
 __all__ = [
     "AccessToken",
@@ -34,6 +35,7 @@ __all__ = [
     "OneTimeToken",
     "PasswordReset",
     "RecoveryCode",
+    "StorageTotal",
     "UsedToken",
     "User",
 ]

@@ -28,8 +28,15 @@ class Job(SQLModel, table=True):
     __tablename__ = "jobs"
     __table_args__ = (
         Index("ix_jobs_status_heartbeat", "status", "heartbeat_at"),
-        # The admin usage dashboard's range scans (usage/repository.py).
-        Index("ix_jobs_created_user_status", "created_at", "user_id", "status"),
+        # The admin usage dashboard's range scans (usage/repository.py); on PostgreSQL it
+        # covers every column the dashboard sums, so they are index-only scans.
+        Index(
+            "ix_jobs_created_user_status",
+            "created_at",
+            "user_id",
+            "status",
+            postgresql_include=["model", "prompt_tokens", "completion_tokens", "tool_runs"],
+        ),
     )
 
     id: str = Field(default_factory=new_id, primary_key=True, max_length=32)

@@ -1,8 +1,9 @@
 """The dashboard's queries: each one GROUP BY in the database, never rows into Python.
 
-Turns, failures, tool runs and tokens come from `jobs` (one row per turn; the index
-(created_at, user_id, status) serves the range); storage from `messages` (text bytes per
-user). Admin views only: the service checks the role.
+Turns, failures, tool runs and tokens come from `jobs` (one row per turn; the index on
+created_at, covering the columns summed on PostgreSQL, serves the range); storage from
+`storage_totals`, which triggers on `messages` keep. Admin views only: the service checks the
+role.
 """
 
 from __future__ import annotations
@@ -14,9 +15,8 @@ from sqlalchemy import case, func, select
 from sqlmodel import Session, col
 
 from compymac_rx.accounts.models import User
-from compymac_rx.chats.models import Message
 from compymac_rx.jobs.models import Job, JobStatus
-from compymac_rx.usage.models import DayUsage, ModelUsage, UserStorage, UserUsage
+from compymac_rx.usage.models import DayUsage, ModelUsage, StorageTotal, UserStorage, UserUsage
 
 
 def _failed() -> Any:
@@ -83,18 +83,11 @@ def top_users(session: Session, *, since: datetime, limit: int) -> list[UserUsag
 
 
 def storage(session: Session, *, limit: int) -> list[UserStorage]:
-    """The users whose stored messages take the most room (all time)."""
-    size = func.sum(func.length(col(Message.content)))
-    per_user = (
-        select(col(Message.user_id), func.count().label("messages"), size.label("bytes"))
-        .group_by(col(Message.user_id))
-        .order_by(size.desc())
-        .limit(limit)
-        .subquery()
-    )
+    """The users whose stored messages take the most room (all time; kept by triggers)."""
     rows = session.execute(
-        select(col(User.email), per_user.c.messages, per_user.c.bytes)
-        .join(per_user, per_user.c.user_id == col(User.id))
-        .order_by(per_user.c.bytes.desc())
+        select(col(User.email), col(StorageTotal.messages), col(StorageTotal.bytes))
+        .join(StorageTotal, col(StorageTotal.user_id) == col(User.id))
+        .order_by(col(StorageTotal.bytes).desc())
+        .limit(limit)
     ).all()
-    return [UserStorage(e, int(m), int(b or 0)) for e, m, b in rows]
+    return [UserStorage(e, int(m), int(b)) for e, m, b in rows]

@@ -104,3 +104,17 @@ def test_a_real_turn_records_its_model_and_tool_runs() -> None:
     board = usage.dashboard(admin.id, days=1)
     assert board.turns == 1 and board.models[0].model == "builtin"
     assert board.tool_runs == job.tool_runs
+
+
+def test_storage_totals_follow_inserts_and_deletes() -> None:
+    admin = make_user("admin@example.com")
+    chat = chats.create_session(admin.id)
+    wait_for_job(admin.id, chats.send_message(admin.id, chat.id, "hello there"))
+    [row] = usage.dashboard(admin.id, days=1).storage
+    with session_scope() as db:
+        stored = db.exec(sa.select(Message)).scalars().all()  # type: ignore[call-overload]
+    assert row.messages == len(stored) >= 2
+    assert row.bytes == sum(len(m.content.encode()) for m in stored)
+    chats.delete_session(admin.id, chat.id)
+    [after] = usage.dashboard(admin.id, days=1).storage
+    assert (after.messages, after.bytes) == (0, 0)
