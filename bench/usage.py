@@ -105,6 +105,47 @@ def seed(users: int, messages: int, rng: random.Random) -> None:
             job_rows, message_rows = [], []
 
 
+def seed_postgres(users: int, messages: int) -> None:
+    """The same data as `seed`, generated inside PostgreSQL (generate_series): minutes faster
+    than sending a million rows from Python. The storage triggers still run per row."""
+    import sqlalchemy as sa
+
+    from compymac_rx.db import get_engine
+
+    per_session = messages // (users * 10)
+    models = ", ".join(f"'{m}'" for m in MODELS)
+    statements = [
+        "INSERT INTO users (id, email, password_hash, display_name, is_admin, is_active,"
+        " created_at) SELECT md5('u' || g), 'u' || g || '@bench.example', 'x', '', false,"
+        " true, now() FROM generate_series(1, :users) g",
+        "INSERT INTO agent_sessions (id, user_id, title, title_is_auto, workspace_path,"
+        " archived, model, created_at, last_activity_at) SELECT md5('s' || g),"
+        " md5('u' || ((g - 1) / 10 + 1)), 'bench', true, '/nonexistent', false, '', now(),"
+        " now() FROM generate_series(1, :users * 10) g",
+        # Message g: session (g-1)/per+1, seq (g-1)%per+1; every fourth one starts a turn.
+        "INSERT INTO messages (session_id, user_id, seq, role, content, meta, job_id,"
+        " created_at) SELECT md5('s' || s), md5('u' || ((s - 1) / 10 + 1)), q,"
+        " CASE WHEN q % 2 = 1 THEN 'user' ELSE 'assistant' END,"
+        " repeat('word ', 5 + (g * 7919) % 75), '{}',"
+        " CASE WHEN q % 4 = 1 THEN md5('j' || g) END,"
+        " now() - ((g * 104729) % (:days * 86400)) * interval '1 second'"
+        " FROM (SELECT g, (g - 1) / :per + 1 AS s, (g - 1) % :per + 1 AS q"
+        " FROM generate_series(1, :messages) g) m",
+        "INSERT INTO jobs (id, session_id, user_id, status, cancel_requested, created_at,"
+        " attempts, model, prompt_tokens, completion_tokens, tool_runs)"
+        " SELECT job_id, session_id, user_id,"
+        " CASE WHEN id % 20 = 0 THEN 'failed' ELSE 'done' END, false, created_at, 1,"
+        f" (ARRAY[{models}])[1 + id % 4],"
+        " CASE WHEN id % 4 = 0 THEN 0 ELSE 200 + (id * 31) % 7800 END,"
+        " CASE WHEN id % 4 = 0 THEN 0 ELSE (200 + (id * 31) % 7800) / 4 END,"
+        " id % 6 FROM messages WHERE job_id IS NOT NULL",
+    ]
+    params = {"users": users, "messages": messages, "per": per_session, "days": DAYS}
+    with get_engine().begin() as c:
+        for statement in statements:
+            c.execute(sa.text(statement), params)
+
+
 def timed(fn: Callable[[], object]) -> list[float]:
     fn()  # warm up
     times = []
@@ -143,12 +184,16 @@ def measure(args: list[str], database: str) -> None:
     command.upgrade(config, "head")
     began = time.perf_counter()
     admin = make_user("admin@bench.example")
-    seed(users, messages, random.Random(7))
+    if database == "PostgreSQL":
+        seed_postgres(users, messages)
+    else:
+        seed(users, messages, random.Random(7))
     if database == "PostgreSQL":
         with get_engine().connect().execution_options(isolation_level="AUTOCOMMIT") as c:
             c.execute(sa.text("VACUUM ANALYZE"))
     with session_scope() as db:
-        turns = repository.totals(db, since=utcnow() - timedelta(days=DAYS + 1))[1]
+        daily = repository.daily(db, since=utcnow() - timedelta(days=DAYS + 1))
+        turns = sum(d.turns for d in daily)
     print(
         f"usage dashboard, {database}: {users:,} users, {messages:,} messages, {turns:,} turns "
         f"over {DAYS} days; seeded in {time.perf_counter() - began:.0f} s"
@@ -162,7 +207,7 @@ def measure(args: list[str], database: str) -> None:
         row(f"dashboard, {days} days", timed(board))
     since = utcnow() - timedelta(days=30)
     queries: dict[str, Callable[[Session], object]] = {
-        "  totals (30 d)": lambda db: repository.totals(db, since=since),
+        "  active users (30 d)": lambda db: repository.active_users(db, since=since),
         "  per day (30 d)": lambda db: repository.daily(db, since=since),
         "  per model (30 d)": lambda db: repository.by_model(db, since=since),
         "  top users (30 d)": lambda db: repository.top_users(db, since=since, limit=10),

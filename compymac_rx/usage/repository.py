@@ -40,17 +40,10 @@ def daily(session: Session, *, since: datetime) -> list[DayUsage]:
     return [DayUsage(str(d), int(t), int(f or 0), int(a), int(r or 0)) for d, t, f, a, r in rows]
 
 
-def totals(session: Session, *, since: datetime) -> tuple[int, int, int, int]:
-    """(active users, turns, failed turns, tool runs) over the whole range."""
-    row = session.execute(
-        select(
-            func.count(func.distinct(col(Job.user_id))),
-            func.count(),
-            _failed(),
-            func.sum(col(Job.tool_runs)),
-        ).where(col(Job.created_at) >= since)
-    ).one()
-    return int(row[0]), int(row[1]), int(row[2] or 0), int(row[3] or 0)
+def active_users(session: Session, *, since: datetime) -> int:
+    """Distinct users with a turn in the range (the per-day counts cannot be added up)."""
+    query = select(func.count(func.distinct(col(Job.user_id)))).where(col(Job.created_at) >= since)
+    return int(session.execute(query).scalar_one())
 
 
 def by_model(session: Session, *, since: datetime) -> list[ModelUsage]:

@@ -26,14 +26,15 @@ def dashboard(actor_id: str, *, days: int) -> Dashboard:
     # Whole days: the first one starts at midnight UTC, so its bar is not cut short.
     since = (now - timedelta(days=days - 1)).replace(hour=0, minute=0, second=0, microsecond=0)
     with session_scope() as db:
-        active, turns, failed, tools = repository.totals(db, since=since)
+        daily = repository.daily(db, since=since)
         return Dashboard(
             days=days,
-            active_users=active,
-            turns=turns,
-            failed_turns=failed,
-            tool_runs=tools,
-            daily=repository.daily(db, since=since),
+            active_users=repository.active_users(db, since=since),
+            # Sums of the per-day rows: no second pass over the range.
+            turns=sum(d.turns for d in daily),
+            failed_turns=sum(d.failed_turns for d in daily),
+            tool_runs=sum(d.tool_runs for d in daily),
+            daily=daily,
             models=repository.by_model(db, since=since),
             top_users=repository.top_users(db, since=since, limit=TOP),
             storage=repository.storage(db, limit=TOP),
