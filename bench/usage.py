@@ -130,7 +130,7 @@ def seed_postgres(users: int, messages: int) -> None:
         " CASE WHEN q % 4 = 1 THEN md5('j' || g) END,"
         " now() - ((g * 104729) % (:days * 86400)) * interval '1 second'"
         " FROM (SELECT g, (g - 1) / :per + 1 AS s, (g - 1) % :per + 1 AS q"
-        " FROM generate_series(1, :messages) g) m",
+        " FROM generate_series(1::bigint, :messages) g) m",
         "INSERT INTO jobs (id, session_id, user_id, status, cancel_requested, created_at,"
         " attempts, model, prompt_tokens, completion_tokens, tool_runs)"
         " SELECT job_id, session_id, user_id,"

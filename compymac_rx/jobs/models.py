@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import enum
 from datetime import datetime
+from typing import ClassVar
 
 from sqlalchemy import Column, Index, Text
 from sqlmodel import Field, SQLModel
@@ -58,6 +59,23 @@ class Job(SQLModel, table=True):
     prompt_tokens: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
     completion_tokens: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
     tool_runs: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+
+
+@dataclasses.dataclass(frozen=True)
+class TurnUsage:
+    """What a finished turn used, stored on its row with the final status."""
+
+    COLUMNS: ClassVar[tuple[str, ...]] = (
+        "model",
+        "prompt_tokens",
+        "completion_tokens",
+        "tool_runs",
+    )
+
+    model: str
+    prompt_tokens: int
+    completion_tokens: int
+    tool_runs: int
 
 
 @dataclasses.dataclass(frozen=True)
