@@ -126,7 +126,7 @@ def seed_postgres(users: int, messages: int) -> None:
         "INSERT INTO messages (session_id, user_id, seq, role, content, meta, job_id,"
         " created_at) SELECT md5('s' || s), md5('u' || ((s - 1) / 10 + 1)), q,"
         " CASE WHEN q % 2 = 1 THEN 'user' ELSE 'assistant' END,"
-        " repeat('word ', 5 + (g * 7919) % 75), '{}',"
+        " repeat('word ', (5 + (g * 7919) % 75)::int), '{}',"
         " CASE WHEN q % 4 = 1 THEN md5('j' || g) END,"
         " now() - ((g * 104729) % (:days * 86400)) * interval '1 second'"
         " FROM (SELECT g, (g - 1) / :per + 1 AS s, (g - 1) % :per + 1 AS q"
