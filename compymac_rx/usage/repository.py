@@ -24,26 +24,43 @@ def _failed() -> Any:
 
 
 def daily(session: Session, *, since: datetime) -> list[DayUsage]:
-    day = func.date(col(Job.created_at))  # SQLite: text; PostgreSQL: a date
-    rows = session.execute(
+    # Per (day, user) first, then per day: counting the users of a day is then a count of
+    # rows, two hash aggregates instead of a COUNT(DISTINCT) that sorts every turn.
+    day = func.date(col(Job.created_at)).label("day")  # SQLite: text; PostgreSQL: a date
+    per_user = (
         select(
             day,
-            func.count(),
-            _failed(),
-            func.count(func.distinct(col(Job.user_id))),
-            func.sum(col(Job.tool_runs)),
+            func.count().label("turns"),
+            _failed().label("failed"),
+            func.sum(col(Job.tool_runs)).label("tools"),
         )
         .where(col(Job.created_at) >= since)
-        .group_by(day)
-        .order_by(day)
+        .group_by(day, col(Job.user_id))
+        .subquery()
+    )
+    rows = session.execute(
+        select(
+            per_user.c.day,
+            func.sum(per_user.c.turns),
+            func.sum(per_user.c.failed),
+            func.count(),
+            func.sum(per_user.c.tools),
+        )
+        .group_by(per_user.c.day)
+        .order_by(per_user.c.day)
     ).all()
     return [DayUsage(str(d), int(t), int(f or 0), int(a), int(r or 0)) for d, t, f, a, r in rows]
 
 
 def active_users(session: Session, *, since: datetime) -> int:
     """Distinct users with a turn in the range (the per-day counts cannot be added up)."""
-    query = select(func.count(func.distinct(col(Job.user_id)))).where(col(Job.created_at) >= since)
-    return int(session.execute(query).scalar_one())
+    users = (
+        select(col(Job.user_id))
+        .where(col(Job.created_at) >= since)
+        .group_by(col(Job.user_id))
+        .subquery()
+    )
+    return int(session.execute(select(func.count()).select_from(users)).scalar_one())
 
 
 def by_model(session: Session, *, since: datetime) -> list[ModelUsage]:
