@@ -22,7 +22,15 @@ from compymac_rx.pages.account import account_page
 from compymac_rx.pages.admin import admin_page
 from compymac_rx.pages.chat import chat_page
 from compymac_rx.pages.settings import settings_page
-from compymac_rx.pages.signin import forgot_page, reset_page, signin_page, signup_page
+from compymac_rx.pages.signin import (
+    forgot_page,
+    magic_page,
+    magic_request_page,
+    reset_page,
+    second_factor_page,
+    signin_page,
+    signup_page,
+)
 from compymac_rx.settings import get_settings
 from compymac_rx.state.account import AccountState
 from compymac_rx.state.admin import AdminState
@@ -33,8 +41,10 @@ from compymac_rx.state.delivery import apply_events
 from compymac_rx.state.guard import EventGuard
 from compymac_rx.state.live import deliver_events
 from compymac_rx.state.live_turn import LiveState
+from compymac_rx.state.security import SecurityState
 from compymac_rx.state.settings import SettingsState
 from compymac_rx.state.tokens import TokensState
+from compymac_rx.state.usage import UsageState
 
 
 async def live_events(app: rx.App) -> None:
@@ -71,7 +81,10 @@ app.add_middleware(EventGuard(), index=0)
 app.add_page(chat_page, route=routes.HOME, on_load=ChatState.load_page, title="CompyMac RX")
 app.add_page(chat_page, route=routes.SESSION, on_load=ChatState.load_page, title="CompyMac RX")
 app.add_page(
-    admin_page, route=routes.ADMIN, on_load=[AdminState.load, AuditState.load], title="Users"
+    admin_page,
+    route=routes.ADMIN,
+    on_load=[AdminState.load, UsageState.load, AuditState.load],
+    title="Users",
 )
 app.add_page(signin_page, route=routes.SIGNIN, on_load=SignInState.load, title="Sign in")
 app.add_page(signup_page, route=routes.SIGNUP, on_load=SignInState.load, title="Create account")
@@ -81,8 +94,20 @@ app.add_page(
     on_load=[SettingsState.load, TokensState.load],
     title="Settings",
 )
-app.add_page(account_page, route=routes.ACCOUNT, on_load=AccountState.load, title="Account")
+app.add_page(
+    account_page,
+    route=routes.ACCOUNT,
+    on_load=[AccountState.load, SecurityState.load],
+    title="Account",
+)
 app.add_page(forgot_page, route=routes.FORGOT, on_load=SignInState.load, title="Forgot password")
 app.add_page(reset_page, route=routes.RESET, on_load=SignInState.load, title="New password")
+app.add_page(
+    magic_request_page, route=routes.MAGIC_REQUEST, on_load=SignInState.load, title="Sign-in link"
+)
+app.add_page(magic_page, route=routes.MAGIC, on_load=SignInState.load, title="Sign in")
+app.add_page(
+    second_factor_page, route=routes.SECOND_FACTOR, on_load=SignInState.load, title="Sign-in code"
+)
 app.register_lifespan_task(live_events)
 app.register_lifespan_task(loop_watch)

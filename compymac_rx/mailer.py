@@ -1,7 +1,8 @@
 """Mail leaves through one interface: SMTP (settings), or the console for the embedded profile.
 
-Only the password-reset flow sends mail today. The console mailer writes the whole message to
-the process's output, where an operator of a zero-service install (or a test) reads the link.
+Password resets, email verification and sign-in links send mail. The console mailer writes the
+whole message to the process's output, where an operator of a zero-service install (or a test)
+reads the link.
 """
 
 from __future__ import annotations

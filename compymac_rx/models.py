@@ -6,7 +6,9 @@ from compymac_rx.accounts.models import (
     Identity,
     Invite,
     OidcFlow,
+    OneTimeToken,
     PasswordReset,
+    RecoveryCode,
     UsedToken,
     User,
 )
@@ -15,6 +17,7 @@ from compymac_rx.chats.models import AgentSession, Message
 from compymac_rx.jobs.models import Job
 from compymac_rx.keys.models import ApiKey, ModelPreference
 from compymac_rx.tokens.models import AccessToken
+from compymac_rx.usage.models import StorageTotal
 
 __all__ = [
     "AccessToken",
@@ -29,7 +32,10 @@ __all__ = [
     "Message",
     "ModelPreference",
     "OidcFlow",
+    "OneTimeToken",
     "PasswordReset",
+    "RecoveryCode",
+    "StorageTotal",
     "UsedToken",
     "User",
 ]

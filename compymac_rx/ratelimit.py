@@ -34,6 +34,9 @@ LimitName = Literal[
     "upload_user",
     "reset_email",
     "reset_ip",
+    "mail_link_email",
+    "mail_link_ip",
+    "second_factor_user",
 ]
 
 
@@ -209,6 +212,10 @@ def _limits(name: LimitName) -> tuple[int, float]:
         "upload_user": (s.uploads_per_minute, 60),
         "reset_email": (s.password_resets_per_hour, 3600),
         "reset_ip": (s.password_resets_per_hour * 4, 3600),
+        "mail_link_email": (s.mail_links_per_hour, 3600),
+        "mail_link_ip": (s.mail_links_per_hour * 4, 3600),
+        # Wrong two-factor codes count like wrong passwords, per account.
+        "second_factor_user": (s.login_max_failures, s.login_window_seconds),
     }[name]
 
 

@@ -15,6 +15,10 @@ SETTINGS = "/settings"
 ACCOUNT = "/account"
 FORGOT = "/forgot"
 RESET = "/reset"
+# Mailed sign-in links and the second-factor step (accounts/email_links, accounts/twofactor).
+MAGIC_REQUEST = "/magic-link"
+MAGIC = "/magic"
+SECOND_FACTOR = "/two-factor"
 FILES_ROUTE = "/files/{session_id}/{path:path}"
 EXPORT_SESSION_ROUTE = "/export/sessions/{session_id}/{kind}"
 EXPORT_ACCOUNT = "/export/account"
@@ -27,6 +31,11 @@ AUTH_CALLBACK = "/auth/callback"
 AUTH_BACKCHANNEL_LOGOUT = "/auth/backchannel-logout"
 AUTH_FORGOT = "/auth/forgot"
 AUTH_RESET = "/auth/reset"
+AUTH_VERIFY = "/auth/verify"
+AUTH_VERIFY_RESEND = "/auth/verify/resend"
+AUTH_MAGIC_REQUEST = "/auth/magic/request"
+AUTH_MAGIC = "/auth/magic"
+AUTH_SECOND_FACTOR = "/auth/two-factor"
 ADMIN = "/admin"
 HEALTH = "/health"
 READY = "/ready"
@@ -78,7 +87,7 @@ def safe_next(target: str | None) -> str:
         return HOME
     if _has_control(target):
         return HOME
-    if target.startswith(("/auth/", SIGNIN, SIGNUP, FORGOT, RESET)):
+    if target.startswith(("/auth/", SIGNIN, SIGNUP, FORGOT, RESET, MAGIC, SECOND_FACTOR)):
         return HOME
     return target
 
@@ -111,3 +120,9 @@ def signup_url(
     if wait:
         params["wait"] = str(wait)
     return f"{SIGNUP}?{urlencode(params)}" if params else SIGNUP
+
+
+def page_with(path: str, **params: str) -> str:
+    """`path` with the non-empty `params` as its query."""
+    kept = {k: v for k, v in params.items() if v}
+    return f"{path}?{urlencode(kept)}" if kept else path

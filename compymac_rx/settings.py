@@ -215,6 +215,17 @@ class Settings(BaseSettings):
     password_reset_ttl_minutes: int = Field(30, ge=5, le=24 * 60)
     # Reset requests per email per hour (four times as many per IP).
     password_resets_per_hour: int = Field(5, ge=1, le=1000)
+    # Local accounts' email addresses: `off` (never asked), `optional` (a link is mailed at
+    # sign-up and a banner asks until it is used), `required` (no sign-in until it is used).
+    email_verification: Literal["off", "optional", "required"] = "off"
+    email_verification_ttl_hours: int = Field(24, ge=1, le=24 * 14)
+    # Sign in by a link mailed to the account's address (local provider).
+    magic_link: bool = False
+    magic_link_ttl_minutes: int = Field(15, ge=2, le=120)
+    # Verification and sign-in links mailed per email per hour (four times as many per IP).
+    mail_links_per_hour: int = Field(5, ge=1, le=1000)
+    # The name an authenticator app shows beside a TOTP code.
+    totp_issuer: str = Field("CompyMac RX", min_length=1, max_length=60)
     # Audit events older than this are deleted (checked as events are written); 0 keeps all.
     audit_retention_days: int = Field(365, ge=0, le=3650)
 

@@ -36,6 +36,7 @@ DB_TEST_DIRS = (
     "search",
     "exports",
     "api",
+    "usage",
 )
 PG_TEMPLATE = "compymac_template"
 _db_names = itertools.count(1)

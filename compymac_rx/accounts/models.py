@@ -21,6 +21,15 @@ class User(SQLModel, table=True):
     is_admin: bool = False
     is_active: bool = True
     created_at: datetime = Field(default_factory=utcnow)
+    # When a mailed link proved the address (EMAIL_VERIFICATION); None: not yet.
+    email_verified_at: datetime | None = None
+    # TOTP two-factor: the secret, encrypted (crypto, bound to the user id). Set while
+    # enrolling; `totp_enabled_at` marks it confirmed by a code, and from then on every
+    # sign-in asks for one. `totp_last_step` is the time step of the last code accepted,
+    # so a code works once.
+    totp_secret_enc: str | None = None
+    totp_enabled_at: datetime | None = None
+    totp_last_step: int | None = None
 
 
 class AuthSession(SQLModel, table=True):
@@ -155,3 +164,35 @@ class SignInPublic:
     created_at: datetime
     last_seen_at: datetime
     current: bool
+
+
+# What a OneTimeToken is for.
+VERIFY_EMAIL = "verify_email"
+MAGIC_LINK = "magic_link"
+SECOND_FACTOR = "second_factor"
+
+
+class OneTimeToken(SQLModel, table=True):
+    """A single-use, short-lived token of one account: an email-verification link, a
+    sign-in link, or a sign-in waiting for its second factor. Only the hash is kept."""
+
+    __tablename__ = "one_time_tokens"
+
+    id: str = Field(default_factory=new_id, primary_key=True, max_length=32)
+    token_hash: str = Field(max_length=64, unique=True, index=True)
+    user_id: str = Field(foreign_key="users.id", index=True, max_length=32, ondelete="CASCADE")
+    purpose: str = Field(max_length=20)
+    created_at: datetime = Field(default_factory=utcnow)
+    expires_at: datetime = Field(index=True)
+    used_at: datetime | None = None
+
+
+class RecoveryCode(SQLModel, table=True):
+    """A two-factor recovery code: shown once at enrollment, only its hash kept, used once."""
+
+    __tablename__ = "recovery_codes"
+
+    id: str = Field(default_factory=new_id, primary_key=True, max_length=32)
+    user_id: str = Field(foreign_key="users.id", index=True, max_length=32, ondelete="CASCADE")
+    code_hash: str = Field(max_length=64)
+    used_at: datetime | None = None

@@ -15,7 +15,9 @@ from compymac_rx.accounts.models import (
     Identity,
     Invite,
     OidcFlow,
+    OneTimeToken,
     PasswordReset,
+    RecoveryCode,
     UsedToken,
     User,
 )
@@ -182,10 +184,18 @@ def revoke_issuer_sessions(
 # --- the admin page (local provider) ---
 
 
-def list_users(session: Session, *, limit: int, offset: int = 0) -> list[User]:
-    return list(
-        session.exec(select(User).order_by(col(User.created_at)).offset(offset).limit(limit))
-    )
+def list_users(session: Session, *, limit: int, offset: int = 0, query: str = "") -> list[User]:
+    """Admin views only (the caller checks the role): users in sign-up order, those whose
+    email or name contains `query` (any case) when one is given."""
+    statement = select(User)
+    if query:
+        needle = query.lower()
+        statement = statement.where(
+            col(User.email).contains(needle, autoescape=True)
+            | func.lower(col(User.display_name)).contains(needle, autoescape=True)
+        )
+    ordered = statement.order_by(col(User.created_at), col(User.id))
+    return list(session.exec(ordered.offset(offset).limit(limit)))
 
 
 def get_identity_of_user(session: Session, *, user_id: str, issuer: str) -> Identity | None:
@@ -427,3 +437,119 @@ def emails_of(session: Session, *, user_ids: set[str]) -> dict[str, str]:
         return {}
     rows = session.exec(select(User.id, User.email).where(col(User.id).in_(user_ids)))
     return dict(rows.all())
+
+
+# --- one-time tokens (verification and sign-in links, pending second factors), TOTP ---
+
+
+def add_one_time_token(session: Session, *, token: OneTimeToken) -> None:
+    session.add(token)
+    session.flush()
+
+
+def find_usable_one_time_token(
+    session: Session, *, token_hash: str, purpose: str, now: datetime
+) -> OneTimeToken | None:
+    return session.exec(
+        select(OneTimeToken).where(
+            OneTimeToken.token_hash == token_hash,
+            OneTimeToken.purpose == purpose,
+            col(OneTimeToken.used_at).is_(None),
+            OneTimeToken.expires_at > now,
+        )
+    ).first()
+
+
+def use_one_time_token(
+    session: Session, *, token_hash: str, purpose: str, now: datetime
+) -> str | None:
+    """Marks the token used and returns its user id, once; None when unknown, used, expired
+    or meant for something else. One conditional UPDATE: two racing uses, one winner."""
+    result = session.execute(
+        update(OneTimeToken)
+        .where(
+            col(OneTimeToken.token_hash) == token_hash,
+            col(OneTimeToken.purpose) == purpose,
+            col(OneTimeToken.used_at).is_(None),
+            col(OneTimeToken.expires_at) > now,
+        )
+        .values(used_at=now)
+    )
+    if int(result.rowcount) != 1:  # type: ignore[attr-defined]
+        return None
+    row = session.exec(select(OneTimeToken).where(OneTimeToken.token_hash == token_hash)).one()
+    return row.user_id
+
+
+def forget_one_time_tokens(session: Session, *, user_id: str, purpose: str, now: datetime) -> None:
+    """Every unused token of this user and purpose stops working; expired rows go."""
+    session.execute(
+        update(OneTimeToken)
+        .where(
+            col(OneTimeToken.user_id) == user_id,
+            col(OneTimeToken.purpose) == purpose,
+            col(OneTimeToken.used_at).is_(None),
+        )
+        .values(used_at=now)
+    )
+    session.execute(delete(OneTimeToken).where(col(OneTimeToken.expires_at) < now))
+
+
+def mark_email_verified(session: Session, *, user_id: str, now: datetime) -> bool:
+    """True when this call verified it (False: already verified, or no such user)."""
+    result = session.execute(
+        update(User)
+        .where(col(User.id) == user_id, col(User.email_verified_at).is_(None))
+        .values(email_verified_at=now)
+    )
+    return int(result.rowcount) == 1  # type: ignore[attr-defined]
+
+
+def set_totp(
+    session: Session, *, user_id: str, secret_enc: str | None, enabled_at: datetime | None
+) -> None:
+    session.execute(
+        update(User)
+        .where(col(User.id) == user_id)
+        .values(totp_secret_enc=secret_enc, totp_enabled_at=enabled_at, totp_last_step=None)
+    )
+
+
+def take_totp_step(session: Session, *, user_id: str, step: int) -> bool:
+    """Record `step` as the last code used; False when it (or a later one) was used already,
+    so one code never signs in twice."""
+    result = session.execute(
+        update(User)
+        .where(
+            col(User.id) == user_id,
+            (col(User.totp_last_step).is_(None)) | (col(User.totp_last_step) < step),
+        )
+        .values(totp_last_step=step)
+    )
+    return int(result.rowcount) == 1  # type: ignore[attr-defined]
+
+
+def replace_recovery_codes(session: Session, *, user_id: str, code_hashes: list[str]) -> None:
+    session.execute(delete(RecoveryCode).where(col(RecoveryCode.user_id) == user_id))
+    session.add_all(RecoveryCode(user_id=user_id, code_hash=h) for h in code_hashes)
+    session.flush()
+
+
+def use_recovery_code(session: Session, *, user_id: str, code_hash: str, now: datetime) -> bool:
+    result = session.execute(
+        update(RecoveryCode)
+        .where(
+            col(RecoveryCode.user_id) == user_id,
+            col(RecoveryCode.code_hash) == code_hash,
+            col(RecoveryCode.used_at).is_(None),
+        )
+        .values(used_at=now)
+    )
+    return int(result.rowcount) == 1  # type: ignore[attr-defined]
+
+
+def count_unused_recovery_codes(session: Session, *, user_id: str) -> int:
+    query = select(func.count()).where(
+        col(RecoveryCode.user_id) == user_id, col(RecoveryCode.used_at).is_(None)
+    )
+    return int(session.exec(query).one())

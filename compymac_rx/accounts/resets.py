@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import secrets
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import timedelta
 from urllib.parse import urlencode
@@ -45,7 +46,20 @@ def _send(mail: Mail | None) -> None:
         get_mailer().send(mail)
     except Exception:
         # The person asked and sees "check your mail"; the operator sees why none came.
-        log.exception("password reset mail to a user could not be sent")
+        log.exception("mail to a user (%s) could not be sent", mail.subject)
+
+
+def queue_mail(build: Callable[..., Mail | None], *args: object) -> None:
+    """Run `build(*args)` on the outbox thread and send the mail it returns (if any). The
+    caller answers at once, so neither its answer nor its timing says what `build` found."""
+
+    def run() -> None:
+        try:
+            _send(build(*args))
+        except Exception:
+            log.exception("building a mail failed")
+
+    _outbox.submit(run)
 
 
 def flush_outbox() -> None:
@@ -67,14 +81,7 @@ def request_reset(email: str, *, ip: str = "", user_agent: str = "") -> None:
         ratelimit.take("reset_email", f"email:{email}")
         or (ip and ratelimit.take("reset_ip", f"ip:{ip}"))
     )
-    _outbox.submit(_issue, email, throttled, ip, user_agent)
-
-
-def _issue(email: str, throttled: bool, ip: str, user_agent: str) -> None:
-    try:
-        _send(_new_link(email, throttled, ip, user_agent))
-    except Exception:
-        log.exception("a password reset request failed")
+    queue_mail(_new_link, email, throttled, ip, user_agent)
 
 
 def _new_link(email: str, throttled: bool, ip: str, user_agent: str) -> Mail | None:

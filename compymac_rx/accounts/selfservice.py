@@ -129,15 +129,23 @@ def delete_account(user_id: str, *, password: str) -> None:
     """Delete the account and everything in it: sign-ins, sessions, messages, jobs, keys,
     reset links, then its workspace folders. Refused for the last active admin."""
     _check_password(user_id, password, "account.delete")
+    remove_account(user_id, actor_id=user_id, action="account.delete")
+
+
+@revocations.changes_sessions
+def remove_account(user_id: str, *, actor_id: str, action: str) -> None:
+    """The deletion itself, for the owner (`account.delete`) or an admin (`user.delete`):
+    the row (the database cascades to everything that references it) and the workspace
+    folders. Refused for the last active admin; AuthError("no_user") when it is gone."""
     with session_scope() as db:
         repository.lock_admins(db)
         user = repository.get_user(db, user_id=user_id)
         if user is None:
-            raise AuthError("no_password")
+            raise AuthError("no_user" if actor_id != user_id else "no_password")
         if user.is_admin and not repository.other_active_admin_exists(db, user_id=user_id):
             audit.record(
-                "account.delete",
-                actor_id=user_id,
+                action,
+                actor_id=actor_id,
                 subject_id=user_id,
                 target=f"user:{user_id}",
                 outcome="refused",
@@ -155,8 +163,8 @@ def delete_account(user_id: str, *, password: str) -> None:
                 jobs.request_cancel(db, user_id=user_id, job_id=job.id)
                 get_runner().cancel(job.id)
         audit.record(
-            "account.delete",
-            actor_id=user_id,
+            action,
+            actor_id=actor_id,
             subject_id=user_id,
             target=f"user:{user_id}",
             detail={"email": user.email},

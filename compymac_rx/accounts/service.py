@@ -15,10 +15,12 @@ from sqlmodel import Session
 from compymac_rx import crypto, ratelimit
 from compymac_rx.accounts import invites, repository, revocations
 from compymac_rx.accounts.models import (
+    SECOND_FACTOR,
     AuthSession,
     CurrentUser,
     Identity,
     OidcFlow,
+    OneTimeToken,
     User,
 )
 from compymac_rx.accounts.tokens import hash_token
@@ -50,6 +52,16 @@ AUTH_ERROR_MESSAGES = {
     "no_password": "This account signs in elsewhere: it has no password here.",
     "last_admin": "You are the only administrator: make someone else an admin first.",
     "reset_link": "This reset link was used, has expired or is mistyped. Ask for a new one.",
+    # Mailed links and two-factor (accounts/email_links.py, accounts/twofactor.py).
+    "unverified": "Confirm your email address first: open the link we mailed you. "
+    "No mail? Send it again below.",
+    "verify_link": "This confirmation link was used, has expired or is mistyped. "
+    "Sign in to get a new one.",
+    "magic_link": "This sign-in link was used, has expired or is mistyped. Ask for a new one.",
+    "code": "That code is not right. Try again, or use one of your recovery codes.",
+    "second_factor": "That sign-in waited too long for its code. Sign in again.",
+    "already_enrolled": "Two-factor sign-in is already on.",
+    "no_user": "That account no longer exists.",
 }
 
 # Good news, shown on the sign-in page after a flow that ends there.
@@ -58,6 +70,11 @@ AUTH_NOTICES = {
     "reset": "Your password was changed. Sign in with the new one.",
     "sent": "If an account uses that email, a reset link is on its way. It works once, for "
     "a short time.",
+    "verify_sent": "Check your mail: if that address has an account waiting for confirmation, "
+    "a link to confirm it is on its way.",
+    "verified": "Your email address is confirmed.",
+    "magic_sent": "If an account uses that email, a sign-in link is on its way. It works once, "
+    "for a short time.",
 }
 
 
@@ -66,6 +83,58 @@ class AuthError(Exception):
         super().__init__(code)
         self.code = code
         self.retry_after = retry_after
+
+
+class SecondFactorNeeded(AuthError):
+    """The first factor was right; the account has two-factor on. `pending` is the opaque
+    token of the half-finished sign-in (a short-lived cookie), exchanged for a session by
+    twofactor.complete_sign_in with a code."""
+
+    def __init__(self, pending: str) -> None:
+        super().__init__("second_factor_needed")
+        self.pending = pending
+
+
+class VerifyEmailFirst(AuthError):
+    """EMAIL_VERIFICATION=required: the account exists but signs in only once a mailed
+    link proved its address."""
+
+    def __init__(self) -> None:
+        super().__init__("unverified")
+
+
+# A sign-in waiting for its second factor lasts this long.
+SECOND_FACTOR_MINUTES = 5
+
+
+def finish_sign_in(user: User, *, method: str, user_agent: str, ip: str) -> str:
+    """The first factor passed: a session token, or SecondFactorNeeded when TOTP is on."""
+    if user.totp_enabled_at is not None:
+        pending = secrets.token_urlsafe(32)
+        now = utcnow()
+        with session_scope() as db:
+            repository.add_one_time_token(
+                db,
+                token=OneTimeToken(
+                    token_hash=hash_token(pending),
+                    user_id=user.id,
+                    purpose=SECOND_FACTOR,
+                    created_at=now,
+                    expires_at=now + timedelta(minutes=SECOND_FACTOR_MINUTES),
+                ),
+            )
+        raise SecondFactorNeeded(pending)
+    token = start_session(user, user_agent=user_agent, ip=ip)
+    audit.record(
+        "signin",
+        actor_id=user.id,
+        subject_id=user.id,
+        target=f"user:{user.id}",
+        detail={} if method == "password" else {"method": method},
+        ip=ip,
+        user_agent=user_agent,
+    )
+    return token
 
 
 @functools.cache
@@ -102,7 +171,7 @@ def check_password_policy(password: str, email: str) -> None:
         raise AuthError("password")
 
 
-def _start_session(user: User, *, user_agent: str, ip: str) -> str:
+def start_session(user: User, *, user_agent: str, ip: str) -> str:
     token = secrets.token_urlsafe(32)
     with session_scope() as db:
         repository.add_auth_session(
@@ -168,7 +237,14 @@ def sign_up(
             )
     except IntegrityError:
         raise AuthError("unavailable") from None
-    return _start_session(user, user_agent=user_agent, ip=ip)
+    verification = get_settings().email_verification
+    if verification != "off":
+        from compymac_rx.accounts import email_links
+
+        email_links.send_verification(user.id, ip=ip, user_agent=user_agent)
+        if verification == "required":
+            raise VerifyEmailFirst()
+    return start_session(user, user_agent=user_agent, ip=ip)
 
 
 def sign_in(email: str, password: str, *, user_agent: str = "", ip: str = "") -> str:
@@ -209,16 +285,19 @@ def sign_in(email: str, password: str, *, user_agent: str = "", ip: str = "") ->
         raise AuthError("invalid")  # the slots taken stay: they are the failures counted
     by_email.reset(f"email:{email}")
     by_ip.give_back(f"ip:{ip}")
-    token = _start_session(user, user_agent=user_agent, ip=ip)
-    audit.record(
-        "signin",
-        actor_id=user.id,
-        subject_id=user.id,
-        target=f"user:{user.id}",
-        ip=ip,
-        user_agent=user_agent,
-    )
-    return token
+    if get_settings().email_verification == "required" and user.email_verified_at is None:
+        # Said only after the right password: it tells nothing to someone guessing.
+        audit.record(
+            "signin",
+            subject_id=user.id,
+            target=f"user:{user.id}",
+            outcome="refused",
+            detail={"email": email, "reason": "unverified"},
+            ip=ip,
+            user_agent=user_agent,
+        )
+        raise VerifyEmailFirst()
+    return finish_sign_in(user, method="password", user_agent=user_agent, ip=ip)
 
 
 @revocations.changes_sessions
@@ -472,9 +551,9 @@ def is_active_admin(user_id: str) -> bool:
         return user is not None and user.is_active and user.is_admin
 
 
-def list_users(*, limit: int) -> list[User]:
+def list_users(*, limit: int, offset: int = 0, query: str = "") -> list[User]:
     with session_scope() as db:
-        return repository.list_users(db, limit=limit)
+        return repository.list_users(db, limit=limit, offset=offset, query=query)
 
 
 @revocations.changes_sessions

@@ -12,7 +12,7 @@ from sqlmodel import Field, SQLModel
 from compymac_rx.db import new_id, utcnow
 
 # Every action the app records; the admin page filters by these.
-ACTIONS = (
+ACTIONS: tuple[str, ...] = (
     "signin",
     "signout",
     "signup",
@@ -37,6 +37,18 @@ ACTIONS = (
     "export.account",
     "import",
 )
+# Mailed links, two-factor and admin deletion (issue 12, second part); kept apart so merges
+# stay simple (tests/audit/test_links_2fa.py exercises exactly these).
+LINK_AND_2FA_ACTIONS = (
+    "email.verify_request",
+    "email.verify",
+    "magic_link.request",
+    "2fa.enable",
+    "2fa.disable",
+    "2fa.recovery_used",
+    "user.delete",
+)
+ACTIONS += LINK_AND_2FA_ACTIONS
 OUTCOMES = ("ok", "failed", "refused")
 
 

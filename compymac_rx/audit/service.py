@@ -49,6 +49,11 @@ def client_context(ip: str, user_agent: str) -> None:
     _client.set((ip[:64], user_agent[:300]))
 
 
+def current_client() -> tuple[str, str]:
+    """(ip, user agent) that client_context set, for work handed to another thread."""
+    return _client.get()
+
+
 def _clean(detail: dict[str, Any] | None) -> dict[str, Any]:
     kept: dict[str, Any] = {}
     for name, value in (detail or {}).items():

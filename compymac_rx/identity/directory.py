@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Protocol
 
+from compymac_rx.accounts import selfservice
 from compymac_rx.accounts import service as accounts
 from compymac_rx.accounts.models import CurrentUser
 
@@ -32,11 +33,17 @@ class UserDirectory(Protocol):
     # Where the operator manages everything else (the Keycloak admin console), or "".
     console_url: str
 
-    def list_users(self, actor: CurrentUser) -> list[DirectoryUser]: ...
+    def list_users(
+        self, actor: CurrentUser, *, query: str = "", offset: int = 0, limit: int = 500
+    ) -> list[DirectoryUser]:
+        """One page of users, those matching `query` (email or name) when given."""
+        ...
 
     def set_enabled(self, actor: CurrentUser, ref: str, enabled: bool) -> None: ...
 
     def set_admin(self, actor: CurrentUser, ref: str, admin: bool) -> None: ...
+
+    def delete_user(self, actor: CurrentUser, ref: str) -> None: ...
 
 
 def require_admin(actor: CurrentUser | None) -> CurrentUser:
@@ -50,8 +57,11 @@ class LocalDirectory:
     console_url = ""
     LIMIT = 500
 
-    def list_users(self, actor: CurrentUser) -> list[DirectoryUser]:
+    def list_users(
+        self, actor: CurrentUser, *, query: str = "", offset: int = 0, limit: int = LIMIT
+    ) -> list[DirectoryUser]:
         require_admin(actor)
+        found = accounts.list_users(limit=min(limit, self.LIMIT), offset=offset, query=query)
         return [
             DirectoryUser(
                 ref=user.id,
@@ -61,7 +71,7 @@ class LocalDirectory:
                 is_admin=user.is_admin,
                 is_self=user.id == actor.id,
             )
-            for user in accounts.list_users(limit=self.LIMIT)
+            for user in found
         ]
 
     def set_enabled(self, actor: CurrentUser, ref: str, enabled: bool) -> None:
@@ -71,6 +81,17 @@ class LocalDirectory:
     def set_admin(self, actor: CurrentUser, ref: str, admin: bool) -> None:
         not_self(require_admin(actor).id, ref)
         accounts.set_user_flags(ref, actor_id=actor.id, is_admin=admin)
+
+    def delete_user(self, actor: CurrentUser, ref: str) -> None:
+        """The same deletion as the owner's own (accounts, sessions, messages, jobs, keys,
+        tokens, workspace folders); never the last admin, never oneself here."""
+        not_self(require_admin(actor).id, ref)
+        try:
+            selfservice.remove_account(ref, actor_id=actor.id, action="user.delete")
+        except accounts.AuthError as error:
+            if error.code == "last_admin":
+                raise NotAllowed("the last admin cannot be deleted") from None
+            raise NotAllowed("that account no longer exists") from None
 
 
 def not_self(actor_ref: str | None, ref: str) -> None:

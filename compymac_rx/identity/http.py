@@ -63,6 +63,33 @@ def set_session_cookie(response: Response, token: str) -> None:
     )
 
 
+def pending_cookie_name() -> str:
+    """A sign-in waiting for its second factor (accounts/twofactor.py): HttpOnly, short."""
+    return f"{session_cookie_name()}_2fa"
+
+
+def set_pending_cookie(response: Response, pending: str, *, max_age: int) -> None:
+    response.set_cookie(
+        pending_cookie_name(),
+        pending,
+        max_age=max_age,
+        path="/",
+        httponly=True,
+        samesite="lax",
+        secure=get_settings().secure_cookies,
+    )
+
+
+def clear_pending_cookie(response: Response) -> None:
+    response.delete_cookie(
+        pending_cookie_name(),
+        path="/",
+        httponly=True,
+        samesite="lax",
+        secure=get_settings().secure_cookies,
+    )
+
+
 def clear_session_cookie(response: Response) -> None:
     settings = get_settings()
     response.delete_cookie(

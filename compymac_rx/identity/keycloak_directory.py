@@ -47,12 +47,20 @@ class KeycloakDirectory:
     def _actor_ref(self, actor: CurrentUser) -> str | None:
         return accounts.subject_for_user(actor.id, issuer=self.settings.oidc_issuer)
 
-    def list_users(self, actor: CurrentUser) -> list[DirectoryUser]:
+    def list_users(
+        self, actor: CurrentUser, *, query: str = "", offset: int = 0, limit: int = LIMIT
+    ) -> list[DirectoryUser]:
         require_admin(actor)
         admin = self._admin()
-        users: list[dict[str, Any]] = admin.get_users(
-            {"max": self.LIMIT, "briefRepresentation": True}
-        )
+        # Keycloak searches username, email, first and last name itself.
+        params: dict[str, Any] = {
+            "max": min(limit, self.LIMIT),
+            "first": offset,
+            "briefRepresentation": True,
+        }
+        if query:
+            params["search"] = query
+        users: list[dict[str, Any]] = admin.get_users(params)
         admins: set[str] = set()
         if self.admin_role:
             members = admin.get_realm_role_members(self.admin_role, {"max": self.LIMIT})
@@ -98,6 +106,11 @@ class KeycloakDirectory:
             issuer=self.settings.oidc_issuer, subject=ref, admin=admin_flag
         )
         self._audit(actor, ref, "user.grant_admin" if admin_flag else "user.revoke_admin")
+
+    def delete_user(self, actor: CurrentUser, ref: str) -> None:
+        # Keycloak owns these accounts: deleting one is done in its admin console.
+        require_admin(actor)
+        raise NotAllowed("delete Keycloak users in the Keycloak admin console")
 
     def _audit(self, actor: CurrentUser, ref: str, action: str) -> None:
         subject = accounts.user_for_subject(issuer=self.settings.oidc_issuer, subject=ref)

@@ -12,7 +12,13 @@ from compymac_rx import routes
 from compymac_rx.accounts import resets
 from compymac_rx.accounts import service as accounts
 from compymac_rx.accounts.models import CurrentUser
-from compymac_rx.identity.http import client_ip, same_origin, see_other, set_session_cookie
+from compymac_rx.identity import mail_links
+from compymac_rx.identity.http import (
+    client_ip,
+    same_origin,
+    see_other,
+    set_session_cookie,
+)
 from compymac_rx.offload import off_loop
 
 
@@ -47,6 +53,8 @@ async def login(request: Request) -> Response:
             user_agent=request.headers.get("user-agent", ""),
             ip=client_ip(request),
         )
+    except accounts.SecondFactorNeeded as pending:
+        return mail_links.second_factor_step(pending, next_path)
     except accounts.AuthError as error:
         return see_other(
             routes.signin_url(next_path=next_path, error=error.code, wait=error.retry_after)
@@ -68,6 +76,8 @@ async def signup(request: Request) -> Response:
             user_agent=request.headers.get("user-agent", ""),
             ip=client_ip(request),
         )
+    except accounts.VerifyEmailFirst:
+        return see_other(routes.signin_url(next_path=next_path, notice="verify_sent"))
     except accounts.AuthError as error:
         url = routes.signup_url(
             next_path=next_path, error=error.code, wait=error.retry_after, invite=invite
@@ -127,4 +137,5 @@ class LocalProvider:
             Route(routes.AUTH_SIGNUP, signup, methods=["POST"]),
             Route(routes.AUTH_FORGOT, forgot, methods=["POST"]),
             Route(routes.AUTH_RESET, reset, methods=["POST"]),
+            *mail_links.routes_for_links(),
         ]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import enum
 from datetime import datetime
+from typing import ClassVar
 
 from sqlalchemy import Column, Index, Text
 from sqlmodel import Field, SQLModel
@@ -26,7 +27,18 @@ class JobStatus(enum.StrEnum):
 
 class Job(SQLModel, table=True):
     __tablename__ = "jobs"
-    __table_args__ = (Index("ix_jobs_status_heartbeat", "status", "heartbeat_at"),)
+    __table_args__ = (
+        Index("ix_jobs_status_heartbeat", "status", "heartbeat_at"),
+        # The admin usage dashboard's range scans (usage/repository.py); on PostgreSQL it
+        # covers every column the dashboard sums, so they are index-only scans.
+        Index(
+            "ix_jobs_created_user_status",
+            "created_at",
+            "user_id",
+            "status",
+            postgresql_include=["model", "prompt_tokens", "completion_tokens", "tool_runs"],
+        ),
+    )
 
     id: str = Field(default_factory=new_id, primary_key=True, max_length=32)
     session_id: str = Field(
@@ -42,6 +54,28 @@ class Job(SQLModel, table=True):
     # Written every few seconds while a worker runs the turn; the reaper finds silent ones.
     heartbeat_at: datetime | None = None
     attempts: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    # What the turn used, written with its final status (the usage dashboard sums these).
+    model: str = Field(default="", max_length=200, sa_column_kwargs={"server_default": ""})
+    prompt_tokens: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    completion_tokens: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    tool_runs: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+
+
+@dataclasses.dataclass(frozen=True)
+class TurnUsage:
+    """What a finished turn used, stored on its row with the final status."""
+
+    COLUMNS: ClassVar[tuple[str, ...]] = (
+        "model",
+        "prompt_tokens",
+        "completion_tokens",
+        "tool_runs",
+    )
+
+    model: str
+    prompt_tokens: int
+    completion_tokens: int
+    tool_runs: int
 
 
 @dataclasses.dataclass(frozen=True)

@@ -6,6 +6,7 @@ import dataclasses
 import functools
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy import Executable, and_, bindparam, func, insert, or_, update
@@ -14,7 +15,7 @@ from sqlmodel import Session, col, select
 from compymac_rx.accounts.models import User
 from compymac_rx.chats.models import AgentSession, Message
 from compymac_rx.db import execute_core, new_id
-from compymac_rx.jobs.models import Job, JobRef, JobStatus
+from compymac_rx.jobs.models import Job, JobRef, JobStatus, TurnUsage
 from compymac_rx.keys.models import ModelPreference
 
 ACTIVE = (JobStatus.QUEUED.value, JobStatus.RUNNING.value)
@@ -128,23 +129,42 @@ def job_status(session: Session, *, job_id: str) -> str | None:
 
 
 @functools.cache
-def _finish_statement() -> Executable:
+def _finish_statement(with_usage: bool) -> Executable:
+    values: dict[str, Any] = {
+        "status": bindparam("p_status"),
+        "error": bindparam("p_error"),
+        "finished_at": bindparam("p_now"),
+    }
+    if with_usage:  # what the turn used, for the usage dashboard: the same statement
+        values.update({name: bindparam(f"p_{name}") for name in TurnUsage.COLUMNS})
     return (
         update(_jobs)
         .where(_jobs.c.id == bindparam("p_job"), _jobs.c.status.not_in(FINISHED))
-        .values(
-            status=bindparam("p_status"), error=bindparam("p_error"), finished_at=bindparam("p_now")
-        )
+        .values(**values)
         .returning(_jobs.c.session_id, _jobs.c.user_id, _jobs.c.attempts, _jobs.c.created_at)
     )
 
 
 def finish(
-    session: Session, *, job_id: str, status: JobStatus, error: str | None, now: datetime
+    session: Session,
+    *,
+    job_id: str,
+    status: JobStatus,
+    error: str | None,
+    now: datetime,
+    usage: TurnUsage | None = None,
 ) -> JobRef | None:
-    """Give an unfinished job its final status; None when it had ended already (or is gone)."""
-    params = {"p_job": job_id, "p_status": status.value, "p_error": error, "p_now": now}
-    row = execute_core(session, _finish_statement(), params).first()
+    """Give an unfinished job its final status (and what it used); None when it had ended
+    already (or is gone)."""
+    params: dict[str, Any] = {
+        "p_job": job_id,
+        "p_status": status.value,
+        "p_error": error,
+        "p_now": now,
+    }
+    if usage is not None:
+        params.update({f"p_{k}": v for k, v in dataclasses.asdict(usage).items()})
+    row = execute_core(session, _finish_statement(usage is not None), params).first()
     return None if row is None else JobRef(job_id, row[0], row[1], int(row[2]), row[3])
 
 

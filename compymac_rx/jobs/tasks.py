@@ -29,7 +29,7 @@ from compymac_rx.db import session_scope, utcnow
 from compymac_rx.jobs import repository
 from compymac_rx.jobs.bus import get_bus
 from compymac_rx.jobs.heartbeat import Heartbeat
-from compymac_rx.jobs.models import JobRef, JobStatus
+from compymac_rx.jobs.models import JobRef, JobStatus, TurnUsage
 from compymac_rx.jobs.publisher import JobPublisher
 from compymac_rx.settings import get_settings
 
@@ -145,7 +145,12 @@ class JobSink:
             with session_scope() as db:
                 stored = self._append(db, tail) if tail else []
                 ended = repository.finish(
-                    db, job_id=self._job.id, status=status, error=error, now=utcnow()
+                    db,
+                    job_id=self._job.id,
+                    status=status,
+                    error=error,
+                    now=utcnow(),
+                    usage=self._usage(),
                 )
         except Exception:
             # The final status matters more than the reply, the error row or the trace.
@@ -154,6 +159,15 @@ class JobSink:
         self._announce(stored)
         if ended is not None:  # else the reaper or a cancel ended it, and said so
             self._publisher.publish("status", status=status.value, error=error)
+
+    def _usage(self) -> TurnUsage:
+        models = [step for step in self.trace if step["kind"] == "model"]
+        return TurnUsage(
+            model=self.model[:200],
+            prompt_tokens=sum(int(step.get("prompt_tokens", 0)) for step in models),
+            completion_tokens=sum(int(step.get("completion_tokens", 0)) for step in models),
+            tool_runs=sum(1 for step in self.trace if step["kind"] == "tool"),
+        )
 
     def cancelled(self) -> bool:
         now = time.monotonic()

@@ -17,7 +17,7 @@ from compymac_rx.chats import repository as chats
 from compymac_rx.db import get_engine, utcnow
 from compymac_rx.jobs import repository
 from compymac_rx.jobs.bus import get_bus
-from compymac_rx.jobs.models import JobStatus
+from compymac_rx.jobs.models import JobStatus, TurnUsage
 from compymac_rx.jobs.tasks import HISTORY_LIMIT
 
 NO_SUCH_ID = "warm-up-no-such-id"
@@ -47,6 +47,14 @@ def warm_up() -> None:
                     db, user_id=NO_SUCH_ID, session_id=NO_SUCH_ID, job_id=NO_SUCH_ID, steps=steps
                 )
             repository.finish(db, job_id=NO_SUCH_ID, status=JobStatus.DONE, error=None, now=now)
+            repository.finish(
+                db,
+                job_id=NO_SUCH_ID,
+                status=JobStatus.DONE,
+                error=None,
+                now=now,
+                usage=TurnUsage("", 0, 0, 0),
+            )
         finally:
             db.rollback()
     ping = getattr(get_bus(), "ping", None)

@@ -7,6 +7,7 @@ from typing import Any
 import reflex as rx
 
 from compymac_rx import routes
+from compymac_rx.pages.security import two_factor_section, verification_banner
 from compymac_rx.state.account import AccountState
 
 
@@ -144,6 +145,7 @@ def account_page() -> rx.Component:
                 width="100%",
             ),
             rx.heading("Account", size="6"),
+            verification_banner(),
             rx.cond(
                 AccountState.result != "",
                 rx.callout(
@@ -156,6 +158,7 @@ def account_page() -> rx.Component:
             ),
             _signins(),
             rx.cond(AccountState.has_password, _change_password()),
+            two_factor_section(),
             _events(),
             rx.cond(AccountState.has_password, _delete_account()),
             max_width="900px",

@@ -9,6 +9,7 @@ import reflex as rx
 from compymac_rx import routes
 from compymac_rx.components.confirm import confirm_dialog
 from compymac_rx.identity.directory import DirectoryUser
+from compymac_rx.pages.usage import usage_section
 from compymac_rx.state.admin import AdminState
 from compymac_rx.state.audit import RANGES, AuditState
 
@@ -17,6 +18,7 @@ _VERBS = {
     "enable": "Enable",
     "grant": "Make admin",
     "revoke": "Remove admin",
+    "delete": "Delete",
 }
 
 
@@ -25,7 +27,7 @@ def _action(action: str, user: DirectoryUser, label: str) -> rx.Component:
         label,
         size="1",
         variant="soft",
-        color_scheme="red" if action in ("disable", "revoke") else "violet",
+        color_scheme="red" if action in ("disable", "revoke", "delete") else "violet",
         disabled=user.is_self,
         aria_label=label + " " + user.email,
         on_click=AdminState.ask(action, user.ref, user.email),
@@ -50,6 +52,7 @@ def _row(user: DirectoryUser) -> rx.Component:
                     _action("revoke", user, "Remove admin"),
                     _action("grant", user, "Make admin"),
                 ),
+                _action("delete", user, "Delete"),
                 spacing="2",
             )
         ),
@@ -61,7 +64,12 @@ def _confirm_dialog() -> rx.Component:
     verb = rx.match(AdminState.confirm_action, *_VERBS.items(), "Change").to(str)
     return confirm_dialog(
         title=rx.fragment(verb, " ", AdminState.confirm_email, "?"),
-        description="Disabling signs the person out everywhere at their next action.",
+        description=rx.cond(
+            AdminState.confirm_action == "delete",
+            "Deletes the account and everything in it: sign-ins, sessions, messages, jobs, "
+            "API keys, tokens and workspace files. This cannot be undone.",
+            "Disabling signs the person out everywhere at their next action.",
+        ),
         confirm_label=verb,
         on_confirm=AdminState.confirm,
         on_cancel=AdminState.cancel,
@@ -83,6 +91,42 @@ def _invite() -> rx.Component:
             align="center",
             width="100%",
         ),
+    )
+
+
+def _user_search() -> rx.Component:
+    return rx.hstack(
+        rx.form(
+            rx.hstack(
+                rx.input(
+                    name="user_query",
+                    placeholder="email or name",
+                    aria_label="Search users",
+                    default_value=AdminState.user_query,
+                ),
+                rx.button("Search", type="submit", variant="soft"),
+                spacing="2",
+            ),
+            on_submit=AdminState.search_users,
+            reset_on_submit=False,
+        ),
+        rx.spacer(),
+        rx.button(
+            "Previous",
+            variant="soft",
+            disabled=AdminState.users_page == 0,
+            on_click=AdminState.turn_users_page(False),
+        ),
+        rx.text("Page ", AdminState.users_page + 1, size="2", data_testid="users-page"),
+        rx.button(
+            "Next",
+            variant="soft",
+            disabled=~AdminState.users_has_next,
+            on_click=AdminState.turn_users_page(True),
+        ),
+        spacing="2",
+        align="center",
+        width="100%",
     )
 
 
@@ -202,6 +246,7 @@ def admin_page() -> rx.Component:
                         rx.callout(AdminState.error, color_scheme="red", role="alert"),
                     ),
                     _invite(),
+                    _user_search(),
                     rx.cond(
                         AdminState.loaded,
                         rx.table.root(
@@ -220,8 +265,9 @@ def admin_page() -> rx.Component:
                     ),
                     rx.cond(
                         AdminState.loaded & (AdminState.users.length() == 0),
-                        rx.text("No users yet.", color_scheme="gray"),
+                        rx.text("No users found.", color_scheme="gray"),
                     ),
+                    usage_section(),
                     _audit(),
                     width="100%",
                 ),

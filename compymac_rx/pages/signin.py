@@ -10,11 +10,19 @@ from compymac_rx.components.native_form import native_form
 from compymac_rx.state.auth import SignInState
 
 
-def _field(label: str, name: str, kind: str, autocomplete: str) -> rx.Component:
+def _field(
+    label: str, name: str, kind: str, autocomplete: str, *, field_id: str = ""
+) -> rx.Component:
+    field_id = field_id or name
     return rx.vstack(
-        rx.el.label(label, html_for=name, font_size="14px", font_weight="500"),
+        rx.el.label(label, html_for=field_id, font_size="14px", font_weight="500"),
         rx.input(
-            id=name, name=name, type=kind, required=True, auto_complete=autocomplete, width="100%"
+            id=field_id,
+            name=name,
+            type=kind,
+            required=True,
+            auto_complete=autocomplete,
+            width="100%",
         ),
         spacing="1",
         width="100%",
@@ -99,17 +107,101 @@ def _notice() -> rx.Component:
     )
 
 
+def _resend_verification() -> rx.Component:
+    """EMAIL_VERIFICATION=required and the password was right: mail the link again."""
+    return rx.cond(
+        SignInState.offer_resend,
+        native_form(
+            rx.vstack(
+                _field("Your email", "email", "email", "email", field_id="resend_email"),
+                rx.button("Send the confirmation link again", type="submit", variant="soft"),
+                spacing="2",
+                width="100%",
+            ),
+            action=backend_href(routes.AUTH_VERIFY_RESEND),
+            method="post",
+            width="100%",
+        ),
+    )
+
+
 def signin_page() -> rx.Component:
     return _card(
         "Sign in to your workspace",
         routes.AUTH_LOGIN,
         "Sign in",
         rx.vstack(
+            _resend_verification(),
             rx.text("No account yet? ", rx.link("Create one", href=routes.SIGNUP), size="2"),
             rx.link("Forgot your password?", href=routes.FORGOT, size="2"),
+            rx.cond(
+                SignInState.magic_link,
+                rx.link("Email me a sign-in link", href=routes.MAGIC_REQUEST, size="2"),
+            ),
             spacing="1",
+            width="100%",
         ),
         new=False,
+    )
+
+
+def magic_request_page() -> rx.Component:
+    return _plain_card(
+        "Sign in without your password: we mail you a link that works once.",
+        native_form(
+            rx.vstack(
+                _field("Email", "email", "email", "email"),
+                rx.button("Email me a sign-in link", type="submit", width="100%", size="3"),
+                spacing="3",
+                width="100%",
+            ),
+            action=backend_href(routes.AUTH_MAGIC_REQUEST),
+            method="post",
+            width="100%",
+        ),
+    )
+
+
+def magic_page() -> rx.Component:
+    """The mailed link lands here; only the button signs in (a scanner's fetch does not)."""
+    return _plain_card(
+        "Sign in with the link from your mail",
+        native_form(
+            rx.el.input(type="hidden", name="token", value=SignInState.link_token),
+            rx.button("Sign in", type="submit", width="100%", size="3"),
+            action=backend_href(routes.AUTH_MAGIC),
+            method="post",
+            width="100%",
+        ),
+    )
+
+
+def second_factor_page() -> rx.Component:
+    return _plain_card(
+        "Enter the code from your authenticator app, or one of your recovery codes.",
+        native_form(
+            rx.vstack(
+                rx.vstack(
+                    rx.el.label("Code", html_for="code", font_size="14px", font_weight="500"),
+                    rx.input(
+                        id="code",
+                        name="code",
+                        required=True,
+                        auto_complete="one-time-code",
+                        width="100%",
+                    ),
+                    spacing="1",
+                    width="100%",
+                ),
+                rx.el.input(type="hidden", name="next", value=SignInState.next_path),
+                rx.button("Verify", type="submit", width="100%", size="3"),
+                spacing="3",
+                width="100%",
+            ),
+            action=backend_href(routes.AUTH_SECOND_FACTOR),
+            method="post",
+            width="100%",
+        ),
     )
 
 
@@ -161,7 +253,7 @@ def reset_page() -> rx.Component:
             rx.vstack(
                 _field("New password", "password", "password", "new-password"),
                 rx.text(SignInState.password_hint, size="1", color_scheme="gray"),
-                rx.el.input(type="hidden", name="token", value=SignInState.reset_token),
+                rx.el.input(type="hidden", name="token", value=SignInState.link_token),
                 rx.button("Set new password", type="submit", width="100%", size="3"),
                 spacing="3",
                 width="100%",

@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 from collections.abc import Callable
+from typing import Any
 
 import reflex as rx
 
@@ -21,15 +22,21 @@ from compymac_rx.state.payloads import Choice, Id, ShortText
 log = logging.getLogger(__name__)
 
 
+USERS_PAGE = 50
+
+
 @dataclasses.dataclass
 class Listing:
     users: list[DirectoryUser]
     console_url: str
     error: str
+    has_next: bool = False
 
 
-def run_admin_step(actor: CurrentUser, step: Callable[[], None] | None) -> Listing:
-    """Blocking: do one directory change (if any), then list the users again."""
+def run_admin_step(
+    actor: CurrentUser, step: Callable[[], None] | None, query: str = "", page: int = 0
+) -> Listing:
+    """Blocking: do one directory change (if any), then list one page of users again."""
     error = ""
     directory = get_user_directory()
     if step is not None:
@@ -42,7 +49,11 @@ def run_admin_step(actor: CurrentUser, step: Callable[[], None] | None) -> Listi
             log.exception("admin action failed")
             error = "The user directory could not be reached or refused the change."
     try:
-        return Listing(directory.list_users(actor), directory.console_url, error)
+        # One more than a page: whether there is a next page, without counting them all.
+        users = directory.list_users(
+            actor, query=query, offset=page * USERS_PAGE, limit=USERS_PAGE + 1
+        )
+        return Listing(users[:USERS_PAGE], directory.console_url, error, len(users) > USERS_PAGE)
     except Exception:
         log.exception("listing users failed")
         return Listing([], directory.console_url, "The user directory could not be reached.")
@@ -54,13 +65,17 @@ class AdminState(AuthState):
     loaded: bool = False
     error: str = ""
     console_url: str = ""
-    # The action waiting for confirmation: ("disable" | "enable" | "grant" | "revoke", ref).
+    # The action waiting for confirmation: (disable | enable | grant | revoke | delete, ref).
     confirm_action: str = ""
     confirm_ref: str = ""
     confirm_email: str = ""
     # Local accounts only: the last invite link made, shown once (only its hash is stored).
     invites_offered: bool = False
     invite_url: str = ""
+    # Search and paging over the directory.
+    user_query: str = ""
+    users_page: int = 0
+    users_has_next: bool = False
 
     def _may_administer(self, user: CurrentUser) -> bool:
         """False (and the page says so) for anyone but an admin."""
@@ -70,15 +85,31 @@ class AdminState(AuthState):
         return user.is_admin
 
     async def _run(self, actor: CurrentUser, step: Callable[[], None] | None) -> None:
-        listing = await off_loop(run_admin_step, actor, step)
+        listing = await off_loop(run_admin_step, actor, step, self.user_query, self.users_page)
         self.users, self.console_url, self.error = listing.users, listing.console_url, listing.error
-        self.loaded = True
+        self.users_has_next, self.loaded = listing.has_next, True
 
     @rx.event
     @signed_in
     async def load(self, user: CurrentUser) -> None:
         self.invite_url = ""
         self.invites_offered = get_identity_provider().name == "local"
+        if self._may_administer(user):
+            await self._run(user, None)
+
+    @rx.event
+    @signed_in
+    async def search_users(self, user: CurrentUser, form: dict[str, Any]) -> None:
+        query = form.get("user_query", "")
+        self.user_query = query.strip()[:200] if isinstance(query, str) else ""
+        self.users_page = 0
+        if self._may_administer(user):
+            await self._run(user, None)
+
+    @rx.event
+    @signed_in
+    async def turn_users_page(self, user: CurrentUser, forward: bool) -> None:
+        self.users_page = max(0, self.users_page + (1 if forward else -1))
         if self._may_administer(user):
             await self._run(user, None)
 
@@ -114,6 +145,7 @@ class AdminState(AuthState):
             "enable": lambda: directory.set_enabled(user, ref, True),
             "grant": lambda: directory.set_admin(user, ref, True),
             "revoke": lambda: directory.set_admin(user, ref, False),
+            "delete": lambda: directory.delete_user(user, ref),
         }
         if action in steps:
             await self._run(user, steps[action])

@@ -45,19 +45,26 @@ class SignInState(rx.State):
     invite: str = ""
     # Good news after a flow that ends here (account deleted, password reset, link sent).
     notice: str = ""
-    # A password-reset link's token (/reset?token=...), posted back with the new password.
-    reset_token: str = ""
+    # A mailed link's token (/reset?token=..., /magic?token=...), posted back with the form.
+    link_token: str = ""
+    # MAGIC_LINK: the sign-in page offers "Email me a sign-in link".
+    magic_link: bool = False
+    # EMAIL_VERIFICATION=required and the password was right: offer to mail the link again.
+    offer_resend: bool = False
 
     @rx.event
     def load(self) -> EventSpec | None:
         query = self.router.url.query_parameters
         self.next_path = routes.safe_next(query.get("next"))
         self.invite = str(query.get("invite", ""))[:100]
-        self.reset_token = str(query.get("token", ""))[:100]
+        self.link_token = str(query.get("token", ""))[:100]
         self.notice = accounts.AUTH_NOTICES.get(query.get("notice", ""), "")
         provider = get_identity_provider()
         self.password_form = provider.uses_password_form
         self.provider_name = provider.display_name
+        settings = get_settings()
+        self.magic_link = settings.magic_link and provider.uses_password_form
+        self.offer_resend = query.get("error", "") == "unverified"
         template = accounts.AUTH_ERROR_MESSAGES.get(query.get("error", ""), "")
         wait = query.get("wait", "0")
         self.error = template.format(

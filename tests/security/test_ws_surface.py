@@ -32,7 +32,15 @@ from tests.security.reflex_ws import HYDRATE, Closed, ReflexSocket, sign_up
 
 ALLOWED = {
     "AccountState": {"load", "end_signin", "end_others", "change_password", "delete_account"},
-    "AdminState": {"load", "ask", "cancel", "confirm", "make_invite"},
+    "AdminState": {
+        "load",
+        "ask",
+        "cancel",
+        "confirm",
+        "make_invite",
+        "search_users",
+        "turn_users_page",
+    },
     "AuditState": {"load", "apply_filters", "next_page", "previous_page"},
     "ChatState": {"load_page", "send", "stop", "load_older", "show_output", "close_output"},
     "FilesState": {"toggle", "select", "ask_delete", "cancel_delete", "delete", "upload"},
@@ -60,9 +68,18 @@ ALLOWED = {
         "set_default_model",
     },
     "SearchState": {"set_query", "set_include_archived", "clear"},
+    "SecurityState": {
+        "load",
+        "resend_verification",
+        "start_two_factor",
+        "confirm_two_factor",
+        "dismiss_recovery_codes",
+        "disable_two_factor",
+    },
     "SignInState": {"load"},
     "TokensState": {"load", "create", "dismiss_secret", "revoke"},
     "TransferState": {"import_files"},
+    "UsageState": {"load", "set_range"},
     "TurnState": {"set_model", "regenerate", "open_edit", "close_edit", "resend"},
 }
 

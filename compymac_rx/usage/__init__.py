@@ -1,0 +1,1 @@
+"""The admin usage dashboard: aggregate queries over turns, tokens and stored messages."""

@@ -1,0 +1,45 @@
+"""The app with mail through a real SMTP server (aiosmtpd, started for the session),
+EMAIL_VERIFICATION=required and MAGIC_LINK=true."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import pytest
+
+from tests.e2e.conftest import RunningApp, free_port, run_app
+from tests.mail import SmtpCapture
+
+
+@dataclass
+class MailApp:
+    app: RunningApp
+    smtp: SmtpCapture
+
+    @property
+    def url(self) -> str:
+        return self.app.url
+
+
+@pytest.fixture(scope="session")
+def mail_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MailApp]:
+    work = tmp_path_factory.mktemp("mail")
+    with SmtpCapture(free_port()) as smtp:
+        env = {
+            "MAILER": "smtp",
+            "SMTP_HOST": "127.0.0.1",
+            "SMTP_PORT": str(smtp.port),
+            "SMTP_SECURITY": "none",
+            "EMAIL_VERIFICATION": "required",
+            "MAGIC_LINK": "true",
+            "SIGNUPS_PER_HOUR_PER_IP": "1000",
+            "MAIL_LINKS_PER_HOUR": "50",
+            "AUTH_CACHE_SECONDS": "1",
+            # Its own build folder: the local-provider app of tests/e2e may be serving .web.
+            "REFLEX_WEB_WORKDIR": str(work / "web"),
+        }
+        data_dir = work / "data"
+        data_dir.mkdir()
+        with run_app(data_dir, free_port(), env) as app:
+            yield MailApp(app, smtp)
