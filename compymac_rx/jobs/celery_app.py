@@ -6,12 +6,14 @@ import logging
 import threading
 import uuid
 
+import structlog
 from celery import Celery, Task
-from celery.signals import worker_process_init, worker_ready, worker_shutdown
+from celery.signals import setup_logging, worker_process_init, worker_ready, worker_shutdown
 
 from compymac_rx.jobs.reaper import reap_stale_jobs
 from compymac_rx.jobs.tasks import Claim, run_job
 from compymac_rx.jobs.warm import after_fork, warm_up
+from compymac_rx.ops.logs import configure_logging
 from compymac_rx.settings import get_settings
 
 log = logging.getLogger(__name__)
@@ -46,7 +48,9 @@ celery_app = make_celery()
 
 @celery_app.task(name=TASK_NAME, bind=True, max_retries=None)
 def run_turn_task(self: Task, job_id: str) -> str:
-    claim = run_job(job_id)
+    # Every line the turn logs, in this process, names its job.
+    with structlog.contextvars.bound_contextvars(job_id=job_id):
+        claim = run_job(job_id)
     if claim in (Claim.WAIT, Claim.BUSY):
         # Over the owner's running limit, or another live worker has it: look again soon.
         raise self.retry(countdown=WAIT_COUNTDOWN)
@@ -79,6 +83,12 @@ def warm_producer() -> None:
 
 def revoke_turn(job_id: str) -> None:
     celery_app.control.revoke(job_id)
+
+
+@setup_logging.connect
+def _logging(**_kwargs: object) -> None:
+    """Celery's own logging setup is replaced by the app's (LOG_FORMAT, redaction)."""
+    configure_logging(get_settings())
 
 
 @worker_process_init.connect
