@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import logging
+import tempfile
 import threading
 import uuid
+from pathlib import Path
 
 import structlog
 from celery import Celery, Task
@@ -60,13 +62,20 @@ def run_turn_task(self: Task, job_id: str) -> str:
 _reaper_stop = threading.Event()
 
 
+# Touched on every reaper pass: a container health check reads its age instead of starting a
+# second Python with Celery (`celery inspect ping` costs seconds of CPU on a busy host).
+ALIVE_FILE = Path(tempfile.gettempdir()) / "compymac-worker-alive"
+
+
 def _reaper_loop() -> None:
     interval = get_settings().reaper_interval_seconds
+    ALIVE_FILE.touch()
     while not _reaper_stop.wait(interval):
         try:
             reap_stale_jobs(resubmit=lambda job_id: submit_turn(job_id, retry=True))
         except Exception:
             log.exception("reaper pass failed")
+        ALIVE_FILE.touch()
 
 
 def submit_turn(job_id: str, *, retry: bool = False) -> None:

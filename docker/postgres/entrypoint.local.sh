@@ -4,7 +4,8 @@ set -euo pipefail
 if [[ ! -s $PGDATA/PG_VERSION ]]; then
     pwfile=$(mktemp)
     printf '%s' "$POSTGRES_PASSWORD" >"$pwfile"
-    initdb -D "$PGDATA" -U "$POSTGRES_USER" --pwfile="$pwfile" --auth-local=trust --auth-host=scram-sha-256 >/dev/null
+    # UTF8 like the official image (a locale-less minbase would give SQL_ASCII).
+    initdb -D "$PGDATA" -E UTF8 --locale=C.UTF-8 -U "$POSTGRES_USER" --pwfile="$pwfile" --auth-local=trust --auth-host=scram-sha-256 >/dev/null
     rm -f "$pwfile"
     echo "host all all all scram-sha-256" >>"$PGDATA/pg_hba.conf"
     pg_ctl -D "$PGDATA" -o "-c listen_addresses=''" -w start >/dev/null
