@@ -18,6 +18,8 @@ from tests.compose.stack import ROOT, RUN, SCALE, Timings, compose, timed
 ENABLED = os.environ.get("COMPYMAC_COMPOSE_TESTS") == "1"
 # Keep the stack after the run to look at it (then `scripts/compose.sh down`).
 KEEP = os.environ.get("COMPYMAC_COMPOSE_KEEP") == "1"
+# Test against a stack that is already up (no fresh volumes, no build): quicker iterations.
+REUSE = os.environ.get("COMPYMAC_COMPOSE_REUSE") == "1"
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -46,10 +48,11 @@ def stack(timings: Timings) -> Iterator[None]:
     if ready.returncode == 3:
         pytest.skip("no Docker engine can be started here (scripts/compose.sh said why above)")
     ready.check_returncode()
-    compose("down", "-v", "--remove-orphans")
-    # One image at a time (the base images first: the app's mail catcher reuses the app image).
-    for service in ("app", "postgres", "redis", "keycloak", "proxy"):
-        timed(timings, f"build_{service}_s", "build", service)
+    if not REUSE:
+        compose("down", "-v", "--remove-orphans")
+        # One image at a time (the app's first: the mail catcher runs the app image).
+        for service in ("app", "postgres", "redis", "keycloak", "proxy"):
+            timed(timings, f"build_{service}_s", "build", service)
     try:
         timed(timings, "up_to_healthy_s", "up", "-d", "--wait", *SCALE, timeout=900)
         yield
