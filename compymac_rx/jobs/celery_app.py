@@ -53,6 +53,7 @@ def run_turn_task(self: Task, job_id: str) -> str:
     # Every line the turn logs, in this process, names its job.
     with structlog.contextvars.bound_contextvars(job_id=job_id):
         claim = run_job(job_id)
+        log.info("turn task: %s", claim.value)
     if claim in (Claim.WAIT, Claim.BUSY):
         # Over the owner's running limit, or another live worker has it: look again soon.
         raise self.retry(countdown=WAIT_COUNTDOWN)
