@@ -17,7 +17,9 @@ from compymac_rx.identity.http import auth_routes
 from compymac_rx.jobs.runner import get_runner
 from compymac_rx.offload import off_loop
 from compymac_rx.ops.http import ops_routes
+from compymac_rx.ops.logs import configure_logging
 from compymac_rx.ops.loopwatch import watch_loop
+from compymac_rx.ops.requests import observe
 from compymac_rx.pages.account import account_page
 from compymac_rx.pages.admin import admin_page
 from compymac_rx.pages.chat import chat_page
@@ -57,6 +59,9 @@ async def loop_watch() -> None:
     await watch_loop(get_settings().loop_stall_warn_ms)
 
 
+# The app module is each backend process's entry point: its logging is set up before any route.
+configure_logging(get_settings())
+
 app = rx.App(
     # Our routes mount Reflex's app (pages, static files, /_event, /_upload); `secure` wraps
     # all of it, so every response gets the security headers and origin checks.
@@ -72,6 +77,8 @@ app = rx.App(
             ]
         ),
         secure,
+        # Outermost: every request, refused or not, gets an id, an access line and metrics.
+        observe,
     ],
     stylesheets=["/app.css"],
     head_components=dev_head_components(),

@@ -193,6 +193,10 @@ class Settings(BaseSettings):
     uploads_per_minute: int = Field(30, ge=1)
     # /metrics answers only `Authorization: Bearer <METRICS_TOKEN>`; empty turns it off (404).
     metrics_token: str = ""
+    # text: plain lines for a terminal; json: one JSON object per line with request and job
+    # ids, secrets redacted (the compose file sets json).
+    log_format: Literal["text", "json"] = "text"
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
     # --- security: origins (issue 9) ---
     # Origins besides PUBLIC_URL's that may open the app's WebSocket and read its responses

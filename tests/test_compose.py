@@ -1,5 +1,6 @@
 """docker-compose.yml, checked without a Docker engine: it parses, every app and worker setting
-is one the app knows, every service has a health check, data lives in volumes."""
+is one the app knows, every service has a health check, data lives in volumes. The stack itself
+is built, started and exercised by tests/compose/ (`make compose-test`)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from compymac_rx.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[1]
 # Read by Reflex or granian themselves, not by our settings class.
-RUNTIME_NAMES = {"REFLEX_REDIS_URL", "GRANIAN_WORKERS"}
+RUNTIME_NAMES = {"REFLEX_REDIS_URL", "REFLEX_API_URL", "REFLEX_LOG_JSON", "GRANIAN_WORKERS"}
 # Only docker-compose.yml reads these (interpolation), to configure the service images.
 COMPOSE_NAMES = {"POSTGRES_USER", "POSTGRES_PASSWORD", "POSTGRES_DB", "REDIS_PASSWORD"}
 # Passed to Keycloak for keycloak/realm.json.
@@ -27,7 +28,8 @@ COMPOSE_NAMES |= {
     f"SMTP_{part}"
     for part in ("HOST", "PORT", "FROM", "AUTH", "USER", "PASSWORD", "STARTTLS", "SSL")
 }
-COMPOSE_NAMES |= {"KEYCLOAK_ADMIN", "KEYCLOAK_ADMIN_PASSWORD", "KEYCLOAK_PORT", "GRANIAN_WORKERS"}
+COMPOSE_NAMES |= {"KEYCLOAK_ADMIN", "KEYCLOAK_ADMIN_PASSWORD", "KEYCLOAK_DB_PASSWORD"}
+COMPOSE_NAMES |= {"GRANIAN_WORKERS", "HTTPS_PORT", "TLS_HOST", "APP_IMAGE"}
 
 
 def compose() -> dict[str, Any]:
@@ -42,12 +44,37 @@ def setting_names() -> set[str]:
 
 def test_the_compose_file_has_the_whole_stack() -> None:
     services = compose()["services"]
-    assert set(services) == {"postgres", "redis", "keycloak", "app", "worker"}
-    assert services["app"]["build"] == "." and services["worker"]["build"] == "."
+    assert set(services) == {"proxy", "postgres", "redis", "keycloak", "migrate", "app", "worker"}
+    # One build of the project's Dockerfile; the one-off migration and the workers run it too.
+    assert services["app"]["build"] == "."
+    image = services["app"]["image"]
+    assert services["worker"]["image"] == services["migrate"]["image"] == image
+    assert services["keycloak"]["build"] == "keycloak"
+
+
+def test_only_the_tls_proxy_publishes_a_port() -> None:
+    services = compose()["services"]
+    published = {name for name, service in services.items() if service.get("ports")}
+    assert published == {"proxy"}
+    app_env = compose()["x-app-env"]
+    assert app_env["PUBLIC_URL"].startswith("${PUBLIC_URL:?")
+    assert app_env["TRUSTED_PROXY_HOPS"] == "1"
+    assert services["keycloak"]["environment"]["KC_HOSTNAME"].endswith("/idp")
+
+
+def test_keycloak_runs_in_production_mode() -> None:
+    dockerfile = (ROOT / "keycloak" / "Dockerfile").read_text()
+    assert "keycloak:26.5.6" in dockerfile  # the version the host suite tests
+    assert 'CMD ["start", "--optimized", "--import-realm"]' in dockerfile
+    assert "KC_DB=postgres" in dockerfile
+    assert "KC_DB_PASSWORD" in compose()["services"]["keycloak"]["environment"]
 
 
 def test_every_service_has_a_health_check() -> None:
     for name, service in compose()["services"].items():
+        if name == "migrate":  # a one-off: the others wait for it to complete successfully
+            assert service["restart"] == "no"
+            continue
         check = service.get("healthcheck")
         assert check and check.get("test"), f"{name} has no health check"
     assert "/ready" in str(compose()["services"]["app"]["healthcheck"]["test"])
@@ -57,7 +84,7 @@ def test_app_and_worker_settings_are_ones_the_app_knows() -> None:
     known = setting_names() | RUNTIME_NAMES
     for name in ("app", "worker"):
         service = compose()["services"][name]
-        assert service["env_file"] == ".env"
+        assert service["env_file"] == [{"path": ".env", "required": False}]
         unknown = set(service["environment"]) - known
         assert not unknown, f"{name} sets settings the app does not know: {unknown}"
         env = service["environment"]
@@ -85,13 +112,12 @@ def test_database_redis_and_workspaces_live_in_volumes() -> None:
     assert "postgres-data:/var/lib/postgresql/data" in services["postgres"]["volumes"]
     assert "app-data:/data" in services["app"]["volumes"]
     assert "app-data:/data" in services["worker"]["volumes"]  # workspaces shared with workers
-    assert (
-        "./keycloak/realm.json:/opt/keycloak/data/import/realm.json:ro"
-        in (services["keycloak"]["volumes"])
-    )
+    # Keycloak keeps its realm, users and sessions in its own PostgreSQL database.
+    assert services["keycloak"]["environment"]["KC_DB_URL"].endswith("/keycloak")
 
 
 def test_workers_can_be_scaled() -> None:
-    worker = compose()["services"]["worker"]
-    assert "container_name" not in worker and "ports" not in worker
-    assert worker["deploy"]["replicas"] >= 2
+    for name in ("app", "worker"):
+        service = compose()["services"][name]
+        assert "container_name" not in service and "ports" not in service
+    assert compose()["services"]["worker"]["deploy"]["replicas"] >= 2

@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import logging
+import tempfile
 import threading
 import uuid
+from pathlib import Path
 
+import structlog
 from celery import Celery, Task
-from celery.signals import worker_process_init, worker_ready, worker_shutdown
+from celery.signals import setup_logging, worker_process_init, worker_ready, worker_shutdown
 
 from compymac_rx.jobs.reaper import reap_stale_jobs
 from compymac_rx.jobs.tasks import Claim, run_job
 from compymac_rx.jobs.warm import after_fork, warm_up
+from compymac_rx.ops.logs import configure_logging
 from compymac_rx.settings import get_settings
 
 log = logging.getLogger(__name__)
@@ -46,7 +50,10 @@ celery_app = make_celery()
 
 @celery_app.task(name=TASK_NAME, bind=True, max_retries=None)
 def run_turn_task(self: Task, job_id: str) -> str:
-    claim = run_job(job_id)
+    # Every line the turn logs, in this process, names its job.
+    with structlog.contextvars.bound_contextvars(job_id=job_id):
+        claim = run_job(job_id)
+        log.info("turn task: %s", claim.value)
     if claim in (Claim.WAIT, Claim.BUSY):
         # Over the owner's running limit, or another live worker has it: look again soon.
         raise self.retry(countdown=WAIT_COUNTDOWN)
@@ -56,13 +63,20 @@ def run_turn_task(self: Task, job_id: str) -> str:
 _reaper_stop = threading.Event()
 
 
+# Touched on every reaper pass: a container health check reads its age instead of starting a
+# second Python with Celery (`celery inspect ping` costs seconds of CPU on a busy host).
+ALIVE_FILE = Path(tempfile.gettempdir()) / "compymac-worker-alive"
+
+
 def _reaper_loop() -> None:
     interval = get_settings().reaper_interval_seconds
+    ALIVE_FILE.touch()
     while not _reaper_stop.wait(interval):
         try:
             reap_stale_jobs(resubmit=lambda job_id: submit_turn(job_id, retry=True))
         except Exception:
             log.exception("reaper pass failed")
+        ALIVE_FILE.touch()
 
 
 def submit_turn(job_id: str, *, retry: bool = False) -> None:
@@ -79,6 +93,12 @@ def warm_producer() -> None:
 
 def revoke_turn(job_id: str) -> None:
     celery_app.control.revoke(job_id)
+
+
+@setup_logging.connect
+def _logging(**_kwargs: object) -> None:
+    """Celery's own logging setup is replaced by the app's (LOG_FORMAT, redaction)."""
+    configure_logging(get_settings())
 
 
 @worker_process_init.connect
