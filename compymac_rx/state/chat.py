@@ -98,7 +98,8 @@ class ChatState(AuthState):
         except chats.ChatError as error:
             self.notice = str(error)
             return None
-        self.notice = ""
+        if self.notice:
+            self.notice = ""
         live = await self.get_state(LiveState)
         live._started(sent.job_id, message_view(sent.message))
         if live._trimmed:

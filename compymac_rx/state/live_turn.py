@@ -91,14 +91,15 @@ class LiveState(AuthState):
 
     def _started(self, job_id: str, message: MessageView | None) -> None:
         """This tab queued a turn; its own message is shown at once."""
-        self._turn.start(job_id)
+        turn = self._raw_turn()
+        turn.start(job_id)
         if message is not None:
-            self._turn.landed.append(message)
+            turn.landed.append(message)
         self._publish()
 
     async def _apply(self, events: list[JobEvent]) -> bool:
         """Fold a batch of events in; True when the workspace may have changed."""
-        turn = self._turn
+        turn = self._raw_turn()
         for event in events:
             if fold(turn, event) is Outcome.GAP:
                 # Lost while Redis or this backend reconnected: replay first, never skip.
@@ -112,7 +113,7 @@ class LiveState(AuthState):
 
     def _publish(self, *, restart: bool = False) -> None:
         """Copy the folded turn into the vars, touching only those that changed."""
-        turn = self._turn
+        turn = self._raw_turn()
         fresh = [m for m in turn.landed if m.seq > self._shown_seq]
         turn.landed = []
         for message in fresh:
@@ -133,6 +134,15 @@ class LiveState(AuthState):
         if not self._token:
             self._token = self.router.session.client_token  # the router is rebuilt per read
         hub.shown(self._token, turn.job_id, turn.seq)
+
+    def _raw_turn(self) -> LiveTurn:
+        """The turn itself, not Reflex's change-tracking proxy of it: folding a batch reads and
+        sets many fields, and through the proxy each access cost a wrapper. `_publish` assigns
+        the turn back, which marks it changed."""
+        turn = self._turn
+        raw = getattr(turn, "__wrapped__", turn)
+        assert isinstance(raw, LiveTurn)
+        return raw
 
     def _land(self, message: MessageView) -> None:
         """Show a stored message after the others: in a free slot, or in the oldest one's."""
