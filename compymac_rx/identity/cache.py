@@ -28,8 +28,8 @@ class UserCache:
         self._entries: dict[str, tuple[float, int, CurrentUser | None]] = {}
 
     def cached(self, token: str | None) -> tuple[bool, CurrentUser | None]:
-        """(True, user) when the answer is known without a lookup. Never blocks: a dict read
-        under a lock held for microseconds, so the event loop may call it."""
+        """(True, user) when the answer is known without a lookup. Never blocks (one dict read,
+        atomic under the GIL), so the event loop calls it and goes off the loop only on a miss."""
         if not token:
             return True, None
         hit = self._entries.get(_key(token))
