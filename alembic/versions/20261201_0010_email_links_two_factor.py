@@ -164,7 +164,9 @@ def downgrade() -> None:
     for statement in SQLITE_DOWN if sqlite else POSTGRES_DOWN:
         op.execute(statement)
     op.drop_table("storage_totals")
-    with op.batch_alter_table("jobs", schema=None) as batch_op:
+    # recreate="never": SQLite drops the columns in place. Rebuilding `users` (and `jobs`)
+    # with rows in them, as batch mode would, fails with "database table is locked".
+    with op.batch_alter_table("jobs", schema=None, recreate="never") as batch_op:
         batch_op.drop_index("ix_jobs_created_user_status")
         for name in ("tool_runs", "completion_tokens", "prompt_tokens", "model"):
             batch_op.drop_column(name)
@@ -176,7 +178,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_one_time_tokens_token_hash"))
         batch_op.drop_index(batch_op.f("ix_one_time_tokens_expires_at"))
     op.drop_table("one_time_tokens")
-    with op.batch_alter_table("users", schema=None) as batch_op:
+    with op.batch_alter_table("users", schema=None, recreate="never") as batch_op:
         batch_op.drop_column("totp_last_step")
         batch_op.drop_column("totp_enabled_at")
         batch_op.drop_column("totp_secret_enc")

@@ -89,7 +89,7 @@ def test_events_keep_their_order_and_a_final_status_publishes_them_at_once() -> 
     assert [e.seq for e in events] == [1, 2, 3, 4, 5, 6]
 
 
-def test_a_quick_turn_reaches_subscribers_as_one_batch() -> None:
+async def test_a_quick_turn_reaches_subscribers_as_one_batch() -> None:
     bus = MemoryEventBus(replay_seconds=60)
     pub = JobPublisher(bus, JOB, flush_seconds=FLUSH)
 
@@ -118,7 +118,7 @@ def test_a_quick_turn_reaches_subscribers_as_one_batch() -> None:
         pub.publish("message", message={"id": 1})
         pub.publish("status", status="done", error=None)
 
-    assert asyncio.run(receive()) == [[1, 2, 3, 4]]
+    assert await receive() == [[1, 2, 3, 4]]
 
 
 def test_a_kept_event_is_published_by_the_timer() -> None:

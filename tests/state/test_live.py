@@ -103,7 +103,7 @@ def test_the_hub_knows_what_a_tab_has_shown() -> None:
     assert not tabs.is_copy("a", event("s1", 3))
 
 
-def test_events_collect_while_a_batch_is_applied_and_go_in_one_update() -> None:
+async def test_events_collect_while_a_batch_is_applied_and_go_in_one_update() -> None:
     async def scenario() -> tuple[list[list[int]], list[str]]:
         app = TabsApp()
         app.connect("a")
@@ -126,12 +126,12 @@ def test_events_collect_while_a_batch_is_applied_and_go_in_one_update() -> None:
         await settle()
         return applied, app.updates
 
-    applied, updates = asyncio.run(scenario())
+    applied, updates = await scenario()
     assert applied == [[1], [2, 3, 4]]
     assert updates == ["a", "a"]
 
 
-def test_a_slow_tab_does_not_hold_up_another() -> None:
+async def test_a_slow_tab_does_not_hold_up_another() -> None:
     async def scenario() -> list[str]:
         app = TabsApp()
         app.connect("slow", "quick")
@@ -152,11 +152,11 @@ def test_a_slow_tab_does_not_hold_up_another() -> None:
         await settle()
         return done
 
-    done = asyncio.run(scenario())
+    done = await scenario()
     assert done[0] == "quick"
 
 
-def test_only_connected_watching_tabs_get_events_and_copies_are_dropped() -> None:
+async def test_only_connected_watching_tabs_get_events_and_copies_are_dropped() -> None:
     async def scenario() -> dict[str, list[int]]:
         app = TabsApp()
         app.connect("here", "shown")
@@ -177,13 +177,13 @@ def test_only_connected_watching_tabs_get_events_and_copies_are_dropped() -> Non
         await settle()
         return got
 
-    got = asyncio.run(scenario())
+    got = await scenario()
     assert got == {"here": [1, 2, 3], "shown": [3]}
     # A tab connected to no socket of this process is forgotten: later events skip it.
     assert sorted(hub.tokens_for("s1")) == ["here", "shown"]
 
 
-def test_a_failing_update_is_logged_and_the_next_batch_still_goes(
+async def test_a_failing_update_is_logged_and_the_next_batch_still_goes(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     async def scenario() -> list[list[int]]:
@@ -204,5 +204,5 @@ def test_a_failing_update_is_logged_and_the_next_batch_still_goes(
         await settle()
         return applied
 
-    assert asyncio.run(scenario()) == [[1], [2]]
+    assert await scenario() == [[1], [2]]
     assert "could not deliver 1 event(s) to a tab" in caplog.text
