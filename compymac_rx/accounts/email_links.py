@@ -115,15 +115,7 @@ def _verification_mail(email: str, throttled: bool, ip: str, user_agent: str) ->
                 "If it was not you, ignore this message."
             ),
         )
-    audit.record(
-        "email.verify_request",
-        subject_id=user.id if user else None,
-        target=f"user:{user.id}" if user else "",
-        outcome=outcome,
-        detail={"email": email, "reason": "" if outcome == "ok" else "no mail sent"},
-        ip=ip,
-        user_agent=user_agent,
-    )
+    resets.record_link_request("email.verify_request", user, email, outcome, ip, user_agent)
     return mail
 
 
@@ -187,15 +179,7 @@ def _magic_mail(email: str, throttled: bool, ip: str, user_agent: str) -> Mail |
                 "If it was not you, ignore this message: nobody is signed in without it."
             ),
         )
-    audit.record(
-        "magic_link.request",
-        subject_id=user.id if user else None,
-        target=f"user:{user.id}" if user else "",
-        outcome=outcome,
-        detail={"email": email, "reason": "" if outcome == "ok" else "no mail sent"},
-        ip=ip,
-        user_agent=user_agent,
-    )
+    resets.record_link_request("magic_link.request", user, email, outcome, ip, user_agent)
     return mail
 
 

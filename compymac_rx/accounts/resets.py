@@ -14,9 +14,11 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import timedelta
 from urllib.parse import urlencode
 
+from sqlmodel import Session
+
 from compymac_rx import ratelimit, routes
 from compymac_rx.accounts import repository, revocations
-from compymac_rx.accounts.models import PasswordReset
+from compymac_rx.accounts.models import PasswordReset, User
 from compymac_rx.accounts.service import (
     AuthError,
     check_password_policy,
@@ -114,17 +116,31 @@ def _new_link(email: str, throttled: bool, ip: str, user_agent: str) -> Mail | N
                     "If it was not you, ignore this message: your password stays as it is."
                 ),
             )
-        audit.record(
-            "password.reset_request",
-            subject_id=user.id if user else None,
-            target=f"user:{user.id}" if user else "",
-            outcome=outcome,
-            detail={"email": email, "reason": "" if outcome == "ok" else "no mail sent"},
-            ip=ip,
-            user_agent=user_agent,
-            db=db,
-        )
+        record_link_request("password.reset_request", user, email, outcome, ip, user_agent, db=db)
     return mail
+
+
+def record_link_request(
+    action: str,
+    user: User | None,
+    email: str,
+    outcome: str,
+    ip: str | None,
+    user_agent: str | None,
+    *,
+    db: Session | None = None,
+) -> None:
+    """The audit event of an emailed-link request (reset, verification, magic link)."""
+    audit.record(
+        action,
+        subject_id=user.id if user else None,
+        target=f"user:{user.id}" if user else "",
+        outcome=outcome,
+        detail={"email": email, "reason": "" if outcome == "ok" else "no mail sent"},
+        ip=ip,
+        user_agent=user_agent,
+        db=db,
+    )
 
 
 def reset_link_usable(token: str) -> bool:
