@@ -12,7 +12,7 @@ m ?=
 
 ENV := . scripts/env.sh
 # A subshell, so a failing `ruff check` stops the recipe under errexit (a bare && list would not).
-LINT := (ruff check . && ruff format --check .)
+LINT := (ruff check . && ruff format --check . && lint-imports --no-cache --no-logo)
 TYPECHECK := mypy compymac_rx
 
 .PHONY: help setup run dev test compose-test lint fmt typecheck migrate revision worker claim-sessions clean rotate-keys bench bench-agent
@@ -23,7 +23,7 @@ help:
 	echo "make dev        migrate, then \`reflex run\`: development, hot reload, ports PORT/BACKEND_PORT"
 	echo "make test       setup --test, lint, typecheck, pytest (PYTEST_ARGS='...'); COMPOSE_TEST=1 adds compose-test"
 	echo "make compose-test  the docker compose stack built, started and tested (tests/compose)"
-	echo "make lint       ruff check + ruff format --check"
+	echo "make lint       ruff check + ruff format --check + lint-imports (layers, no cycles)"
 	echo "make fmt        ruff format + ruff check --fix"
 	echo "make typecheck  mypy compymac_rx"
 	echo "make migrate    alembic upgrade head"
@@ -113,7 +113,7 @@ revision:
 
 rotate-keys:
 	$(ENV)
-	python -m compymac_rx.keys.rotate
+	python -m compymac_rx.ops.rotate
 
 # The whole benchmark set in one run (about 30 min on 2 cores); BENCH_ARGS='--quick' for a short
 # one, or e.g. BENCH_ARGS='--only turns --profiles inline,chainlit'. See docs/operations.md.
@@ -132,7 +132,7 @@ bench-agent:
 WORKER_CONCURRENCY ?= 2
 worker:
 	$(ENV)
-	exec celery -A compymac_rx.jobs.celery_app:celery_app worker -Q compymac-turns \
+	exec celery -A compymac_rx.worker:celery_app worker -Q compymac-turns \
 		-c $(WORKER_CONCURRENCY) --loglevel INFO --without-gossip --without-mingle
 
 # One-off, after upgrading a single-user install: the first account claims sessions without

@@ -4,7 +4,7 @@ from pathlib import Path
 import reflex as rx
 from reflex_base.plugins.sitemap import SitemapPlugin
 
-from compymac_rx.http.dev import exclude_from_hot_reload
+from compymac_rx.devmode import exclude_from_hot_reload
 from compymac_rx.http.origins import allowed_origins
 from compymac_rx.settings import get_settings
 

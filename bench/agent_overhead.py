@@ -78,7 +78,7 @@ def main() -> None:
     from compymac_rx.agent.tools import Toolbox
     from compymac_rx.agent.types import ChatItem
     from compymac_rx.chats import service as chats
-    from compymac_rx.jobs.runner import get_runner
+    from compymac_rx.chats.tasks import get_runner
     from compymac_rx.keys import service as keys
     from compymac_rx.settings import get_settings
     from tests.factories import make_user, wait_for_job

@@ -49,7 +49,7 @@ class SyncRunner:
     """Runs a submitted job at once, on the caller's thread."""
 
     def submit(self, job_id: str) -> None:
-        from compymac_rx.jobs.tasks import run_job
+        from compymac_rx.chats.turns import run_job
 
         run_job(job_id)
 
@@ -74,8 +74,8 @@ def measure(args: list[str], database: str) -> None:
     from sqlalchemy import event
 
     from compymac_rx.chats import service as chats
+    from compymac_rx.chats import tasks
     from compymac_rx.db import get_engine
-    from compymac_rx.jobs import runner
     from compymac_rx.jobs.bus import get_bus
     from compymac_rx.jobs.models import JobStatus
     from tests.factories import make_user
@@ -84,9 +84,9 @@ def measure(args: list[str], database: str) -> None:
     config.set_main_option("script_location", str(ROOT / "alembic"))
     config.attributes["configure_logger"] = False
     command.upgrade(config, "head")
-    runner.get_runner.cache_clear()
+    tasks.get_runner.cache_clear()
     sync = SyncRunner()
-    runner.get_runner = lambda: sync  # type: ignore[assignment]
+    tasks.get_runner = lambda: sync  # type: ignore[assignment]
     import compymac_rx.chats.service as service_module
 
     service_module.get_runner = lambda: sync  # type: ignore[assignment]

@@ -8,16 +8,16 @@ from starlette.routing import Mount
 
 from compymac_rx import routes
 from compymac_rx.api.app import API_PREFIX, api_app
+from compymac_rx.chats.tasks import get_runner
 from compymac_rx.components.backend import dev_head_components
 from compymac_rx.exports.http import export_routes
 from compymac_rx.files.http import file_routes
 from compymac_rx.http.stack import secure
 from compymac_rx.identity.factory import get_identity_provider
 from compymac_rx.identity.http import auth_routes
-from compymac_rx.jobs.runner import get_runner
+from compymac_rx.logs import configure_logging
 from compymac_rx.offload import off_loop
 from compymac_rx.ops.http import ops_routes
-from compymac_rx.ops.logs import configure_logging
 from compymac_rx.ops.loopwatch import watch_loop
 from compymac_rx.ops.requests import observe
 from compymac_rx.pages.account import account_page

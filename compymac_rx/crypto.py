@@ -10,15 +10,13 @@ from __future__ import annotations
 import base64
 import functools
 import os
-import re
 import secrets
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from compymac_rx.settings import get_settings
+from compymac_rx.settings import get_settings, parse_secret_keys
 
 VERSION = "v1"
-_KEY_ID = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
 
 
 class CryptoError(Exception):
@@ -33,18 +31,6 @@ def _unb64(text: str) -> bytes:
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
-def parse_keys(spec: str) -> list[tuple[str, bytes]]:
-    """`kid:base64url-32-bytes,kid2:...` -> [(kid, key)], first one current."""
-    keys: list[tuple[str, bytes]] = []
-    for part in filter(None, (p.strip() for p in spec.split(","))):
-        kid, _, encoded = part.partition(":")
-        key = _unb64(encoded) if encoded else b""
-        if not _KEY_ID.match(kid) or len(key) != 32:
-            raise ValueError("each key is `id:` followed by 32 bytes in base64url")
-        keys.append((kid, key))
-    return keys
-
-
 def new_key_spec(kid: str = "k1") -> str:
     return f"{kid}:{_b64(secrets.token_bytes(32))}"
 
@@ -53,7 +39,7 @@ def new_key_spec(kid: str = "k1") -> str:
 def keyring() -> list[tuple[str, bytes]]:
     settings = get_settings()
     if settings.secret_keys:
-        return parse_keys(settings.secret_keys)
+        return parse_secret_keys(settings.secret_keys)
     # Embedded profile only (production refuses to start without SECRET_KEYS): a key made
     # once and kept beside the database, so encrypted data survives restarts.
     path = settings.data_dir / "secret.key"
@@ -62,7 +48,7 @@ def keyring() -> list[tuple[str, bytes]]:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w") as handle:
             handle.write(new_key_spec("local1"))
-    return parse_keys(path.read_text().strip())
+    return parse_secret_keys(path.read_text().strip())
 
 
 def encrypt(plaintext: str, *, context: str) -> str:

@@ -2,12 +2,28 @@
 
 from __future__ import annotations
 
+import base64
 import functools
+import re
 from pathlib import Path
 from typing import Literal
 
 from pydantic import Field, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+_KEY_ID = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
+
+
+def parse_secret_keys(spec: str) -> list[tuple[str, bytes]]:
+    """SECRET_KEYS, `kid:base64url-32-bytes,kid2:...`, as [(kid, key)], the first one current."""
+    keys: list[tuple[str, bytes]] = []
+    for part in filter(None, (p.strip() for p in spec.split(","))):
+        kid, _, encoded = part.partition(":")
+        key = base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4)) if encoded else b""
+        if not _KEY_ID.match(kid) or len(key) != 32:
+            raise ValueError("each key is `id:` followed by 32 bytes in base64url")
+        keys.append((kid, key))
+    return keys
 
 
 class SettingsError(SystemExit):
@@ -109,9 +125,7 @@ class Settings(BaseSettings):
         if self.model_max_output_tokens >= self.model_context_tokens:
             raise ValueError("MODEL_MAX_OUTPUT_TOKENS must be below MODEL_CONTEXT_TOKENS")
         if self.secret_keys:
-            from compymac_rx.crypto import parse_keys
-
-            parse_keys(self.secret_keys)
+            parse_secret_keys(self.secret_keys)
         return self
 
     # --- identity: OIDC / Keycloak (issue 3) ---
@@ -284,14 +298,6 @@ class Settings(BaseSettings):
     @property
     def keycloak_base_url(self) -> str:
         return self.keycloak_admin_url or self.oidc_issuer.rsplit("/realms/", 1)[0]
-
-    @property
-    def oidc_redirect_uri(self) -> str:
-        from compymac_rx import routes
-        from compymac_rx.http.dev import backend_url
-
-        # The callback is an HTTP route: on the backend's port in development.
-        return f"{backend_url(self)}{routes.AUTH_CALLBACK}"
 
     @property
     def workspaces_root(self) -> Path:

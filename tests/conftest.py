@@ -21,6 +21,7 @@ from alembic.config import Config
 from playwright.sync_api import Browser, Playwright, sync_playwright
 
 from compymac_rx import db
+from compymac_rx.chats import tasks
 from compymac_rx.jobs import runner
 from tests.fake_openai import FakeOpenAI
 from tests.services import Postgres, Redis, postgres_server, redis_server
@@ -148,8 +149,8 @@ def data_dir(
     clear_caches()
     yield folder
     # Only what the test created: a test may leave a bad setting in place.
-    if runner.get_runner.cache_info().currsize:
-        runner_instance = runner.get_runner()
+    if tasks.get_runner.cache_info().currsize:
+        runner_instance = tasks.get_runner()
         if isinstance(runner_instance, runner.InlineJobRunner):
             runner_instance.shutdown()
     if db.get_engine.cache_info().currsize:

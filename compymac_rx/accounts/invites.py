@@ -10,15 +10,12 @@ from sqlmodel import Session
 
 from compymac_rx import routes
 from compymac_rx.accounts import repository
+from compymac_rx.accounts.admins import require_admin
 from compymac_rx.accounts.models import Invite
 from compymac_rx.accounts.tokens import hash_token
 from compymac_rx.audit import service as audit
 from compymac_rx.db import session_scope, utcnow
 from compymac_rx.settings import get_settings
-
-
-class NotAdmin(Exception):
-    """Only an active admin may make invite links."""
 
 
 def becomes_admin(db: Session, *, user_id: str, email: str, grants: bool) -> bool:
@@ -56,10 +53,7 @@ def _add_invite(db: Session, *, created_by: str | None = None, grants_admin: boo
 def create_invite(actor_id: str) -> str:
     """A single-use sign-up link, made by an admin; returns the link (shown once)."""
     with session_scope() as db:
-        # Re-read from the database: the flag may have been revoked since the page loaded.
-        actor = repository.get_user(db, user_id=actor_id)
-        if actor is None or not (actor.is_admin and actor.is_active):
-            raise NotAdmin()
+        require_admin(db, actor_id)
         link = _add_invite(db, created_by=actor_id)
         # The link itself is a credential: only that one was made, never the link.
         audit.record("invite.create", actor_id=actor_id, target="invite", db=db)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+import sqlalchemy as sa
 from sqlalchemy import delete, exists, func, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, SQLModel, col, select
@@ -30,6 +31,11 @@ def count_users(session: Session) -> int:
 
 def get_user_by_email(session: Session, *, email: str) -> User | None:
     return session.exec(select(User).where(User.email == email)).first()
+
+
+def user_ids() -> sa.Select[Any]:
+    """Every account's id, as a subquery for another package's query."""
+    return sa.select(col(User.id))
 
 
 def get_user(session: Session, *, user_id: str) -> User | None:

@@ -17,9 +17,9 @@ from compymac_rx.accounts.service import (
 from compymac_rx.accounts.tokens import hash_token
 from compymac_rx.audit import service as audit
 from compymac_rx.chats import repository as chats
+from compymac_rx.chats.tasks import get_runner
 from compymac_rx.db import session_scope, utcnow
 from compymac_rx.jobs import repository as jobs
-from compymac_rx.jobs.runner import get_runner
 from compymac_rx.settings import get_settings
 
 

@@ -19,7 +19,7 @@ from compymac_rx.api.auth import Reader
 from compymac_rx.api.problems import not_found
 from compymac_rx.api.schemas import JobOut
 from compymac_rx.chats import service as chats
-from compymac_rx.jobs.bus import get_bus
+from compymac_rx.jobs.bus import BusUnavailable, get_bus
 from compymac_rx.jobs.events import TERMINAL_STATUSES
 from compymac_rx.offload import off_loop
 
@@ -44,7 +44,11 @@ async def _events(user_id: str, job_id: str, after: int) -> AsyncIterator[Server
     bus = get_bus()
     idle = 0
     while True:
-        events = [e for e in await bus.areplay(job_id, after_seq=after) if e.user_id == user_id]
+        try:
+            replayed = await bus.areplay(job_id, after_seq=after)
+        except BusUnavailable:
+            replayed = []  # nothing new to send yet: the idle check below still ends the stream
+        events = [e for e in replayed if e.user_id == user_id]
         for event in events:
             after = event.seq
             yield ServerSentEvent(json.dumps(event.payload), event=event.kind, id=str(event.seq))

@@ -9,7 +9,6 @@ that name one are dropped before anything is stored.
 from __future__ import annotations
 
 import contextvars
-import dataclasses
 import logging
 import threading
 import time
@@ -18,7 +17,6 @@ from typing import Any
 
 from sqlmodel import Session
 
-from compymac_rx.accounts import repository as accounts_repository
 from compymac_rx.audit import repository
 from compymac_rx.audit.models import ACTIONS, OUTCOMES, AuditEvent, AuditEventPublic, event_public
 from compymac_rx.db import session_scope, utcnow
@@ -38,10 +36,6 @@ PAGE_SIZE = 50
 _PRUNE_EVERY_SECONDS = 3600.0
 _prune_lock = threading.Lock()
 _last_prune = 0.0
-
-
-class NotAdmin(Exception):
-    """Only an active admin reads everyone's events."""
 
 
 def client_context(ip: str, user_agent: str) -> None:
@@ -138,49 +132,3 @@ def events_for_user(user_id: str, *, page: int = 0) -> list[AuditEventPublic]:
             db, user_id=user_id, limit=PAGE_SIZE, offset=max(page, 0) * PAGE_SIZE
         )
         return [event_public(row) for row in rows]
-
-
-@dataclasses.dataclass(frozen=True)
-class AuditFilter:
-    user_email: str = ""
-    action: str = ""
-    since: datetime | None = None
-    until: datetime | None = None
-
-
-def events_for_admin(
-    actor_id: str, filters: AuditFilter, *, page: int = 0
-) -> list[AuditEventPublic]:
-    """Every event matching the filters, newest first; only for an active admin (re-read)."""
-    with session_scope() as db:
-        actor = accounts_repository.get_user(db, user_id=actor_id)
-        if actor is None or not (actor.is_admin and actor.is_active):
-            raise NotAdmin()
-        user_id: str | None = None
-        if filters.user_email:
-            found = accounts_repository.get_user_by_email(
-                db, email=filters.user_email.strip().lower()
-            )
-            # An unknown email matches nothing (rather than everything).
-            user_id = found.id if found else "-"
-        rows = repository.list_events(
-            db,
-            user_id=user_id,
-            action=filters.action if filters.action in ACTIONS else None,
-            since=filters.since,
-            until=filters.until,
-            limit=PAGE_SIZE,
-            offset=max(page, 0) * PAGE_SIZE,
-        )
-        emails = accounts_repository.emails_of(
-            db, user_ids={i for row in rows for i in (row.actor_id, row.subject_id) if i}
-        )
-        # A deleted account's id stays as it was: its email is gone with it.
-        return [
-            dataclasses.replace(
-                event_public(row),
-                actor_email=emails.get(row.actor_id or "", ""),
-                subject_email=emails.get(row.subject_id or "", ""),
-            )
-            for row in rows
-        ]

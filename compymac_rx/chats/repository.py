@@ -9,10 +9,9 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy import Executable, bindparam, delete, func, insert, update
+from sqlalchemy import Executable, and_, bindparam, delete, func, insert, update
 from sqlmodel import Session, col, select
 
-from compymac_rx.accounts.models import User
 from compymac_rx.chats.models import (
     AgentSession,
     HistoryRow,
@@ -21,8 +20,9 @@ from compymac_rx.chats.models import (
     message_public,
 )
 from compymac_rx.db import execute_core
-from compymac_rx.jobs.models import Job
+from compymac_rx.jobs.models import Job, JobRef
 from compymac_rx.jobs.repository import ACTIVE
+from compymac_rx.keys.models import ModelPreference
 
 
 def list_sessions(session: Session, *, user_id: str, archived: bool) -> Sequence[AgentSession]:
@@ -72,6 +72,7 @@ def delete_session(session: Session, *, user_id: str, session_id: str) -> bool:
 _sessions = AgentSession.__table__  # type: ignore[attr-defined]
 _messages = Message.__table__  # type: ignore[attr-defined]
 _jobs = Job.__table__  # type: ignore[attr-defined]
+_preferences = ModelPreference.__table__  # type: ignore[attr-defined]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -369,12 +370,12 @@ def delete_messages_after(session: Session, *, user_id: str, session_id: str, se
     return int(getattr(result, "rowcount", 0) or 0)
 
 
-def ownerless_sessions(session: Session) -> Sequence[AgentSession]:
-    """Sessions whose user id names no account (data from a single-user install).
+def ownerless_sessions(session: Session, *, owners: sa.Select[Any]) -> Sequence[AgentSession]:
+    """Sessions whose user id is not among `owners` (every account's id: data from a
+    single-user install).
 
     An operator's one-off migration reads these; no user-facing code may call it.
     """
-    owners = select(User.id)
     return session.exec(
         select(AgentSession)
         .where(col(AgentSession.user_id).not_in(owners))
@@ -445,3 +446,64 @@ def add_imported_session(
     session.add(row)
     session.flush()
     return row
+
+
+@dataclasses.dataclass(frozen=True)
+class ClaimContext:
+    """A job with what running it needs: its session's workspace and model, the owner's
+    default model and the steps an earlier run stored."""
+
+    job: JobRef
+    status: str
+    cancel_requested: bool
+    workspace: str
+    session_model: str
+    default_model: str
+    steps_done: int
+
+
+@functools.cache
+def _claim_context_statement() -> Executable:
+    steps = (
+        sa.select(func.count())
+        .select_from(_messages)
+        .where(_messages.c.job_id == _jobs.c.id, _messages.c.user_id == _jobs.c.user_id)
+        .scalar_subquery()
+    )
+    return (
+        sa.select(
+            _jobs.c.session_id,
+            _jobs.c.user_id,
+            _jobs.c.attempts,
+            _jobs.c.created_at,
+            _jobs.c.status,
+            _jobs.c.cancel_requested,
+            _sessions.c.workspace_path,
+            _sessions.c.model,
+            _preferences.c.default_model,
+            steps,
+        )
+        .select_from(
+            _jobs.join(
+                _sessions,
+                and_(_sessions.c.id == _jobs.c.session_id, _sessions.c.user_id == _jobs.c.user_id),
+            ).outerjoin(_preferences, _preferences.c.user_id == _jobs.c.user_id)
+        )
+        .where(_jobs.c.id == bindparam("p_job"))
+    )
+
+
+def claim_context(session: Session, *, job_id: str) -> ClaimContext | None:
+    """None when the job, or its session under the same owner, does not exist."""
+    row = execute_core(session, _claim_context_statement(), {"p_job": job_id}).first()
+    if row is None:
+        return None
+    return ClaimContext(
+        job=JobRef(job_id, row[0], row[1], int(row[2]), row[3]),
+        status=str(row[4]),
+        cancel_requested=bool(row[5]),
+        workspace=str(row[6]),
+        session_model=str(row[7]),
+        default_model=str(row[8] or ""),
+        steps_done=int(row[9]),
+    )

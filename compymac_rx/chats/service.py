@@ -18,11 +18,11 @@ from compymac_rx.chats.models import (
 
 # Re-exported: the views take the public shapes from the service.
 from compymac_rx.chats.models import MessagePublic as MessagePublic
+from compymac_rx.chats.tasks import get_runner
 from compymac_rx.db import new_id, session_scope, utcnow
 from compymac_rx.jobs import repository as jobs
 from compymac_rx.jobs.bus import get_bus
 from compymac_rx.jobs.events import JobEvent
-from compymac_rx.jobs.runner import get_runner
 from compymac_rx.settings import get_settings
 
 AUTO_TITLE_CHARS = 60

@@ -14,7 +14,7 @@ from reflex_base.utils.imports import ImportVar
 from reflex_base.vars import VarData
 from reflex_base.vars.base import Var
 
-from compymac_rx.http.dev import two_origins
+from compymac_rx.devmode import two_origins
 
 # Development only; the page is not served by our backend then, so no CSP applies to it.
 # Reflex's upload request (an XMLHttpRequest to the backend) sends no cookies across origins,

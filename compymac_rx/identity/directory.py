@@ -19,6 +19,10 @@ class NotAllowed(Exception):
     """The actor may not do this (not an admin, or an action on their own account)."""
 
 
+class DirectoryUnavailable(Exception):
+    """The directory (Keycloak) could not be reached, or refused the request."""
+
+
 @dataclasses.dataclass
 class DirectoryUser:
     ref: str  # the directory's id: our user id, or the Keycloak user id

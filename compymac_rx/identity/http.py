@@ -10,7 +10,7 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from compymac_rx import routes
-from compymac_rx.http.dev import page_url
+from compymac_rx.devmode import page_url
 from compymac_rx.identity.base import IdentityProvider
 from compymac_rx.offload import off_loop
 from compymac_rx.ratelimit import client_address

@@ -4,15 +4,42 @@ reading role members needs; see keycloak/realm.json)."""
 
 from __future__ import annotations
 
-from typing import Any
+import functools
+from collections.abc import Callable
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from keycloak import KeycloakAdmin, KeycloakOpenIDConnection
+from keycloak.exceptions import KeycloakError
 
 from compymac_rx.accounts import service as accounts
 from compymac_rx.accounts.models import CurrentUser
 from compymac_rx.audit import service as audit
-from compymac_rx.identity.directory import DirectoryUser, NotAllowed, not_self, require_admin
+from compymac_rx.identity.directory import (
+    DirectoryUnavailable,
+    DirectoryUser,
+    NotAllowed,
+    not_self,
+    require_admin,
+)
 from compymac_rx.settings import Settings
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def _reaching(
+    call: Callable[Concatenate[KeycloakDirectory, P], R],
+) -> Callable[Concatenate[KeycloakDirectory, P], R]:
+    """Keycloak's failures (unreachable, refused) as the directory's one error."""
+
+    @functools.wraps(call)
+    def wrapper(self: KeycloakDirectory, /, *args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return call(self, *args, **kwargs)
+        except KeycloakError as error:
+            raise DirectoryUnavailable(str(error)) from error
+
+    return wrapper
 
 
 class KeycloakDirectory:
@@ -47,6 +74,7 @@ class KeycloakDirectory:
     def _actor_ref(self, actor: CurrentUser) -> str | None:
         return accounts.subject_for_user(actor.id, issuer=self.settings.oidc_issuer)
 
+    @_reaching
     def list_users(
         self, actor: CurrentUser, *, query: str = "", offset: int = 0, limit: int = LIMIT
     ) -> list[DirectoryUser]:
@@ -79,6 +107,7 @@ class KeycloakDirectory:
             if not user.get("username", "").startswith("service-account-")
         ]
 
+    @_reaching
     def set_enabled(self, actor: CurrentUser, ref: str, enabled: bool) -> None:
         require_admin(actor)
         not_self(self._actor_ref(actor), ref)
@@ -90,6 +119,7 @@ class KeycloakDirectory:
             accounts.end_issuer_sessions(issuer=self.settings.oidc_issuer, subject=ref, sid=None)
         self._audit(actor, ref, "user.enable" if enabled else "user.disable")
 
+    @_reaching
     def set_admin(self, actor: CurrentUser, ref: str, admin_flag: bool) -> None:
         require_admin(actor)
         not_self(self._actor_ref(actor), ref)

@@ -30,6 +30,7 @@ from compymac_rx.accounts.models import AuthSession, CurrentUser
 from compymac_rx.accounts.tokens import remember_once
 from compymac_rx.audit import service as audit
 from compymac_rx.db import utcnow
+from compymac_rx.devmode import backend_url
 from compymac_rx.identity.http import client_ip, see_other, set_session_cookie
 from compymac_rx.identity.issuer import Issuer, TokenError
 from compymac_rx.offload import off_loop
@@ -42,6 +43,11 @@ FLOW_SECONDS = 600
 ISSUER_ERRORS = (TokenError, OAuthError, httpx.HTTPError, KeyError, ValueError)
 # A logout token without `exp` is accepted this long after its `iat` (and its jti kept as long).
 LOGOUT_TOKEN_SECONDS = 600
+
+
+def redirect_uri(settings: Settings) -> str:
+    """The callback is an HTTP route: on the backend's port in development."""
+    return f"{backend_url(settings)}{routes.AUTH_CALLBACK}"
 
 
 class OidcProvider:
@@ -131,7 +137,7 @@ class OidcProvider:
             client_id=s.oidc_client_id,
             client_secret=s.oidc_client_secret,
             scope=s.oidc_scopes,
-            redirect_uri=s.oidc_redirect_uri,
+            redirect_uri=redirect_uri(s),
             code_challenge_method="S256",
             timeout=s.oidc_http_timeout_seconds,
         )

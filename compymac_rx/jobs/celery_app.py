@@ -1,4 +1,7 @@
-"""The Celery app of the workers (`make worker`), configured from the app's settings."""
+"""The Celery app of the workers, configured from the app's settings.
+
+The jobs' work is bound at the worker's start (`bind_work`, from compymac_rx/worker.py, which
+`make worker` names); the web process only sends and revokes."""
 
 from __future__ import annotations
 
@@ -13,9 +16,9 @@ from celery import Celery, Task
 from celery.signals import setup_logging, worker_process_init, worker_ready, worker_shutdown
 
 from compymac_rx.jobs.reaper import reap_stale_jobs
-from compymac_rx.jobs.tasks import Claim, run_job
-from compymac_rx.jobs.warm import after_fork, warm_up
-from compymac_rx.ops.logs import configure_logging
+from compymac_rx.jobs.warm import after_fork
+from compymac_rx.jobs.work import Claim, JobWork
+from compymac_rx.logs import configure_logging
 from compymac_rx.settings import get_settings
 
 log = logging.getLogger(__name__)
@@ -46,13 +49,26 @@ def make_celery() -> Celery:
 
 
 celery_app = make_celery()
+_bound: JobWork | None = None
+
+
+def bind_work(work: JobWork) -> None:
+    """What this worker's tasks run; called once, as the worker module is imported."""
+    global _bound
+    _bound = work
+
+
+def _work() -> JobWork:
+    if _bound is None:
+        raise RuntimeError("no work bound: start workers with `celery -A compymac_rx.worker`")
+    return _bound
 
 
 @celery_app.task(name=TASK_NAME, bind=True, max_retries=None)
 def run_turn_task(self: Task, job_id: str) -> str:
     # Every line the turn logs, in this process, names its job.
     with structlog.contextvars.bound_contextvars(job_id=job_id):
-        claim = run_job(job_id)
+        claim = _work().run(job_id)
         log.info("turn task: %s", claim.value)
     if claim in (Claim.WAIT, Claim.BUSY):
         # Over the owner's running limit, or another live worker has it: look again soon.
@@ -112,7 +128,7 @@ def _warm_child(**_kwargs: object) -> None:
 
 def _warm_up_quietly() -> None:
     try:
-        warm_up()
+        _work().warm_up()
     except Exception:
         # A database or Redis that is down now may be back for the first turn: not fatal.
         log.warning("warming up the worker process failed", exc_info=True)

@@ -1,16 +1,14 @@
-"""The JobRunner of the production profile: turns run on Celery workers."""
+"""The JobRunner of the production profile: jobs run on Celery workers."""
 
 from __future__ import annotations
 
 import logging
 import threading
 
-from compymac_rx.db import session_scope, utcnow
+from compymac_rx.db import session_scope
 from compymac_rx.jobs import repository
-from compymac_rx.jobs.bus import get_bus
 from compymac_rx.jobs.models import JobStatus
-from compymac_rx.jobs.publisher import JobPublisher
-from compymac_rx.jobs.tasks import finish_job
+from compymac_rx.jobs.service import end_and_publish
 
 log = logging.getLogger(__name__)
 
@@ -35,9 +33,7 @@ class CeleryJobRunner:
             job = repository.get_job_for_runner(db, job_id=job_id)
             waiting = job is not None and job.status == JobStatus.QUEUED.value
         if waiting:
-            ended = finish_job(job_id, JobStatus.CANCELLED, None, utcnow())
-            if ended is not None:
-                JobPublisher(get_bus(), ended).publish("status", status="cancelled", error=None)
+            end_and_publish(job_id, JobStatus.CANCELLED, None)
 
     def recover(self) -> None:
         # Workers and their reapers own recovery; a web process restart loses nothing. Start-up

@@ -8,7 +8,7 @@ from datetime import timedelta
 
 from compymac_rx.db import session_scope, utcnow
 from compymac_rx.jobs import repository
-from compymac_rx.jobs.tasks import fail_and_publish
+from compymac_rx.jobs.service import fail_and_publish
 from compymac_rx.settings import get_settings
 
 log = logging.getLogger(__name__)

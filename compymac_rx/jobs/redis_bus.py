@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 import redis
 import redis.asyncio as aredis
 
+from compymac_rx.jobs.bus import BusUnavailable
 from compymac_rx.jobs.events import JobEvent
 
 log = logging.getLogger(__name__)
@@ -108,9 +109,8 @@ class RedisEventBus:
     def replay(self, job_id: str, after_seq: int = 0) -> list[JobEvent]:
         try:
             entries = self._redis.xrange(stream_key(job_id))
-        except redis.RedisError:
-            log.warning("no replay for job %s: redis unreachable", job_id)
-            return []
+        except redis.RedisError as error:
+            raise BusUnavailable(f"no replay for job {job_id}: redis unreachable") from error
         return _events_after(entries, after_seq)  # type: ignore[arg-type]
 
     async def areplay(self, job_id: str, after_seq: int = 0) -> list[JobEvent]:
@@ -121,9 +121,8 @@ class RedisEventBus:
             self._async_clients[loop] = client
         try:
             entries = await client.xrange(stream_key(job_id))
-        except (redis.RedisError, OSError):
-            log.warning("no replay for job %s: redis unreachable", job_id)
-            return []
+        except (redis.RedisError, OSError) as error:
+            raise BusUnavailable(f"no replay for job {job_id}: redis unreachable") from error
         return _events_after(entries, after_seq)
 
     async def subscribe(self) -> AsyncIterator[JobEvent]:

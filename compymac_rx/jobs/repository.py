@@ -12,20 +12,13 @@ import sqlalchemy as sa
 from sqlalchemy import Executable, and_, bindparam, func, insert, or_, update
 from sqlmodel import Session, col, select
 
-from compymac_rx.accounts.models import User
-from compymac_rx.chats.models import AgentSession, Message
 from compymac_rx.db import execute_core, new_id
 from compymac_rx.jobs.models import Job, JobRef, JobStatus, TurnUsage
-from compymac_rx.keys.models import ModelPreference
 
 ACTIVE = (JobStatus.QUEUED.value, JobStatus.RUNNING.value)
 FINISHED = (JobStatus.DONE.value, JobStatus.FAILED.value, JobStatus.CANCELLED.value)
 # Core statements for the turn path (see chats.repository for why).
 _jobs = Job.__table__  # type: ignore[attr-defined]
-_sessions = AgentSession.__table__  # type: ignore[attr-defined]
-_messages = Message.__table__  # type: ignore[attr-defined]
-_preferences = ModelPreference.__table__  # type: ignore[attr-defined]
-_users = User.__table__  # type: ignore[attr-defined]
 
 
 def add_job(session: Session, *, user_id: str, session_id: str, now: datetime) -> Job:
@@ -55,67 +48,6 @@ def insert_job(
     }
     execute_core(session, _insert_job_statement(), params)
     return job_id
-
-
-@dataclasses.dataclass(frozen=True)
-class ClaimContext:
-    """A job with what running it needs: its session's workspace and model, the owner's
-    default model and the steps an earlier run stored."""
-
-    job: JobRef
-    status: str
-    cancel_requested: bool
-    workspace: str
-    session_model: str
-    default_model: str
-    steps_done: int
-
-
-@functools.cache
-def _claim_context_statement() -> Executable:
-    steps = (
-        sa.select(func.count())
-        .select_from(_messages)
-        .where(_messages.c.job_id == _jobs.c.id, _messages.c.user_id == _jobs.c.user_id)
-        .scalar_subquery()
-    )
-    return (
-        sa.select(
-            _jobs.c.session_id,
-            _jobs.c.user_id,
-            _jobs.c.attempts,
-            _jobs.c.created_at,
-            _jobs.c.status,
-            _jobs.c.cancel_requested,
-            _sessions.c.workspace_path,
-            _sessions.c.model,
-            _preferences.c.default_model,
-            steps,
-        )
-        .select_from(
-            _jobs.join(
-                _sessions,
-                and_(_sessions.c.id == _jobs.c.session_id, _sessions.c.user_id == _jobs.c.user_id),
-            ).outerjoin(_preferences, _preferences.c.user_id == _jobs.c.user_id)
-        )
-        .where(_jobs.c.id == bindparam("p_job"))
-    )
-
-
-def claim_context(session: Session, *, job_id: str) -> ClaimContext | None:
-    """None when the job, or its session under the same owner, does not exist."""
-    row = execute_core(session, _claim_context_statement(), {"p_job": job_id}).first()
-    if row is None:
-        return None
-    return ClaimContext(
-        job=JobRef(job_id, row[0], row[1], int(row[2]), row[3]),
-        status=str(row[4]),
-        cancel_requested=bool(row[5]),
-        workspace=str(row[6]),
-        session_model=str(row[7]),
-        default_model=str(row[8] or ""),
-        steps_done=int(row[9]),
-    )
 
 
 @functools.cache
@@ -218,7 +150,8 @@ def jobs_with_status(session: Session, *, statuses: Sequence[str]) -> Sequence[J
 
 @functools.cache
 def _lock_owner_statement() -> Executable:
-    return sa.select(_users.c.id).where(_users.c.id == bindparam("p_user")).with_for_update()
+    # A lock named after the owner, held to the end of the transaction.
+    return sa.select(func.pg_advisory_xact_lock(func.hashtext(bindparam("p_user"))))
 
 
 @functools.cache
@@ -264,8 +197,8 @@ def claim_job(
 ) -> int | None:
     """Mark a job running for this worker if it is queued (or running but silent) and its owner
     has fewer than `limit` other running jobs. Its attempt count when this caller got it."""
-    # The owner's row lock serialises claims of one user's jobs on PostgreSQL. SQLite would
-    # ignore FOR UPDATE: there the single UPDATE below runs alone under the write lock anyway.
+    # A lock per owner serialises claims of one user's jobs on PostgreSQL. SQLite has no such
+    # lock: there the single UPDATE below runs alone under the write lock anyway.
     if session.get_bind().dialect.name != "sqlite":
         execute_core(session, _lock_owner_statement(), {"p_user": user_id})
     params = {

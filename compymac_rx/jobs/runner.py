@@ -1,4 +1,6 @@
-"""JobRunner: where agent turns run. Threads in the web process, or Celery workers."""
+"""JobRunner: where jobs run. Threads in the web process, or Celery workers.
+
+A runner is given the work its jobs do (jobs/work.py); it knows nothing of what that is."""
 
 from __future__ import annotations
 
@@ -11,8 +13,8 @@ from compymac_rx.db import session_scope, utcnow
 from compymac_rx.jobs import repository
 from compymac_rx.jobs.models import JobStatus
 from compymac_rx.jobs.scheduler import Scheduler
-from compymac_rx.jobs.tasks import Claim, fail_and_publish, finish_job, run_job
-from compymac_rx.jobs.warm import warm_up
+from compymac_rx.jobs.service import fail_and_publish, finish_job
+from compymac_rx.jobs.work import Claim, JobWork
 from compymac_rx.settings import get_settings
 
 log = logging.getLogger(__name__)
@@ -37,16 +39,17 @@ class JobRunner(Protocol):
 
 
 class InlineJobRunner:
-    """Runs turns on a thread pool inside the web process (the embedded default)."""
+    """Runs jobs on a thread pool inside the web process (the embedded default)."""
 
-    def __init__(self, *, workers: int) -> None:
+    def __init__(self, work: JobWork, *, workers: int) -> None:
+        self._work = work
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="agent-job")
         self._closed = False
         self._crashes: dict[str, int] = {}
 
     def submit(self, job_id: str) -> None:
         if not self._closed:
-            self._pool.submit(run_job, job_id).add_done_callback(
+            self._pool.submit(self._work.run, job_id).add_done_callback(
                 functools.partial(self._after, job_id)
             )
 
@@ -78,20 +81,21 @@ class InlineJobRunner:
             finish_job(job_id, JobStatus.FAILED, "Interrupted by a server restart.", utcnow())
         for job_id in queued:
             self.submit(job_id)
-        # Turns run in this process: compile their statements now, not in the first user's
-        # turn; on the pool, so start-up (and the caller's event loop) does not wait for it.
-        self._pool.submit(warm_up)
+        # Jobs run in this process: compile their statements now, not in the first user's
+        # job; on the pool, so start-up (and the caller's event loop) does not wait for it.
+        self._pool.submit(self._work.warm_up)
 
     def shutdown(self) -> None:
         self._closed = True
         self._pool.shutdown(wait=False, cancel_futures=True)
 
 
-@functools.cache
-def get_runner() -> JobRunner:
+def make_runner(work: JobWork) -> JobRunner:
+    """The runner JOB_RUNNER names. On Celery the work runs in the workers, which are given it
+    at their start (compymac_rx/worker.py); this process only sends and cancels."""
     settings = get_settings()
     if settings.job_runner == "celery":
         from compymac_rx.jobs.celery_runner import CeleryJobRunner
 
         return CeleryJobRunner()
-    return InlineJobRunner(workers=settings.inline_job_workers)
+    return InlineJobRunner(work, workers=settings.inline_job_workers)

@@ -49,7 +49,7 @@ def claim_ownerless_sessions(*, email: str | None = None, dry_run: bool = False)
                 else "No account exists yet: "
                 "sign up first (the first account becomes the admin), then run this again."
             )
-        found = chats.ownerless_sessions(db)
+        found = chats.ownerless_sessions(db, owners=accounts.user_ids())
         claimed = Claimed(owner.email, [s.id for s in found])
         if dry_run:
             return claimed

@@ -11,8 +11,9 @@ from typing import Any
 import reflex as rx
 
 from compymac_rx.accounts import invites
+from compymac_rx.accounts.admins import NotAdmin
 from compymac_rx.accounts.models import CurrentUser
-from compymac_rx.identity.directory import DirectoryUser, NotAllowed
+from compymac_rx.identity.directory import DirectoryUnavailable, DirectoryUser, NotAllowed
 from compymac_rx.identity.factory import get_identity_provider, get_user_directory
 from compymac_rx.offload import off_loop
 from compymac_rx.state.auth import AuthState
@@ -44,8 +45,8 @@ def run_admin_step(
             step()
         except NotAllowed as refusal:
             error = f"Not allowed: {refusal}."
-        except Exception:
-            # The directory (Keycloak) failed: say so, keep the details in the log.
+        except DirectoryUnavailable:
+            # Say so in a sentence; the details go to the log.
             log.exception("admin action failed")
             error = "The user directory could not be reached or refused the change."
     try:
@@ -54,7 +55,7 @@ def run_admin_step(
             actor, query=query, offset=page * USERS_PAGE, limit=USERS_PAGE + 1
         )
         return Listing(users[:USERS_PAGE], directory.console_url, error, len(users) > USERS_PAGE)
-    except Exception:
+    except DirectoryUnavailable:
         log.exception("listing users failed")
         return Listing([], directory.console_url, "The user directory could not be reached.")
 
@@ -121,7 +122,7 @@ class AdminState(AuthState):
             return
         try:
             self.invite_url = await off_loop(invites.create_invite, user.id)
-        except invites.NotAdmin:
+        except NotAdmin:
             self.invite_url, self.error = "", "Not allowed: only admins may invite."
 
     @rx.event

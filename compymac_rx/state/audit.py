@@ -9,6 +9,8 @@ from typing import Any
 
 import reflex as rx
 
+from compymac_rx.accounts import audit_log
+from compymac_rx.accounts.admins import NotAdmin
 from compymac_rx.accounts.models import CurrentUser
 from compymac_rx.audit import service as audit
 from compymac_rx.audit.models import ACTIONS
@@ -25,7 +27,7 @@ def audit_rows(
 ) -> list[dict[str, str]]:
     """Blocking: one page of events matching the filters, as plain strings."""
     since = utcnow() - timedelta(days=int(days)) if days in RANGES and days != "all" else None
-    filters = audit.AuditFilter(user_email=user_email, action=action, since=since)
+    filters = audit_log.AuditFilter(user_email=user_email, action=action, since=since)
     return [
         {
             "at": e.at.strftime("%Y-%m-%d %H:%M:%S"),
@@ -37,7 +39,7 @@ def audit_rows(
             "ip": e.ip,
             "detail": ", ".join(f"{k}={v}" for k, v in e.detail.items()),
         }
-        for e in audit.events_for_admin(actor_id, filters, page=page)
+        for e in audit_log.events_for_admin(actor_id, filters, page=page)
     ]
 
 
@@ -67,7 +69,7 @@ class AuditState(AuthState):
                 audit_rows, user.id, self.user_filter, action, self.range_filter, self.page
             )
             self.audit_error = ""
-        except audit.NotAdmin:
+        except NotAdmin:
             self.rows, self.audit_error = [], "Only administrators see the audit log."
 
     @rx.event

@@ -8,14 +8,18 @@ the browser cannot call anything on it.
 
 from __future__ import annotations
 
+import logging
+
 import reflex as rx
 
-from compymac_rx.jobs.bus import get_bus
+from compymac_rx.jobs.bus import BusUnavailable, get_bus
 from compymac_rx.jobs.events import JobEvent
 from compymac_rx.state.auth import AuthState
 from compymac_rx.state.fold import LiveTurn, Outcome, Ring, fold
 from compymac_rx.state.live import hub
 from compymac_rx.state.views import MessageView
+
+log = logging.getLogger(__name__)
 
 # Messages stored since the page opened stay in view in RECENT_MAX slots, used round-robin:
 # a landing message sets one slot and `recent_head`, so a turn sends its own messages and two
@@ -103,7 +107,12 @@ class LiveState(AuthState):
         for event in events:
             if fold(turn, event) is Outcome.GAP:
                 # Lost while Redis or this backend reconnected: replay first, never skip.
-                missed = await get_bus().areplay(event.job_id, turn.seq)
+                try:
+                    missed = await get_bus().areplay(event.job_id, turn.seq)
+                except BusUnavailable:
+                    # The stored messages still land; the half-streamed text may miss a piece.
+                    log.warning("job %s: events before seq %d lost", event.job_id, event.seq)
+                    missed = []
                 for earlier in missed:
                     fold(turn, earlier, gaps_allowed=True)
                 fold(turn, event, gaps_allowed=True)

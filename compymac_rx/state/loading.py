@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import dataclasses
+import logging
 
-from compymac_rx.agent import factory
 from compymac_rx.chats import service as chats
 from compymac_rx.chats.models import SessionPublic
 from compymac_rx.chats.service import JobPublic, MessagePublic
 from compymac_rx.files import service as files
-from compymac_rx.jobs.bus import get_bus
+from compymac_rx.jobs.bus import BusUnavailable, get_bus
 from compymac_rx.jobs.events import JobEvent
+from compymac_rx.keys import choice as model_choice
 from compymac_rx.settings import get_settings
+
+log = logging.getLogger(__name__)
 
 
 @dataclasses.dataclass
@@ -37,8 +40,8 @@ def open_page(user_id: str, session_id: str, show_archived: bool, hit_seq: int =
     if not session_id or (found := chats.get_session(user_id, session_id)) is None:
         return page
     page.session = found
-    page.model = factory.resolve_choice(user_id, chats.get_session_model(user_id, session_id))
-    page.model_choices = [[value, label] for value, label in factory.model_choices(user_id)]
+    page.model = model_choice.resolve_choice(user_id, chats.get_session_model(user_id, session_id))
+    page.model_choices = [[value, label] for value, label in model_choice.model_choices(user_id)]
     page_size = get_settings().history_page_size
     page.messages = chats.load_messages(user_id, session_id)
     page.has_older = len(page.messages) >= page_size
@@ -49,5 +52,9 @@ def open_page(user_id: str, session_id: str, show_archived: bool, hit_seq: int =
     page.files = files.list_tree(user_id, session_id)
     if (job := chats.active_job(user_id, session_id)) is not None:
         page.job = job
-        page.replay = get_bus().replay(job.id)
+        try:
+            page.replay = get_bus().replay(job.id)
+        except BusUnavailable:
+            # The turn's stored messages are on the page; its live part resumes with the bus.
+            log.warning("job %s: no replay while the bus is unreachable", job.id)
     return page

@@ -9,7 +9,7 @@ import reflex as rx
 from reflex.event import EventSpec
 
 from compymac_rx.accounts.models import CurrentUser
-from compymac_rx.agent import factory
+from compymac_rx.keys import choice as model_choice
 from compymac_rx.keys import service as keys
 from compymac_rx.keys.models import PROVIDER_LABELS
 from compymac_rx.offload import off_loop
@@ -38,12 +38,12 @@ def _keys_view(user_id: str) -> KeysView:
         }
         for k in keys.list_keys(user_id)
     ]
-    choices = [[value, label] for value, label in factory.model_choices(user_id)]
-    return KeysView(saved, choices, factory.resolve_choice(user_id, ""))
+    choices = [[value, label] for value, label in model_choice.model_choices(user_id)]
+    return KeysView(saved, choices, model_choice.resolve_choice(user_id, ""))
 
 
 def _set_default(user_id: str, choice: str) -> bool:
-    if choice not in {value for value, _ in factory.model_choices(user_id)}:
+    if choice not in {value for value, _ in model_choice.model_choices(user_id)}:
         return False
     keys.set_default_model(user_id, choice)
     return True

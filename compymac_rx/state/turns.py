@@ -7,8 +7,8 @@ from typing import Any
 import reflex as rx
 
 from compymac_rx.accounts.models import CurrentUser
-from compymac_rx.agent import factory
 from compymac_rx.chats import service as chats
+from compymac_rx.keys import choice as model_choice
 from compymac_rx.offload import off_loop
 from compymac_rx.state.auth import AuthState
 from compymac_rx.state.chat import ChatState
@@ -67,7 +67,7 @@ class TurnState(AuthState):
 
 def _set_model(user_id: str, session_id: str, choice: str) -> bool:
     """Blocking: the session's model, if the user may choose it."""
-    if choice not in {value for value, _ in factory.model_choices(user_id)}:
+    if choice not in {value for value, _ in model_choice.model_choices(user_id)}:
         return False
     chats.set_session_model(user_id, session_id, choice)
     return True

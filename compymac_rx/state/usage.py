@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import reflex as rx
 
+from compymac_rx.accounts.admins import NotAdmin
 from compymac_rx.accounts.models import CurrentUser
 from compymac_rx.offload import off_loop
 from compymac_rx.state.auth import AuthState
@@ -34,7 +35,7 @@ class UsageState(AuthState):
             return
         try:
             board = await off_loop(usage.dashboard, user.id, days=int(self.days))
-        except usage.NotAdmin:
+        except NotAdmin:
             return
         self.summary = {
             "active_users": board.active_users,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from compymac_rx.accounts import service as accounts
+from compymac_rx.accounts.admins import require_admin
 from compymac_rx.db import session_scope, utcnow
 from compymac_rx.usage import repository
 from compymac_rx.usage.models import Dashboard
@@ -13,14 +13,10 @@ RANGES = (1, 7, 30, 90, 365)
 TOP = 10
 
 
-class NotAdmin(Exception):
-    pass
-
-
 def dashboard(actor_id: str, *, days: int) -> Dashboard:
     """Blocking. Admins only (the flag re-read from the database)."""
-    if not accounts.is_active_admin(actor_id):
-        raise NotAdmin()
+    with session_scope() as db:
+        require_admin(db, actor_id)
     days = days if days in RANGES else 30
     now = utcnow()
     # Whole days: the first one starts at midnight UTC, so its bar is not cut short.

@@ -9,6 +9,7 @@ import pytest
 from compymac_rx.agent import factory
 from compymac_rx.agent.builtin import BuiltinBackend
 from compymac_rx.agent.types import ChatItem, TextDelta
+from compymac_rx.keys import choice
 from compymac_rx.settings import get_settings
 from tests.conftest import clear_caches
 
@@ -33,14 +34,14 @@ def test_pacing_is_an_explicit_setting(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_the_model_choice_falls_back_from_session_to_user_to_server() -> None:
-    assert factory.choose("openai:a", "openai:b") == "openai:a"
-    assert factory.choose("", "openai:b") == "openai:b"
-    assert factory.choose("", "") == factory.BUILTIN
-    assert factory.choose(factory.SERVER, "") == factory.BUILTIN  # not offered here
+    assert choice.choose("openai:a", "openai:b") == "openai:a"
+    assert choice.choose("", "openai:b") == "openai:b"
+    assert choice.choose("", "") == choice.BUILTIN
+    assert choice.choose(choice.SERVER, "") == choice.BUILTIN  # not offered here
 
 
 def test_the_server_model_is_the_default_when_offered(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("MODEL_BACKEND", "openai")
     clear_caches()
-    assert factory.choose("", "") == factory.SERVER
-    assert factory.choose(factory.SERVER, "openai:b") == factory.SERVER
+    assert choice.choose("", "") == choice.SERVER
+    assert choice.choose(choice.SERVER, "openai:b") == choice.SERVER

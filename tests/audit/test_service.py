@@ -10,8 +10,9 @@ import pytest
 from sqlmodel import select
 
 from compymac_rx import crypto
-from compymac_rx.accounts import invites, resets, selfservice
+from compymac_rx.accounts import audit_log, invites, resets, selfservice
 from compymac_rx.accounts import service as accounts
+from compymac_rx.accounts.admins import NotAdmin
 from compymac_rx.accounts.tokens import hash_token
 from compymac_rx.audit import service as audit
 from compymac_rx.audit.models import ACTIONS, LINK_AND_2FA_ACTIONS, AuditEvent
@@ -21,8 +22,8 @@ from compymac_rx.exports import importer
 from compymac_rx.exports import service as exports
 from compymac_rx.exports.models import ExportTooLarge, ImportFailed
 from compymac_rx.identity.directory import LocalDirectory
-from compymac_rx.keys import rotate
 from compymac_rx.keys import service as keys
+from compymac_rx.ops import rotate
 from compymac_rx.tokens import service as tokens
 from tests.conftest import clear_caches
 from tests.factories import PASSWORD
@@ -202,24 +203,27 @@ def test_the_user_sees_only_their_own_events_and_the_admin_filters_and_pages(
     assert all(e.subject_id == other.id for e in mine)
     assert {e.subject_id for e in audit.events_for_user(admin.id)} == {admin.id}
 
-    with pytest.raises(audit.NotAdmin):
-        audit.events_for_admin(other.id, audit.AuditFilter())
-    everything = audit.events_for_admin(admin.id, audit.AuditFilter())
+    with pytest.raises(NotAdmin):
+        audit_log.events_for_admin(other.id, audit_log.AuditFilter())
+    everything = audit_log.events_for_admin(admin.id, audit_log.AuditFilter())
     assert len(everything) == 5
-    failed = audit.events_for_admin(
-        admin.id, audit.AuditFilter(user_email="B@example.com", action="signin")
+    failed = audit_log.events_for_admin(
+        admin.id, audit_log.AuditFilter(user_email="B@example.com", action="signin")
     )
     assert len(failed) == 3 and {e.outcome for e in failed} == {"failed"}
     assert {e.subject_email for e in failed} == {"b@example.com"}
     assert (
-        audit.events_for_admin(admin.id, audit.AuditFilter(user_email="nobody@example.com")) == []
+        audit_log.events_for_admin(admin.id, audit_log.AuditFilter(user_email="nobody@example.com"))
+        == []
     )
-    later = audit.events_for_admin(
-        admin.id, audit.AuditFilter(since=utcnow() + timedelta(minutes=1))
+    later = audit_log.events_for_admin(
+        admin.id, audit_log.AuditFilter(since=utcnow() + timedelta(minutes=1))
     )
     assert later == []
     monkeypatch.setattr(audit, "PAGE_SIZE", 2)
-    pages = [audit.events_for_admin(admin.id, audit.AuditFilter(), page=n) for n in range(4)]
+    pages = [
+        audit_log.events_for_admin(admin.id, audit_log.AuditFilter(), page=n) for n in range(4)
+    ]
     assert [len(p) for p in pages] == [2, 2, 1, 0]
     assert len({e.id for p in pages for e in p}) == 5
 

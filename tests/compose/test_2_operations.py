@@ -61,7 +61,7 @@ def test_documented_exec_commands_run_in_the_app_container() -> None:
             "exec", "-T", "app", "python", "-m", "compymac_rx.ops.claim", "--dry-run"
         ).lower()
     )
-    compose("exec", "-T", "app", "python", "-m", "compymac_rx.keys.rotate")
+    compose("exec", "-T", "app", "python", "-m", "compymac_rx.ops.rotate")
 
 
 def test_logs_are_json_with_ids_and_hold_no_planted_secret(planted: list[str]) -> None:

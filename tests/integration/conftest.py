@@ -22,7 +22,7 @@ WORKER_CMD = [
     "-m",
     "celery",
     "-A",
-    "compymac_rx.jobs.celery_app:celery_app",
+    "compymac_rx.worker:celery_app",
     "worker",
     "-Q",
     "compymac-turns",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from compymac_rx.agent.types import ChatItem, ToolCall
 from compymac_rx.chats.models import HistoryRow
-from compymac_rx.jobs.tasks import history_to_items
+from compymac_rx.chats.turns import history_to_items
 
 
 def test_a_tool_record_becomes_the_call_and_its_result() -> None:

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from compymac_rx.agent import factory
 from compymac_rx.chats import service as chats
+from compymac_rx.keys import choice as model_choice
 from compymac_rx.keys import service as keys
 from tests.conftest import clear_caches
 from tests.factories import make_user, wait_for_job
@@ -114,17 +114,17 @@ def test_no_key_refuses_unless_the_operator_allows_the_server_fallback(
 
 def test_choices_and_defaults(fake_openai: FakeOpenAI, monkeypatch: pytest.MonkeyPatch) -> None:
     user = make_user()
-    assert factory.resolve_choice(user.id, "") == "builtin"
+    assert model_choice.resolve_choice(user.id, "") == "builtin"
     keys.save_key(user.id, "openai", PLANTED)
-    values = [value for value, _ in factory.model_choices(user.id)]
+    values = [value for value, _ in model_choice.model_choices(user.id)]
     assert values == ["builtin", "openai:fake-large", "openai:fake-small"]
     keys.set_default_model(user.id, "openai:fake-large")
-    assert factory.resolve_choice(user.id, "") == "openai:fake-large"
-    assert factory.resolve_choice(user.id, "builtin") == "builtin"
+    assert model_choice.resolve_choice(user.id, "") == "openai:fake-large"
+    assert model_choice.resolve_choice(user.id, "builtin") == "builtin"
     monkeypatch.setenv("MODEL_BACKEND", "openai")
     clear_caches()
     keys.set_default_model(user.id, "")
-    assert factory.resolve_choice(user.id, "") == "server"
+    assert model_choice.resolve_choice(user.id, "") == "server"
 
 
 def test_regenerate_and_edit_replace_the_tail(fake_openai: FakeOpenAI) -> None:

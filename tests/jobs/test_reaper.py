@@ -9,12 +9,13 @@ import pytest
 
 from compymac_rx.chats import repository as chat_rows
 from compymac_rx.chats import service as chats
+from compymac_rx.chats.turns import run_job
 from compymac_rx.db import session_scope, utcnow
 from compymac_rx.jobs import repository
 from compymac_rx.jobs.bus import get_bus
 from compymac_rx.jobs.models import Job
 from compymac_rx.jobs.reaper import reap_stale_jobs
-from compymac_rx.jobs.tasks import Claim, run_job
+from compymac_rx.jobs.work import Claim
 from tests.factories import make_user, wait_for_job
 
 

@@ -15,6 +15,7 @@ import pytest
 import redis as redis_client
 
 from compymac_rx.chats import service as chats
+from compymac_rx.jobs.bus import BusUnavailable
 from compymac_rx.jobs.events import JobEvent
 from compymac_rx.jobs.redis_bus import RedisEventBus, seq_key, stream_key
 from tests.factories import make_user, wait_for_job
@@ -210,3 +211,16 @@ def test_the_memory_bus_areplay_matches_replay() -> None:
     for seq in (1, 2, 3):
         bus.publish(event(seq))
     assert [e.seq for e in on_own_loop(bus.areplay("j1", after_seq=1))] == [2, 3]
+
+
+async def test_a_replay_while_redis_is_unreachable_is_an_error_not_an_empty_history(
+    redis: Redis,
+) -> None:
+    live = RedisEventBus(redis.url, replay_seconds=60)
+    live.publish(event(1))
+    assert [e.seq for e in live.replay("j1")] == [1]  # the same calls answer when it is up
+    gone = RedisEventBus("redis://127.0.0.1:9/0", replay_seconds=60)  # nothing listens on 9
+    with pytest.raises(BusUnavailable):
+        gone.replay("j1")
+    with pytest.raises(BusUnavailable):
+        await gone.areplay("j1")

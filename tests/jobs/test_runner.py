@@ -7,8 +7,10 @@ import sqlite3
 import pytest
 
 from compymac_rx.chats import service as chats
+from compymac_rx.chats.tasks import TURNS
+from compymac_rx.chats.turns import run_job
 from compymac_rx.jobs import runner
-from compymac_rx.jobs.tasks import Claim, run_job
+from compymac_rx.jobs.work import Claim
 from tests.factories import make_user, wait_for_job
 
 
@@ -33,7 +35,7 @@ def test_a_run_that_crashes_once_is_tried_again_and_finishes(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     runs: list[str] = []
-    monkeypatch.setattr(runner, "run_job", crashing(1, runs))
+    monkeypatch.setattr(TURNS, "run", crashing(1, runs))
     user = make_user()
     session = chats.create_session(user.id)
     job_id = chats.send_message(user.id, session.id, "help")
@@ -45,7 +47,7 @@ def test_a_run_that_keeps_crashing_fails_with_a_message_instead_of_staying_queue
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     runs: list[str] = []
-    monkeypatch.setattr(runner, "run_job", crashing(100, runs))
+    monkeypatch.setattr(TURNS, "run", crashing(100, runs))
     user = make_user()
     session = chats.create_session(user.id)
     job_id = chats.send_message(user.id, session.id, "help")

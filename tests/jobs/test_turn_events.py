@@ -15,9 +15,10 @@ import pytest
 from sqlalchemy import event
 
 from compymac_rx.chats import service as chats
+from compymac_rx.chats.turns import run_job
 from compymac_rx.db import get_engine
 from compymac_rx.jobs.events import JobEvent
-from compymac_rx.jobs.tasks import Claim, run_job
+from compymac_rx.jobs.work import Claim
 from tests.factories import make_user, wait_for_job
 from tests.integration.checks import finished_events
 

@@ -7,10 +7,12 @@ from sqlmodel import func, select
 
 from compymac_rx.chats import service as chats
 from compymac_rx.chats.models import AgentSession, Message
+from compymac_rx.chats.tasks import TURNS
+from compymac_rx.chats.turns import run_job
 from compymac_rx.db import get_engine, session_scope
 from compymac_rx.jobs.models import Job
-from compymac_rx.jobs.tasks import Claim, run_job
-from compymac_rx.jobs.warm import after_fork, warm_up
+from compymac_rx.jobs.warm import after_fork
+from compymac_rx.jobs.work import Claim
 from tests.factories import make_user
 from tests.jobs.test_turn_events import HeldRunner
 
@@ -31,7 +33,7 @@ def test_warm_up_writes_nothing_and_leaves_a_turn_nothing_to_compile(
     session = chats.create_session(user.id)
     after_fork()  # as in a forked child: the pool starts afresh
     before = row_counts()
-    warm_up()
+    TURNS.warm_up()
     assert row_counts() == before
     job_id = chats.send_turn(user.id, session.id, "ls").job_id  # compiles the message INSERT
     compiled = get_engine()._compiled_cache  # type: ignore[attr-defined]

@@ -10,8 +10,8 @@ import pytest
 
 from compymac_rx import crypto
 from compymac_rx.agent.types import ModelError
-from compymac_rx.keys import rotate
 from compymac_rx.keys import service as keys
+from compymac_rx.ops import rotate
 from tests.conftest import clear_caches
 from tests.factories import make_user
 from tests.fake_openai import FakeOpenAI

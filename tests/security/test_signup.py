@@ -19,6 +19,7 @@ from starlette.testclient import TestClient
 from compymac_rx import routes
 from compymac_rx.accounts import bootstrap, invites
 from compymac_rx.accounts import service as accounts
+from compymac_rx.accounts.admins import NotAdmin
 from compymac_rx.accounts.models import AdminClaim, Invite, User
 from compymac_rx.db import session_scope, utcnow
 from compymac_rx.identity.factory import get_identity_provider
@@ -166,7 +167,7 @@ def test_a_bad_invite_reads_the_same_for_known_and_new_emails(
 def test_only_admins_make_invites(monkeypatch: pytest.MonkeyPatch) -> None:
     make_user("admin@example.com")
     plain = make_user("plain@example.com")
-    with pytest.raises(invites.NotAdmin):
+    with pytest.raises(NotAdmin):
         invites.create_invite(plain.id)
 
 

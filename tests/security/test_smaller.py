@@ -20,7 +20,7 @@ from compymac_rx.db import session_scope
 from compymac_rx.identity.factory import get_identity_provider
 from compymac_rx.identity.http import auth_routes
 from compymac_rx.identity.issuer import BACKCHANNEL_EVENT
-from compymac_rx.keys import rotate
+from compymac_rx.ops import rotate
 from tests.conftest import clear_caches
 from tests.factories import PASSWORD
 from tests.identity import test_oidc as flow

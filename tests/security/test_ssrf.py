@@ -12,9 +12,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from compymac_rx.agent import factory, outbound
+from compymac_rx.agent import outbound
 from compymac_rx.agent.openai_backend import OpenAIBackend
 from compymac_rx.agent.types import ModelError
+from compymac_rx.keys import choice as model_choice
 from compymac_rx.keys import service as keys
 from tests.conftest import clear_caches
 from tests.factories import make_user
@@ -110,14 +111,14 @@ def test_a_key_saved_under_an_allowlist_stops_when_it_is_removed(
     keys.save_key(user.id, "custom", KEY, base_url=custom_urls.url)
     allow(monkeypatch, "")
     before = len(custom_urls.requests)
-    model, choice = factory.backend_for_job(user.id, "custom:fake-small")
+    model, choice = model_choice.backend_for_job(user.id, "custom:fake-small")
     with pytest.raises(ModelError, match="Could not connect to that base URL"):
         list(model.stream([], []))
     assert len(custom_urls.requests) == before and choice == "custom:fake-small"
     monkeypatch.setenv("ALLOW_CUSTOM_BASE_URL", "false")
     clear_caches()
     with pytest.raises(ModelError, match="turned off"):
-        factory.backend_for_job(user.id, "custom:fake-small")
+        model_choice.backend_for_job(user.id, "custom:fake-small")
 
 
 @pytest.mark.parametrize("entry", ["127.0.0.1", "127.0.0.0/8", "localhost"])

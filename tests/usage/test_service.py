@@ -7,6 +7,7 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
+from compymac_rx.accounts.admins import NotAdmin
 from compymac_rx.chats import service as chats
 from compymac_rx.chats.models import AgentSession, Message
 from compymac_rx.db import get_engine, new_id, session_scope, utcnow
@@ -90,7 +91,7 @@ def test_numbers_per_day_model_and_user_over_the_range() -> None:
 def test_only_admins_see_it() -> None:
     make_user("admin@example.com")
     plain = make_user("plain@example.com")
-    with pytest.raises(usage.NotAdmin):
+    with pytest.raises(NotAdmin):
         usage.dashboard(plain.id, days=7)
 
 

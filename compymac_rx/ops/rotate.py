@@ -2,7 +2,7 @@
 issuer's tokens kept with each sign-in, and the code verifiers of sign-ins in flight.
 
 Rotation: put a new key first in SECRET_KEYS (keep the old ones after it), restart, then run
-`python -m compymac_rx.keys.rotate` (or `make rotate-keys`). When it reports nothing left,
+`python -m compymac_rx.ops.rotate` (or `make rotate-keys`). When it reports nothing left,
 the old key can be removed from SECRET_KEYS. A sign-in whose tokens no listed key opens is
 ended (the person signs in again); an API key no listed key opens is reported and kept.
 """

@@ -10,11 +10,12 @@ from reflex_base.environment import environment
 from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
+from compymac_rx import devmode as dev
 from compymac_rx import routes
 from compymac_rx.components.backend import backend_href, dev_head_components
-from compymac_rx.http import dev
 from compymac_rx.identity.factory import get_identity_provider
 from compymac_rx.identity.http import auth_routes
+from compymac_rx.identity.oidc import redirect_uri
 from compymac_rx.settings import get_settings, load_settings
 from tests.conftest import clear_caches
 from tests.factories import PASSWORD
@@ -46,7 +47,7 @@ def test_development_sends_pages_to_the_frontend_and_routes_to_the_backend() -> 
     assert dev.page_url("/s/abc?x=1") == "http://localhost:3100/s/abc?x=1"
     assert dev.page_url("https://issuer.example/logout") == "https://issuer.example/logout"
     assert dev.backend_url() == "http://localhost:8100"
-    assert get_settings().oidc_redirect_uri == "http://localhost:8100/auth/callback"
+    assert redirect_uri(get_settings()) == "http://localhost:8100/auth/callback"
     # The browser works the backend's origin out as Reflex does for its socket.
     href = str(backend_href(routes.AUTH_LOGIN))
     assert href == '(getBackendURL(env.PING).origin+"/auth/login")'
