@@ -196,3 +196,26 @@ class RecoveryCode(SQLModel, table=True):
     user_id: str = Field(foreign_key="users.id", index=True, max_length=32, ondelete="CASCADE")
     code_hash: str = Field(max_length=64)
     used_at: datetime | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class UserPublic:
+    """An account as the admin page lists it."""
+
+    id: str
+    email: str
+    display_name: str
+    is_active: bool
+    is_admin: bool
+
+
+@dataclasses.dataclass(frozen=True)
+class IssuerSignIn:
+    """A live sign-in as an identity provider needs it: its issuer's tokens (still encrypted)
+    and when the access token expires."""
+
+    id: str
+    provider: str
+    access_expires_at: datetime | None
+    refresh_token_enc: str | None
+    id_token_enc: str | None

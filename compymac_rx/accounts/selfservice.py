@@ -154,6 +154,7 @@ def remove_account(user_id: str, *, actor_id: str, action: str) -> None:
             )
             raise AuthError("last_admin")
         # Running turns stop at their next step; their rows go with the account.
+        active: list[str] = []
         for chat in [
             *chats.list_sessions(db, user_id=user_id, archived=False),
             *chats.list_sessions(db, user_id=user_id, archived=True),
@@ -161,7 +162,7 @@ def remove_account(user_id: str, *, actor_id: str, action: str) -> None:
             job = jobs.active_job(db, user_id=user_id, session_id=chat.id)
             if job is not None:
                 jobs.request_cancel(db, user_id=user_id, job_id=job.id)
-                get_runner().cancel(job.id)
+                active.append(job.id)
         audit.record(
             action,
             actor_id=actor_id,
@@ -171,6 +172,10 @@ def remove_account(user_id: str, *, actor_id: str, action: str) -> None:
             db=db,
         )
         repository.delete_user(db, user_id=user_id)
+    # After the commit: the Celery runner ends a waiting job on its own connection, which
+    # would wait for this transaction's lock on the job's row.
+    for job_id in active:
+        get_runner().cancel(job_id)
     # root/<user id> holds every workspace of this user (workspaces.workspace_path).
     root = get_settings().workspaces_root
     workspaces.workspace_path(root, user_id, "x")  # checks the id's shape before any removal

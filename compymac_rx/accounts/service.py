@@ -18,10 +18,11 @@ from compymac_rx.accounts.models import (
     SECOND_FACTOR,
     AuthSession,
     CurrentUser,
-    Identity,
+    IssuerSignIn,
     OidcFlow,
     OneTimeToken,
     User,
+    UserPublic,
 )
 from compymac_rx.accounts.tokens import hash_token
 from compymac_rx.audit import service as audit
@@ -368,8 +369,9 @@ def token_context(kind: str, auth_session_id: str) -> str:
 
 def user_for_identity(
     *, issuer: str, subject: str, email: str | None, name: str, is_admin: bool | None
-) -> tuple[User, Identity]:
-    """The user linked to (issuer, subject), created on first sign-in. Never linked by email.
+) -> tuple[CurrentUser, str]:
+    """The user linked to (issuer, subject), created on first sign-in, and the link's id.
+    Never linked by email.
 
     `email` is given only when the issuer says it is verified; `is_admin` None leaves the
     app's own flag alone (the issuer does not manage roles)."""
@@ -392,7 +394,7 @@ def user_for_identity(
             user.is_admin = is_admin
         identity.last_login_at = utcnow()
         db.add_all([user, identity])
-        return user, identity
+        return CurrentUser(id=user.id, email=user.email, is_admin=user.is_admin), identity.id
 
 
 def start_issuer_session(
@@ -451,7 +453,7 @@ def refreshed(auth_session_id: str, tokens: IssuerTokens, *, is_admin: bool | No
                 db.add(user)
 
 
-def issuer_tokens(row: AuthSession) -> tuple[str | None, str | None]:
+def issuer_tokens(row: AuthSession | IssuerSignIn) -> tuple[str | None, str | None]:
     """(refresh token, ID token) of an issuer-backed session, decrypted.
 
     Raises crypto.CryptoError when they were sealed under a key no longer in SECRET_KEYS:
@@ -481,7 +483,7 @@ def end_session(auth_session_id: str) -> None:
             )
 
 
-def resolve_session(token: str | None) -> tuple[CurrentUser, AuthSession] | None:
+def resolve_session(token: str | None) -> tuple[CurrentUser, IssuerSignIn] | None:
     """Like resolve_user, with the session row (for its issuer tokens)."""
     if not token:
         return None
@@ -491,7 +493,14 @@ def resolve_session(token: str | None) -> tuple[CurrentUser, AuthSession] | None
             return None
         row, user = found
         _touch(db, row, utcnow())
-        return CurrentUser(id=user.id, email=user.email, is_admin=user.is_admin), row
+        sign_in = IssuerSignIn(
+            id=row.id,
+            provider=row.provider,
+            access_expires_at=row.access_expires_at,
+            refresh_token_enc=row.refresh_token_enc,
+            id_token_enc=row.id_token_enc,
+        )
+        return CurrentUser(id=user.id, email=user.email, is_admin=user.is_admin), sign_in
 
 
 def new_oidc_flow(*, nonce: str, code_verifier: str, state: str, next_path: str) -> None:
@@ -551,9 +560,12 @@ def is_active_admin(user_id: str) -> bool:
         return user is not None and user.is_active and user.is_admin
 
 
-def list_users(*, limit: int, offset: int = 0, query: str = "") -> list[User]:
+def list_users(*, limit: int, offset: int = 0, query: str = "") -> list[UserPublic]:
     with session_scope() as db:
-        return repository.list_users(db, limit=limit, offset=offset, query=query)
+        return [
+            UserPublic(u.id, u.email, u.display_name, u.is_active, u.is_admin)
+            for u in repository.list_users(db, limit=limit, offset=offset, query=query)
+        ]
 
 
 @revocations.changes_sessions

@@ -26,7 +26,7 @@ from starlette.routing import BaseRoute, Route
 
 from compymac_rx import crypto, ratelimit, routes
 from compymac_rx.accounts import service as accounts
-from compymac_rx.accounts.models import AuthSession, CurrentUser
+from compymac_rx.accounts.models import CurrentUser, IssuerSignIn
 from compymac_rx.accounts.tokens import remember_once
 from compymac_rx.audit import service as audit
 from compymac_rx.db import utcnow
@@ -217,7 +217,7 @@ class OidcProvider:
             return self._fail("role")
         verified = claims.get("email_verified") is True and isinstance(claims.get("email"), str)
         try:
-            user, identity = accounts.user_for_identity(
+            user, identity_id = accounts.user_for_identity(
                 issuer=self.issuer.issuer,
                 subject=str(claims["sub"]),
                 email=str(claims["email"]).strip().lower() if verified else None,
@@ -228,7 +228,7 @@ class OidcProvider:
             return self._fail(error.code)
         token = accounts.start_issuer_session(
             user_id=user.id,
-            identity_id=identity.id,
+            identity_id=identity_id,
             provider=self.name,
             tokens=_tokens(answer, claims),
             user_agent=agent,
@@ -276,7 +276,7 @@ class OidcProvider:
 
     # --- refresh ---
 
-    def _refresh(self, user: CurrentUser, row: AuthSession) -> CurrentUser | None:
+    def _refresh(self, user: CurrentUser, row: IssuerSignIn) -> CurrentUser | None:
         """New tokens before the access token expires; a refused refresh ends the session."""
         try:
             refresh_token, old_id_token = accounts.issuer_tokens(row)

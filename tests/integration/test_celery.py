@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 import threading
 import time
 from collections.abc import Callable
 
+from compymac_rx.accounts import selfservice
 from compymac_rx.chats import service as chats
 from compymac_rx.db import session_scope
 from compymac_rx.jobs.bus import get_bus
@@ -136,3 +138,29 @@ def test_deleting_sessions_with_a_waiting_and_a_running_turn_ends_both(
     job_id = chats.send_message(user.id, third.id, "run echo after-the-delete")
     assert wait_for_job(user.id, job_id, timeout=30).status == "done"
     assert time.monotonic() - started < 15  # well before the deleted "help" would have ended
+
+
+def test_deleting_an_account_with_a_waiting_and_a_running_turn_ends_both(
+    start_worker: StartWorker,
+) -> None:
+    start_worker(concurrency=1, JOBS_PER_USER="1", BUILTIN_STREAM_DELAY_MS="1000")
+    make_user()  # the first account is the admin, which may not delete itself
+    user = make_user()
+    first, second = chats.create_session(user.id), chats.create_session(user.id)
+    running = chats.send_message(user.id, first.id, "help")
+    wait_status(running, "running")
+    waiting = chats.send_message(user.id, second.id, "help")
+    # The cancel of the waiting turn writes its row on another connection: inside the
+    # deletion's transaction it would wait for that transaction's own lock.
+    delete = functools.partial(
+        selfservice.remove_account, actor_id=user.id, action="account.delete"
+    )
+    returns_within(20, delete, user.id)
+    with session_scope() as db:
+        assert db.get(Job, running) is None and db.get(Job, waiting) is None
+    # The worker let go of the running turn: another user's turn starts on it at once.
+    other = make_user()
+    job_id = chats.send_message(other.id, chats.create_session(other.id).id, "run echo next")
+    started = time.monotonic()
+    assert wait_for_job(other.id, job_id, timeout=30).status == "done"
+    assert time.monotonic() - started < 15
