@@ -162,9 +162,9 @@ def _expire_access(token: str | None) -> None:
     found = accounts.resolve_session(token)
     assert found is not None
     with session_scope() as db:
-        row = found[1]
+        row = db.get(AuthSession, found[1].id)
+        assert row is not None
         row.access_expires_at = utcnow() - timedelta(seconds=1)
-        db.add(row)
 
 
 def test_refresh_rereads_roles_and_a_refused_refresh_ends_the_session(
