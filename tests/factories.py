@@ -8,7 +8,7 @@ import time
 from compymac_rx.accounts import service as accounts
 from compymac_rx.accounts.models import CurrentUser
 from compymac_rx.chats import service as chats
-from compymac_rx.jobs.models import JobStatus
+from compymac_rx.jobs.models import JobPublic, JobStatus
 
 PASSWORD = "correct horse battery"
 _counter = itertools.count(1)
@@ -30,7 +30,7 @@ def signed_in_token(email: str | None = None) -> tuple[CurrentUser, str]:
     return user, token
 
 
-def wait_for_job(user_id: str, job_id: str, timeout: float = 15.0) -> chats.JobPublic:
+def wait_for_job(user_id: str, job_id: str, timeout: float = 15.0) -> JobPublic:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         job = chats.get_job(user_id, job_id)

@@ -23,6 +23,7 @@ from compymac_rx.db import new_id, session_scope, utcnow
 from compymac_rx.jobs import repository as jobs
 from compymac_rx.jobs.bus import get_bus
 from compymac_rx.jobs.events import JobEvent
+from compymac_rx.jobs.models import JobPublic
 from compymac_rx.settings import get_settings
 
 AUTO_TITLE_CHARS = 60
@@ -289,13 +290,6 @@ def stop_turn(user_id: str, session_id: str) -> bool:
             return False
     get_runner().cancel(job.id)
     return True
-
-
-@dataclasses.dataclass(frozen=True)
-class JobPublic:
-    id: str
-    status: str
-    error: str | None
 
 
 def active_job(user_id: str, session_id: str) -> JobPublic | None:

@@ -87,3 +87,12 @@ class JobRef:
     user_id: str
     attempts: int
     created_at: datetime
+
+
+@dataclasses.dataclass(frozen=True)
+class JobPublic:
+    """A job as its owner sees it."""
+
+    id: str
+    status: str
+    error: str | None
