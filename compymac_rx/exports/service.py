@@ -18,7 +18,7 @@ from compymac_rx import beneath
 from compymac_rx.audit import service as audit
 from compymac_rx.chats import repository
 from compymac_rx.chats.models import AgentSession, Message
-from compymac_rx.chats.service import NotFound
+from compymac_rx.chats.service import NotFound, owned_session
 from compymac_rx.db import session_scope, utcnow
 from compymac_rx.exports import formats
 from compymac_rx.exports.models import ExportTooLarge
@@ -78,9 +78,7 @@ def _audit(user_id: str, action: str, target: str, outcome: str, **detail: objec
 def export_session(user_id: str, session_id: str) -> formats.SessionExport:
     """The session's export record (not audited: the downloads below are)."""
     with session_scope() as db:
-        row = repository.get_session(db, user_id=user_id, session_id=session_id)
-        if row is None:
-            raise NotFound()
+        row = owned_session(db, user_id, session_id)
         messages = list(repository.all_messages(db, user_id=user_id, session_id=session_id))
     size = sum(len(m.content) + _MESSAGE_OVERHEAD for m in messages)
     if size > _limit():
