@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from compymac_rx import workspaces
 from compymac_rx.accounts import repository, revocations
-from compymac_rx.accounts.models import SignInPublic
+from compymac_rx.accounts.models import PasswordReset, SignInPublic
 from compymac_rx.accounts.service import (
     PASSWORD_MAX,
     AuthError,
@@ -112,7 +112,7 @@ def change_password(
         ended = repository.revoke_other_auth_sessions(
             db, user_id=user_id, keep_token_hash=hash_token(current_token), now=now
         )
-        repository.forget_user_resets(db, user_id=user_id, now=now)
+        repository.forget_unused(db, PasswordReset, now=now, user_id=user_id)
         audit.record(
             "password.change",
             actor_id=user_id,

@@ -13,12 +13,13 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from compymac_rx import crypto, ratelimit
-from compymac_rx.accounts import invites, repository, revocations
+from compymac_rx.accounts import invites, repository, revocations, tokens
 from compymac_rx.accounts.models import (
     SECOND_FACTOR,
     AuthSession,
     CurrentUser,
     Identity,
+    Invite,
     OidcFlow,
     OneTimeToken,
     User,
@@ -110,19 +111,9 @@ SECOND_FACTOR_MINUTES = 5
 def finish_sign_in(user: User, *, method: str, user_agent: str, ip: str) -> str:
     """The first factor passed: a session token, or SecondFactorNeeded when TOTP is on."""
     if user.totp_enabled_at is not None:
-        pending = secrets.token_urlsafe(32)
-        now = utcnow()
+        ttl = timedelta(minutes=SECOND_FACTOR_MINUTES)
         with session_scope() as db:
-            repository.add_one_time_token(
-                db,
-                token=OneTimeToken(
-                    token_hash=hash_token(pending),
-                    user_id=user.id,
-                    purpose=SECOND_FACTOR,
-                    created_at=now,
-                    expires_at=now + timedelta(minutes=SECOND_FACTOR_MINUTES),
-                ),
-            )
+            pending = tokens.issue(db, OneTimeToken, ttl, user_id=user.id, purpose=SECOND_FACTOR)
         raise SecondFactorNeeded(pending)
     token = start_session(user, user_agent=user_agent, ip=ip)
     audit.record(
@@ -200,13 +191,11 @@ def sign_up(
     if ip and (wait := ratelimit.take("signup_ip", f"ip:{ip}")):
         raise AuthError("throttled", retry_after=wait)
     policy = get_settings().signup
-    invite_hash = hash_token(invite) if invite else ""
-    if not invite_hash and policy != "open":
+    if not invite and policy != "open":
         raise AuthError(policy)  # "invite" or "closed": the same for every email
-    if invite_hash:
+    if invite:
         # Checked before the email is looked at, so a bad link says "invite" for every email.
-        with session_scope() as db:
-            found = repository.find_usable_invite(db, token_hash=invite_hash, now=utcnow())
+        found = tokens.usable(Invite, invite)
         if found is None or (policy == "closed" and not found.grants_admin):
             raise AuthError("invite")
     password_hash = password_hasher().hash(password)
@@ -216,8 +205,8 @@ def sign_up(
             # and on SQLite the transaction starts as a writer.
             user = repository.add_user(db, email=email, password_hash=password_hash, is_admin=False)
             grants_admin = False
-            if invite_hash:
-                used = repository.use_invite(db, token_hash=invite_hash, now=utcnow())
+            if invite:
+                used = tokens.redeem(db, Invite, invite, now=utcnow())
                 if used is None:  # taken by a racing sign-up a moment ago
                     raise AuthError("invite")
                 grants_admin = used.grants_admin
@@ -230,7 +219,7 @@ def sign_up(
                 actor_id=user.id,
                 subject_id=user.id,
                 target=f"user:{user.id}",
-                detail={"invite": bool(invite_hash), "admin": user.is_admin},
+                detail={"invite": bool(invite), "admin": user.is_admin},
                 ip=ip,
                 user_agent=user_agent,
                 db=db,
@@ -498,9 +487,9 @@ def new_oidc_flow(*, nonce: str, code_verifier: str, state: str, next_path: str)
     with session_scope() as db:
         repository.delete_old_oidc_flows(db, before=utcnow())
         flow_id = new_id()
-        repository.add_oidc_flow(
+        repository.add(
             db,
-            flow=OidcFlow(
+            row=OidcFlow(
                 id=flow_id,
                 state_hash=hash_token(state),
                 nonce=nonce,
@@ -514,7 +503,7 @@ def new_oidc_flow(*, nonce: str, code_verifier: str, state: str, next_path: str)
 def consume_oidc_flow(state: str) -> tuple[str, str, str] | None:
     """(nonce, code verifier, next path) of a flow, once; None when unknown, used or old."""
     with session_scope() as db:
-        flow = repository.consume_oidc_flow(db, state_hash=hash_token(state), now=utcnow())
+        flow = repository.use_once(db, OidcFlow, now=utcnow(), state_hash=hash_token(state))
         if flow is None:
             return None
         try:

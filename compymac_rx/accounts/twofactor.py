@@ -20,9 +20,9 @@ import segno
 
 from compymac_rx import crypto, ratelimit
 from compymac_rx.accounts import repository
-from compymac_rx.accounts.models import SECOND_FACTOR, User
+from compymac_rx.accounts.models import SECOND_FACTOR, OneTimeToken, User
 from compymac_rx.accounts.service import PASSWORD_MAX, AuthError, password_hasher, start_session
-from compymac_rx.accounts.tokens import hash_token
+from compymac_rx.accounts.tokens import hash_token, redeem, usable
 from compymac_rx.audit import service as audit
 from compymac_rx.db import session_scope, utcnow
 from compymac_rx.settings import get_settings
@@ -156,12 +156,7 @@ def _accept_code(user: User, code: str) -> str:
 
 def pending_user(pending: str) -> str | None:
     """The account a half-finished sign-in belongs to (None: unknown, used or expired)."""
-    if not pending or len(pending) > CODE_MAX * 4:
-        return None
-    with session_scope() as db:
-        found = repository.find_usable_one_time_token(
-            db, token_hash=hash_token(pending), purpose=SECOND_FACTOR, now=utcnow()
-        )
+    found = usable(OneTimeToken, pending, purpose=SECOND_FACTOR)
     return None if found is None else found.user_id
 
 
@@ -190,9 +185,7 @@ def complete_sign_in(pending: str, code: str, *, ip: str = "", user_agent: str =
         raise
     ratelimit.get_limiter("second_factor_user").give_back(key)
     with session_scope() as db:
-        used = repository.use_one_time_token(
-            db, token_hash=hash_token(pending), purpose=SECOND_FACTOR, now=utcnow()
-        )
+        used = redeem(db, OneTimeToken, pending, now=utcnow(), purpose=SECOND_FACTOR)
     if used is None:  # a racing request finished this sign-in a moment ago
         raise AuthError("second_factor")
     token = start_session(user, user_agent=user_agent, ip=ip)
