@@ -97,15 +97,7 @@ def verify_email(token: str, *, ip: str = "", user_agent: str = "") -> str:
         if used is None:
             raise AuthError("verify_link")
         _proved(db, used.user_id, VERIFY_EMAIL, now)
-        audit.record(
-            "email.verify",
-            actor_id=used.user_id,
-            subject_id=used.user_id,
-            target=f"user:{used.user_id}",
-            ip=ip,
-            user_agent=user_agent,
-            db=db,
-        )
+        audit.own("email.verify", used.user_id, ip=ip, user_agent=user_agent, db=db)
     return used.user_id
 
 

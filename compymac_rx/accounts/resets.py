@@ -183,11 +183,9 @@ def reset_password(token: str, new_password: str, *, ip: str = "", user_agent: s
         repository.set_password_hash(db, user_id=user_id, password_hash=new_hash)
         ended = repository.revoke_user_auth_sessions(db, user_id=user_id, now=now)
         repository.forget_unused(db, PasswordReset, now=now, user_id=user_id)
-        audit.record(
+        audit.own(
             "password.reset",
-            actor_id=user_id,
-            subject_id=user_id,
-            target=f"user:{user_id}",
+            user_id,
             detail={"sessions_ended": ended},
             ip=ip,
             user_agent=user_agent,

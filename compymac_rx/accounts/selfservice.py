@@ -49,10 +49,9 @@ def end_signin(user_id: str, auth_session_id: str) -> bool:
             db, user_id=user_id, auth_session_id=auth_session_id, now=utcnow()
         )
         if ended:
-            audit.record(
+            audit.own(
                 "session.end",
-                actor_id=user_id,
-                subject_id=user_id,
+                user_id,
                 target=f"session:{auth_session_id}",
                 detail={"reason": "ended by user"},
                 db=db,
@@ -67,10 +66,9 @@ def end_other_signins(user_id: str, *, current_token: str) -> int:
         ended = repository.revoke_other_auth_sessions(
             db, user_id=user_id, keep_token_hash=hash_token(current_token), now=utcnow()
         )
-        audit.record(
+        audit.own(
             "session.end",
-            actor_id=user_id,
-            subject_id=user_id,
+            user_id,
             target="sessions:others",
             detail={"reason": "ended by user", "count": ended},
             db=db,
@@ -85,14 +83,7 @@ def _check_password(user_id: str, password: str, action: str) -> str:
     if user is None or not user.password_hash:
         raise AuthError("no_password")
     if not password_hasher().verify(password[:PASSWORD_MAX], user.password_hash):
-        audit.record(
-            action,
-            actor_id=user_id,
-            subject_id=user_id,
-            target=f"user:{user_id}",
-            outcome="failed",
-            detail={"reason": "wrong current password"},
-        )
+        audit.own(action, user_id, outcome="failed", detail={"reason": "wrong current password"})
         raise AuthError("current_password")
     return user.email
 
@@ -113,14 +104,7 @@ def change_password(
             db, user_id=user_id, keep_token_hash=hash_token(current_token), now=now
         )
         repository.forget_unused(db, PasswordReset, now=now, user_id=user_id)
-        audit.record(
-            "password.change",
-            actor_id=user_id,
-            subject_id=user_id,
-            target=f"user:{user_id}",
-            detail={"sessions_ended": ended},
-            db=db,
-        )
+        audit.own("password.change", user_id, detail={"sessions_ended": ended}, db=db)
         return ended
 
 

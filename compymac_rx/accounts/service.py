@@ -116,11 +116,9 @@ def finish_sign_in(user: User, *, method: str, user_agent: str, ip: str) -> str:
             pending = tokens.issue(db, OneTimeToken, ttl, user_id=user.id, purpose=SECOND_FACTOR)
         raise SecondFactorNeeded(pending)
     token = start_session(user, user_agent=user_agent, ip=ip)
-    audit.record(
+    audit.own(
         "signin",
-        actor_id=user.id,
-        subject_id=user.id,
-        target=f"user:{user.id}",
+        user.id,
         detail={} if method == "password" else {"method": method},
         ip=ip,
         user_agent=user_agent,
@@ -214,11 +212,9 @@ def sign_up(
                 db, user_id=user.id, email=email, grants=grants_admin
             )
             db.add(user)
-            audit.record(
+            audit.own(
                 "signup",
-                actor_id=user.id,
-                subject_id=user.id,
-                target=f"user:{user.id}",
+                user.id,
                 detail={"invite": bool(invite), "admin": user.is_admin},
                 ip=ip,
                 user_agent=user_agent,
@@ -294,13 +290,7 @@ def sign_out(token: str) -> None:
     with session_scope() as db:
         row = repository.get_auth_session_by_token(db, token_hash=hash_token(token))
         if repository.revoke_auth_session(db, token_hash=hash_token(token), now=utcnow()) and row:
-            audit.record(
-                "signout",
-                actor_id=row.user_id,
-                subject_id=row.user_id,
-                target=f"session:{row.id}",
-                db=db,
-            )
+            audit.own("signout", row.user_id, target=f"session:{row.id}", db=db)
 
 
 # "Last seen" moves at most this often, so resolving a user is rarely a write.
@@ -390,15 +380,8 @@ def start_issuer_session(
     token = secrets.token_urlsafe(32)
     auth_session_id = new_id()
     with session_scope() as db:
-        audit.record(
-            "signin",
-            actor_id=user_id,
-            subject_id=user_id,
-            target=f"user:{user_id}",
-            detail={"provider": provider},
-            ip=ip,
-            user_agent=user_agent,
-            db=db,
+        audit.own(
+            "signin", user_id, detail={"provider": provider}, ip=ip, user_agent=user_agent, db=db
         )
         row = repository.add_auth_session(
             db,

@@ -125,9 +125,7 @@ def confirm_enrollment(user_id: str, code: str) -> list[str]:
         repository.replace_recovery_codes(
             db, user_id=user_id, code_hashes=[hash_token(_normalise_recovery(c)) for c in codes]
         )
-        audit.record(
-            "2fa.enable", actor_id=user_id, subject_id=user_id, target=f"user:{user_id}", db=db
-        )
+        audit.own("2fa.enable", user_id, db=db)
     return codes
 
 
@@ -143,13 +141,7 @@ def _accept_code(user: User, code: str) -> str:
         if len(recovery) == 12 and repository.use_recovery_code(
             db, user_id=user.id, code_hash=hash_token(recovery), now=utcnow()
         ):
-            audit.record(
-                "2fa.recovery_used",
-                actor_id=user.id,
-                subject_id=user.id,
-                target=f"user:{user.id}",
-                db=db,
-            )
+            audit.own("2fa.recovery_used", user.id, db=db)
             return "recovery"
     raise AuthError("code")
 
@@ -189,15 +181,7 @@ def complete_sign_in(pending: str, code: str, *, ip: str = "", user_agent: str =
     if used is None:  # a racing request finished this sign-in a moment ago
         raise AuthError("second_factor")
     token = start_session(user, user_agent=user_agent, ip=ip)
-    audit.record(
-        "signin",
-        actor_id=user.id,
-        subject_id=user.id,
-        target=f"user:{user.id}",
-        detail={"second_factor": method},
-        ip=ip,
-        user_agent=user_agent,
-    )
+    audit.own("signin", user.id, detail={"second_factor": method}, ip=ip, user_agent=user_agent)
     return token
 
 
@@ -213,6 +197,4 @@ def disable(user_id: str, *, password: str, code: str) -> None:
     with session_scope() as db:
         repository.set_totp(db, user_id=user_id, secret_enc=None, enabled_at=None)
         repository.replace_recovery_codes(db, user_id=user_id, code_hashes=[])
-        audit.record(
-            "2fa.disable", actor_id=user_id, subject_id=user_id, target=f"user:{user_id}", db=db
-        )
+        audit.own("2fa.disable", user_id, db=db)

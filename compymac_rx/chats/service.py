@@ -125,13 +125,7 @@ def delete_session(user_id: str, session_id: str) -> None:
         job = jobs.active_job(db, user_id=user_id, session_id=session_id)
         job_id = job.id if job is not None else None
         repository.delete_session(db, user_id=user_id, session_id=session_id)
-        audit.record(
-            "chat.delete",
-            actor_id=user_id,
-            subject_id=user_id,
-            target=f"chat:{session_id}",
-            db=db,
-        )
+        audit.own("chat.delete", user_id, target=f"chat:{session_id}", db=db)
     if job_id is not None:
         # The row is gone, so the turn's next poll of its flag stops it (see cancel_requested);
         # a waiting one is also taken off the queue.

@@ -35,25 +35,9 @@ def _record(row: AgentSession, messages: list[Message]) -> formats.SessionExport
         format=formats.SESSION_FORMAT,
         version=formats.VERSION,
         exported_at=utcnow(),
-        session=formats.SessionRecord(
-            id=row.id,
-            title=row.title,
-            archived=row.archived,
-            model=row.model,
-            created_at=row.created_at,
-            last_activity_at=row.last_activity_at,
-        ),
-        messages=[
-            formats.MessageRecord(
-                seq=m.seq,
-                role=m.role,  # type: ignore[arg-type]  # validated by the model
-                content=m.content,
-                meta=dict(m.meta),
-                created_at=m.created_at,
-                job_id=m.job_id,
-            )
-            for m in messages
-        ],
+        # Read field by field off the rows; the record types validate what they read.
+        session=formats.SessionRecord.model_validate(row, from_attributes=True),
+        messages=[formats.MessageRecord.model_validate(m, from_attributes=True) for m in messages],
     )
 
 
