@@ -8,6 +8,7 @@ outbox thread (resets.queue_link), as for password resets.
 
 from __future__ import annotations
 
+import functools
 from datetime import datetime, timedelta
 
 from sqlmodel import Session
@@ -26,11 +27,38 @@ from compymac_rx.ratelimit import LimitName
 from compymac_rx.settings import get_settings
 
 _LIMITS: tuple[LimitName, LimitName] = ("mail_link_email", "mail_link_ip")
+# What each kind of link opens, the mail's subject, and its text ({within}: how long it works).
+_LETTERS = {
+    VERIFY_EMAIL: (
+        routes.AUTH_VERIFY,
+        "Confirm your CompyMac RX email address",
+        "Someone (hopefully you) created an account with this address.\n"
+        "Open this link within {within} to confirm it; it works once:\n{link}\n\n"
+        "If it was not you, ignore this message.",
+    ),
+    MAGIC_LINK: (
+        routes.MAGIC,
+        "Your CompyMac RX sign-in link",
+        "Someone (hopefully you) asked to sign in to this account by email.\n"
+        "Open this link within {within} and press Sign in; it works once:\n{link}\n\n"
+        "If it was not you, ignore this message: nobody is signed in without it.",
+    ),
+}
 
 
-def _new_link(user: User, purpose: str, ttl: timedelta) -> str:
+def _compose(purpose: str, user: User) -> Mail:
+    """Blocking: a new link of this kind for `user`, and the mail that carries it."""
+    settings = get_settings()
+    if purpose == VERIFY_EMAIL:
+        hours = settings.email_verification_ttl_hours
+        ttl, within = timedelta(hours=hours), f"{hours} hours"
+    else:
+        minutes = settings.magic_link_ttl_minutes
+        ttl, within = timedelta(minutes=minutes), f"{minutes} minutes"
     with session_scope() as db:
-        return issue(db, OneTimeToken, ttl, user_id=user.id, purpose=purpose)
+        token = issue(db, OneTimeToken, ttl, user_id=user.id, purpose=purpose)
+    route, subject, text = _LETTERS[purpose]
+    return Mail(user.email, subject, text.format(within=within, link=link_url(route, token)))
 
 
 def _proved(db: Session, user_id: str, purpose: str, now: datetime) -> None:
@@ -69,22 +97,8 @@ def request_verification(email: str, *, ip: str = "", user_agent: str = "") -> N
 def _verification_mail(request: LinkRequest) -> Mail | None:
     user = local_account(request.email)
     wanted = user is not None and user.email_verified_at is None
-    return link_mail("email.verify_request", request, user, _compose_verification, wanted=wanted)
-
-
-def _compose_verification(user: User) -> Mail:
-    hours = get_settings().email_verification_ttl_hours
-    token = _new_link(user, VERIFY_EMAIL, timedelta(hours=hours))
-    return Mail(
-        to=user.email,
-        subject="Confirm your CompyMac RX email address",
-        text=(
-            "Someone (hopefully you) created an account with this address.\n"
-            f"Open this link within {hours} hours to confirm it; it works once:\n"
-            f"{link_url(routes.AUTH_VERIFY, token)}\n\n"
-            "If it was not you, ignore this message."
-        ),
-    )
+    compose = functools.partial(_compose, VERIFY_EMAIL)
+    return link_mail("email.verify_request", request, user, compose, wanted=wanted)
 
 
 @revocations.changes_sessions  # the banner's answer is cached with the signed-in user
@@ -112,22 +126,8 @@ def request_magic_link(email: str, *, ip: str = "", user_agent: str = "") -> Non
 
 
 def _magic_mail(request: LinkRequest) -> Mail | None:
-    return link_mail("magic_link.request", request, local_account(request.email), _compose_magic)
-
-
-def _compose_magic(user: User) -> Mail:
-    minutes = get_settings().magic_link_ttl_minutes
-    token = _new_link(user, MAGIC_LINK, timedelta(minutes=minutes))
-    return Mail(
-        to=user.email,
-        subject="Your CompyMac RX sign-in link",
-        text=(
-            "Someone (hopefully you) asked to sign in to this account by email.\n"
-            f"Open this link within {minutes} minutes and press Sign in; it works once:\n"
-            f"{link_url(routes.MAGIC, token)}\n\n"
-            "If it was not you, ignore this message: nobody is signed in without it."
-        ),
-    )
+    compose = functools.partial(_compose, MAGIC_LINK)
+    return link_mail("magic_link.request", request, local_account(request.email), compose)
 
 
 def magic_link_usable(token: str) -> bool:

@@ -170,6 +170,11 @@ class SignInPublic:
     current: bool
 
 
+def signin_public(row: AuthSession, *, current: bool) -> SignInPublic:
+    seen = row.last_seen_at or row.created_at
+    return SignInPublic(row.id, row.user_agent, row.ip, row.created_at, seen, current)
+
+
 # What a OneTimeToken is for.
 VERIFY_EMAIL = "verify_email"
 MAGIC_LINK = "magic_link"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import delete, exists, func, update
+from sqlalchemy import delete, exists, func, or_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, SQLModel, col, select
 
@@ -23,6 +23,7 @@ from compymac_rx.accounts.models import (
 from compymac_rx.db import new_id, rows_changed, stamp_once, utcnow
 
 _Once = TypeVar("_Once", bound=SingleUse)
+_Sealed = TypeVar("_Sealed", AuthSession, OidcFlow)
 
 
 def add(session: Session, *, row: SQLModel) -> None:
@@ -262,29 +263,21 @@ def _not_under(column: Any, prefix: str) -> Any:
     return col(column).is_not(None) & (func.substr(column, 1, len(prefix)) != prefix)
 
 
+def _sealed_elsewhere(
+    session: Session, model: type[_Sealed], columns: tuple[Any, ...], prefix: str, limit: int
+) -> list[_Sealed]:
+    """Up to `limit` rows with one of `columns` sealed under another key than `prefix`'s."""
+    stale = or_(*(_not_under(column, prefix) for column in columns))
+    return list(session.exec(select(model).where(stale).order_by(model.id).limit(limit)))
+
+
 def sessions_for_rotation(session: Session, *, prefix: str, limit: int) -> list[AuthSession]:
-    return list(
-        session.exec(
-            select(AuthSession)
-            .where(
-                _not_under(AuthSession.refresh_token_enc, prefix)
-                | _not_under(AuthSession.id_token_enc, prefix)
-            )
-            .order_by(col(AuthSession.id))
-            .limit(limit)
-        )
-    )
+    columns = (AuthSession.refresh_token_enc, AuthSession.id_token_enc)
+    return _sealed_elsewhere(session, AuthSession, columns, prefix, limit)
 
 
 def flows_for_rotation(session: Session, *, prefix: str, limit: int) -> list[OidcFlow]:
-    return list(
-        session.exec(
-            select(OidcFlow)
-            .where(_not_under(OidcFlow.code_verifier_enc, prefix))
-            .order_by(col(OidcFlow.id))
-            .limit(limit)
-        )
-    )
+    return _sealed_elsewhere(session, OidcFlow, (OidcFlow.code_verifier_enc,), prefix, limit)
 
 
 # --- self-service: the Account page, password resets, account deletion ---

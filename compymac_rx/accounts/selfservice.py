@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from compymac_rx import workspaces
 from compymac_rx.accounts import repository, revocations
-from compymac_rx.accounts.models import PasswordReset, SignInPublic
+from compymac_rx.accounts.models import PasswordReset, SignInPublic, signin_public
 from compymac_rx.accounts.service import (
     PASSWORD_MAX,
     AuthError,
@@ -28,17 +28,7 @@ def list_signins(user_id: str, *, current_token: str | None) -> list[SignInPubli
     current = hash_token(current_token) if current_token else ""
     with session_scope() as db:
         rows = repository.list_live_auth_sessions(db, user_id=user_id, now=utcnow())
-        return [
-            SignInPublic(
-                id=row.id,
-                user_agent=row.user_agent,
-                ip=row.ip,
-                created_at=row.created_at,
-                last_seen_at=row.last_seen_at or row.created_at,
-                current=row.token_hash == current,
-            )
-            for row in rows
-        ]
+        return [signin_public(row, current=row.token_hash == current) for row in rows]
 
 
 @revocations.changes_sessions
