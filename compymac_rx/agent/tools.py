@@ -50,7 +50,7 @@ class Toolbox:
         self._bwrap = bwrap
 
     def specs(self) -> list[ToolSpec]:
-        return [tool.spec for tool in TOOLS]
+        return list(TOOLS)
 
     def call(self, call: ToolCall) -> ToolResult:
         tool = TOOLS_BY_NAME.get(call.name)
@@ -276,10 +276,6 @@ class Tool:
     handler: Callable[[Toolbox, int, Mapping[str, Any]], ToolResult]
     attempt: Callable[[Mapping[str, Any]], str] | None = None
     report: Callable[[Mapping[str, Any], str], str] | None = None
-
-    @property
-    def spec(self) -> ToolSpec:
-        return ToolSpec(self.name, self.description, self.parameters)
 
 
 def _object(properties: dict[str, Any], *required: str) -> dict[str, Any]:
