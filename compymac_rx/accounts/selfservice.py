@@ -9,8 +9,8 @@ from compymac_rx import workspaces
 from compymac_rx.accounts import repository, revocations
 from compymac_rx.accounts.models import PasswordReset, SignInPublic, signin_public
 from compymac_rx.accounts.service import (
-    PASSWORD_MAX,
     AuthError,
+    check_current_password,
     check_password_policy,
     password_hasher,
 )
@@ -72,9 +72,7 @@ def _check_password(user_id: str, password: str, action: str) -> str:
         user = repository.get_user(db, user_id=user_id)
     if user is None or not user.password_hash:
         raise AuthError("no_password")
-    if not password_hasher().verify(password[:PASSWORD_MAX], user.password_hash):
-        audit.own(action, user_id, outcome="failed", detail={"reason": "wrong current password"})
-        raise AuthError("current_password")
+    check_current_password(user, password, audit_as=action)
     return user.email
 
 

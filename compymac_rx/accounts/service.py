@@ -160,6 +160,17 @@ def check_password_policy(password: str, email: str) -> None:
         raise AuthError("password")
 
 
+def check_current_password(user: User, password: str, *, audit_as: str = "") -> None:
+    """AuthError("current_password") unless `password` is this account's (an account without
+    one never matches); with `audit_as`, a wrong one is audited under that action."""
+    stored = user.password_hash
+    if stored and password_hasher().verify(password[:PASSWORD_MAX], stored):
+        return
+    if audit_as:
+        audit.own(audit_as, user.id, outcome="failed", detail={"reason": "wrong current password"})
+    raise AuthError("current_password")
+
+
 def start_session(user: User, *, user_agent: str, ip: str) -> str:
     token = secrets.token_urlsafe(32)
     with session_scope() as db:

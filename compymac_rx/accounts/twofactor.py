@@ -21,7 +21,7 @@ import segno
 from compymac_rx import crypto, ratelimit
 from compymac_rx.accounts import repository
 from compymac_rx.accounts.models import SECOND_FACTOR, OneTimeToken, User
-from compymac_rx.accounts.service import PASSWORD_MAX, AuthError, password_hasher, start_session
+from compymac_rx.accounts.service import AuthError, check_current_password, start_session
 from compymac_rx.accounts.tokens import hash_token, redeem, usable
 from compymac_rx.audit import service as audit
 from compymac_rx.db import session_scope, utcnow
@@ -190,9 +190,7 @@ def disable(user_id: str, *, password: str, code: str) -> None:
     user = _user(user_id)
     if user.totp_enabled_at is None:
         return
-    stored = user.password_hash or ""
-    if not stored or not password_hasher().verify(password[:PASSWORD_MAX], stored):
-        raise AuthError("current_password")
+    check_current_password(user, password)
     _accept_code(user, code)
     with session_scope() as db:
         repository.set_totp(db, user_id=user_id, secret_enc=None, enabled_at=None)
