@@ -54,9 +54,7 @@ def _too_large(size: int) -> ExportTooLarge:
 
 
 def _audit(user_id: str, action: str, target: str, outcome: str, **detail: object) -> None:
-    audit.record(
-        action, actor_id=user_id, subject_id=user_id, target=target, outcome=outcome, detail=detail
-    )
+    audit.own(action, user_id, target=target, outcome=outcome, detail=detail)
 
 
 def export_session(user_id: str, session_id: str) -> formats.SessionExport:
