@@ -9,8 +9,9 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import CursorResult, Executable, event
+from sqlalchemy import CursorResult, Executable, event, update
 from sqlalchemy.engine import Engine
+from sqlalchemy.orm import InstrumentedAttribute
 from sqlmodel import Session, create_engine
 
 from compymac_rx.settings import get_settings
@@ -84,3 +85,19 @@ def execute_core(
     For the turn path's statements, built once with bind parameters (see chats.repository).
     """
     return session.connection().execute(statement, params)
+
+
+def rows_changed(session: Session, statement: Executable) -> int:
+    """Run an UPDATE or DELETE; how many rows it changed."""
+    return int(session.execute(statement).rowcount)  # type: ignore[attr-defined]
+
+
+def stamp_once(session: Session, column: Any, now: datetime, *where: Any) -> int:
+    """Set a "done at" column (used_at, revoked_at) to `now` on the rows matching `where`
+    where it is still NULL; how many this call stamped. One conditional UPDATE, so of two
+    racing calls only one stamps a given row."""
+    attribute: InstrumentedAttribute[Any] = column
+    statement = (
+        update(attribute.class_).where(attribute.is_(None), *where).values({attribute.key: now})
+    )
+    return rows_changed(session, statement)

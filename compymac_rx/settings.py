@@ -8,7 +8,7 @@ import re
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, ValidationError, model_validator
+from pydantic import Field, PositiveFloat, PositiveInt, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 _KEY_ID = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
@@ -76,10 +76,10 @@ class Settings(BaseSettings):
     # The account that signs up with this email becomes an admin (whatever SIGNUP says).
     admin_email: str = Field("", max_length=320)
     invite_ttl_hours: int = Field(72, ge=1, le=24 * 60)
-    login_max_failures: int = Field(5, ge=1)
-    login_window_seconds: int = Field(300, ge=1)
+    login_max_failures: PositiveInt = 5
+    login_window_seconds: PositiveInt = 300
 
-    max_message_chars: int = Field(20_000, ge=1)
+    max_message_chars: PositiveInt = 20_000
     max_title_chars: int = Field(120, ge=1, le=500)
     history_page_size: int = Field(30, ge=5, le=500)
 
@@ -93,16 +93,16 @@ class Settings(BaseSettings):
 
     sandbox_allow_unsandboxed: bool = False
     command_timeout_seconds: float = Field(30, gt=0, le=3600)
-    command_cpu_seconds: int = Field(20, ge=1)
+    command_cpu_seconds: PositiveInt = 20
     command_memory_mb: int = Field(1024, ge=16)
-    command_max_processes: int = Field(256, ge=1)
+    command_max_processes: PositiveInt = 256
     command_output_limit: int = Field(64_000, ge=1000)
     file_read_limit: int = Field(200_000, ge=1000)
     # Per-command cgroup (memory + process ceilings): auto uses one where writable, else
     # per-process rlimits; required refuses commands without one; off uses rlimits only.
     command_cgroups: Literal["auto", "required", "off"] = "auto"
     # Disk one workspace may fill; checked before file writes and uploads, and after commands.
-    workspace_quota_mb: int = Field(500, ge=1)
+    workspace_quota_mb: PositiveInt = 500
 
     @model_validator(mode="after")
     def _fill_paths(self) -> Settings:
@@ -175,8 +175,8 @@ class Settings(BaseSettings):
     upload_max_bytes: int = Field(5_000_000, ge=1000)
     # Exports and imports: the largest account export (messages + workspace files), and the
     # most an imported zip may unpack to.
-    export_max_mb: int = Field(500, ge=1)
-    import_max_mb: int = Field(200, ge=1)
+    export_max_mb: PositiveInt = 500
+    import_max_mb: PositiveInt = 200
 
     # --- production profile: celery, redis, postgres (issue 4) ---
     # Connection pool per process (PostgreSQL; SQLite keeps SQLAlchemy's own default).
@@ -193,18 +193,18 @@ class Settings(BaseSettings):
     job_time_limit_seconds: int = Field(900, ge=1, le=86_400)
     job_heartbeat_seconds: float = Field(5, gt=0, le=300)
     # A running job silent this long is retried (or failed after JOB_MAX_ATTEMPTS) by the reaper.
-    job_stale_seconds: float = Field(30, gt=0)
+    job_stale_seconds: PositiveFloat = 30
     job_max_attempts: int = Field(2, ge=1, le=10)
-    reaper_interval_seconds: float = Field(10, gt=0)
+    reaper_interval_seconds: PositiveFloat = 10
     # Where throttles count: memory (one process) or redis (shared by every process).
     rate_limit_store: Literal["memory", "redis"] = "memory"
-    signups_per_hour_per_ip: int = Field(10, ge=1)
-    auth_starts_per_minute_per_ip: int = Field(30, ge=1)
+    signups_per_hour_per_ip: PositiveInt = 10
+    auth_starts_per_minute_per_ip: PositiveInt = 30
     # Reverse proxies in front of the app that append to X-Forwarded-For. 0: the peer address
     # is the client (a client-sent X-Forwarded-For is ignored: anyone can write one).
     trusted_proxy_hops: int = Field(0, ge=0, le=10)
-    messages_per_minute: int = Field(20, ge=1)
-    uploads_per_minute: int = Field(30, ge=1)
+    messages_per_minute: PositiveInt = 20
+    uploads_per_minute: PositiveInt = 30
     # /metrics answers only `Authorization: Bearer <METRICS_TOKEN>`; empty turns it off (404).
     metrics_token: str = ""
     # text: plain lines for a terminal; json: one JSON object per line with request and job

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+from collections.abc import Callable
 from typing import Any, Self
 
 WRITER = threading.Lock()
@@ -27,6 +28,18 @@ _READS = ("SELECT", "PRAGMA", "EXPLAIN")
 def _writes(statement: str) -> bool:
     head = statement.lstrip()[:8].upper()
     return not head.startswith(_READS)
+
+
+def _then_end_write(
+    method: Callable[[sqlite3.Connection], None],
+) -> Callable[[WriterConnection], None]:
+    def ended(self: WriterConnection) -> None:
+        try:
+            method(self)
+        finally:
+            self._end_write()
+
+    return ended
 
 
 class WriterConnection(sqlite3.Connection):
@@ -50,35 +63,25 @@ class WriterConnection(sqlite3.Connection):
             self._writing = False
             WRITER.release()
 
-    def commit(self) -> None:
-        try:
-            super().commit()
-        finally:
-            self._end_write()
-
-    def rollback(self) -> None:
-        try:
-            super().rollback()
-        finally:
-            self._end_write()
-
-    def close(self) -> None:
-        try:
-            super().close()
-        finally:
-            self._end_write()
+    # The transaction ends (or could have) in each of these, so the write lock goes after
+    # them, whatever happened.
+    commit = _then_end_write(sqlite3.Connection.commit)
+    rollback = _then_end_write(sqlite3.Connection.rollback)
+    close = _then_end_write(sqlite3.Connection.close)
 
 
 class _Cursor(sqlite3.Cursor):
     def execute(self, sql: str, parameters: Any = (), /) -> Self:
-        if _writes(sql):
-            self._writer()._begin_write()
+        self._claim(sql)
         return super().execute(sql, parameters)
 
     def executemany(self, sql: str, seq_of_parameters: Any, /) -> Self:
+        self._claim(sql)
+        return super().executemany(sql, seq_of_parameters)
+
+    def _claim(self, sql: str) -> None:
         if _writes(sql):
             self._writer()._begin_write()
-        return super().executemany(sql, seq_of_parameters)
 
     def _writer(self) -> WriterConnection:
         connection = self.connection

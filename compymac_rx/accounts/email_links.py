@@ -3,65 +3,69 @@
 Each link is single-use and short-lived, and only its SHA-256 is stored. Asking for one
 answers the same, at once, whether or not the email has an account: the request only counts
 the attempt (per email and per IP) and the lookup, the link and the mail happen on the mail
-outbox thread (resets.queue_mail), as for password resets.
+outbox thread (resets.queue_link), as for password resets.
 """
 
 from __future__ import annotations
 
-import secrets
-from datetime import timedelta
-from urllib.parse import urlencode
+import functools
+from datetime import datetime, timedelta
 
-from compymac_rx import ratelimit, routes
-from compymac_rx.accounts import repository, resets, revocations
+from sqlmodel import Session
+
+from compymac_rx import routes
+from compymac_rx.accounts import repository, revocations
 from compymac_rx.accounts.models import MAGIC_LINK, VERIFY_EMAIL, OneTimeToken, User
-from compymac_rx.accounts.service import AuthError, finish_sign_in, normalise_email
-from compymac_rx.accounts.tokens import hash_token
+from compymac_rx.accounts.resets import LinkRequest, link_mail, local_account, queue_link
+from compymac_rx.accounts.service import AuthError, finish_sign_in
+from compymac_rx.accounts.tokens import TOKEN_MAX as TOKEN_MAX
+from compymac_rx.accounts.tokens import issue, link_url, redeem, usable
 from compymac_rx.audit import service as audit
 from compymac_rx.db import session_scope, utcnow
 from compymac_rx.mailer import Mail
+from compymac_rx.ratelimit import LimitName
 from compymac_rx.settings import get_settings
 
-TOKEN_MAX = 100
+_LIMITS: tuple[LimitName, LimitName] = ("mail_link_email", "mail_link_ip")
+# What each kind of link opens, the mail's subject, and its text ({within}: how long it works).
+_LETTERS = {
+    VERIFY_EMAIL: (
+        routes.AUTH_VERIFY,
+        "Confirm your CompyMac RX email address",
+        "Someone (hopefully you) created an account with this address.\n"
+        "Open this link within {within} to confirm it; it works once:\n{link}\n\n"
+        "If it was not you, ignore this message.",
+    ),
+    MAGIC_LINK: (
+        routes.MAGIC,
+        "Your CompyMac RX sign-in link",
+        "Someone (hopefully you) asked to sign in to this account by email.\n"
+        "Open this link within {within} and press Sign in; it works once:\n{link}\n\n"
+        "If it was not you, ignore this message: nobody is signed in without it.",
+    ),
+}
 
 
-def verify_url(token: str) -> str:
-    return f"{get_settings().public_url}{routes.AUTH_VERIFY}?{urlencode({'token': token})}"
-
-
-def magic_url(token: str) -> str:
-    return f"{get_settings().public_url}{routes.MAGIC}?{urlencode({'token': token})}"
-
-
-def _throttled(email: str, ip: str) -> bool:
-    return bool(
-        ratelimit.take("mail_link_email", f"email:{email}")
-        or (ip and ratelimit.take("mail_link_ip", f"ip:{ip}"))
-    )
-
-
-def _new_token(user_id: str, purpose: str, ttl: timedelta) -> str:
-    token = secrets.token_urlsafe(32)
-    now = utcnow()
+def _compose(purpose: str, user: User) -> Mail:
+    """Blocking: a new link of this kind for `user`, and the mail that carries it."""
+    settings = get_settings()
+    if purpose == VERIFY_EMAIL:
+        hours = settings.email_verification_ttl_hours
+        ttl, within = timedelta(hours=hours), f"{hours} hours"
+    else:
+        minutes = settings.magic_link_ttl_minutes
+        ttl, within = timedelta(minutes=minutes), f"{minutes} minutes"
     with session_scope() as db:
-        repository.add_one_time_token(
-            db,
-            token=OneTimeToken(
-                token_hash=hash_token(token),
-                user_id=user_id,
-                purpose=purpose,
-                created_at=now,
-                expires_at=now + ttl,
-            ),
-        )
-    return token
+        token = issue(db, OneTimeToken, ttl, user_id=user.id, purpose=purpose)
+    route, subject, text = _LETTERS[purpose]
+    return Mail(user.email, subject, text.format(within=within, link=link_url(route, token)))
 
 
-def _local_account(email: str) -> User | None:
-    """An active account that signs in here with a password: the only kind mailed links."""
-    with session_scope() as db:
-        user = repository.get_user_by_email(db, email=email)
-    return user if user is not None and user.is_active and user.password_hash else None
+def _proved(db: Session, user_id: str, purpose: str, now: datetime) -> None:
+    """A mailed link of this account was used: its address is confirmed, and its other
+    links of the kind stop working."""
+    repository.mark_email_verified(db, user_id=user_id, now=now)
+    repository.forget_unused(db, OneTimeToken, now=now, user_id=user_id, purpose=purpose)
 
 
 # --- confirming the address ---
@@ -81,69 +85,34 @@ def send_verification(user_id: str, *, ip: str = "", user_agent: str = "") -> No
     resend button), throttled like every mailed link."""
     with session_scope() as db:
         user = repository.get_user(db, user_id=user_id)
-    if user is None:
-        return
-    throttled = _throttled(user.email, ip)
-    resets.queue_mail(_verification_mail, user.email, throttled, ip, user_agent)
+    if user is not None:
+        request_verification(user.email, ip=ip, user_agent=user_agent)
 
 
 def request_verification(email: str, *, ip: str = "", user_agent: str = "") -> None:
     """The sign-in page's "send it again": the same answer for every email."""
-    try:
-        email = normalise_email(email)
-    except AuthError:
-        return
-    throttled = _throttled(email, ip)
-    resets.queue_mail(_verification_mail, email, throttled, ip, user_agent)
+    queue_link(_verification_mail, email, limits=_LIMITS, ip=ip, user_agent=user_agent)
 
 
-def _verification_mail(email: str, throttled: bool, ip: str, user_agent: str) -> Mail | None:
-    user = _local_account(email)
+def _verification_mail(request: LinkRequest) -> Mail | None:
+    user = local_account(request.email)
     wanted = user is not None and user.email_verified_at is None
-    outcome = "refused" if throttled else "ok" if wanted else "failed"
-    mail = None
-    if user is not None and wanted and not throttled:
-        hours = get_settings().email_verification_ttl_hours
-        token = _new_token(user.id, VERIFY_EMAIL, timedelta(hours=hours))
-        mail = Mail(
-            to=email,
-            subject="Confirm your CompyMac RX email address",
-            text=(
-                "Someone (hopefully you) created an account with this address.\n"
-                f"Open this link within {hours} hours to confirm it; it works once:\n"
-                f"{verify_url(token)}\n\n"
-                "If it was not you, ignore this message."
-            ),
-        )
-    resets.record_link_request("email.verify_request", user, email, outcome, ip, user_agent)
-    return mail
+    compose = functools.partial(_compose, VERIFY_EMAIL)
+    return link_mail("email.verify_request", request, user, compose, wanted=wanted)
 
 
 @revocations.changes_sessions  # the banner's answer is cached with the signed-in user
 def verify_email(token: str, *, ip: str = "", user_agent: str = "") -> str:
     """Use a confirmation link; returns the account's id. AuthError("verify_link") when it
     is unknown, used or expired."""
-    if not token or len(token) > TOKEN_MAX:
-        raise AuthError("verify_link")
     with session_scope() as db:
         now = utcnow()
-        user_id = repository.use_one_time_token(
-            db, token_hash=hash_token(token), purpose=VERIFY_EMAIL, now=now
-        )
-        if user_id is None:
+        used = redeem(db, OneTimeToken, token, now=now, purpose=VERIFY_EMAIL)
+        if used is None:
             raise AuthError("verify_link")
-        repository.mark_email_verified(db, user_id=user_id, now=now)
-        repository.forget_one_time_tokens(db, user_id=user_id, purpose=VERIFY_EMAIL, now=now)
-        audit.record(
-            "email.verify",
-            actor_id=user_id,
-            subject_id=user_id,
-            target=f"user:{user_id}",
-            ip=ip,
-            user_agent=user_agent,
-            db=db,
-        )
-    return user_id
+        _proved(db, used.user_id, VERIFY_EMAIL, now)
+        audit.own("email.verify", used.user_id, ip=ip, user_agent=user_agent, db=db)
+    return used.user_id
 
 
 # --- signing in by link ---
@@ -152,45 +121,17 @@ def verify_email(token: str, *, ip: str = "", user_agent: str = "") -> str:
 def request_magic_link(email: str, *, ip: str = "", user_agent: str = "") -> None:
     """Mail a sign-in link when MAGIC_LINK is on and the email has an active local account.
     Returns at once and the same for every email."""
-    if not get_settings().magic_link:
-        return
-    try:
-        email = normalise_email(email)
-    except AuthError:
-        return
-    throttled = _throttled(email, ip)
-    resets.queue_mail(_magic_mail, email, throttled, ip, user_agent)
+    if get_settings().magic_link:
+        queue_link(_magic_mail, email, limits=_LIMITS, ip=ip, user_agent=user_agent)
 
 
-def _magic_mail(email: str, throttled: bool, ip: str, user_agent: str) -> Mail | None:
-    user = _local_account(email)
-    outcome = "refused" if throttled else "ok" if user is not None else "failed"
-    mail = None
-    if user is not None and not throttled:
-        minutes = get_settings().magic_link_ttl_minutes
-        token = _new_token(user.id, MAGIC_LINK, timedelta(minutes=minutes))
-        mail = Mail(
-            to=email,
-            subject="Your CompyMac RX sign-in link",
-            text=(
-                "Someone (hopefully you) asked to sign in to this account by email.\n"
-                f"Open this link within {minutes} minutes and press Sign in; it works once:\n"
-                f"{magic_url(token)}\n\n"
-                "If it was not you, ignore this message: nobody is signed in without it."
-            ),
-        )
-    resets.record_link_request("magic_link.request", user, email, outcome, ip, user_agent)
-    return mail
+def _magic_mail(request: LinkRequest) -> Mail | None:
+    compose = functools.partial(_compose, MAGIC_LINK)
+    return link_mail("magic_link.request", request, local_account(request.email), compose)
 
 
 def magic_link_usable(token: str) -> bool:
-    if not token or len(token) > TOKEN_MAX:
-        return False
-    with session_scope() as db:
-        found = repository.find_usable_one_time_token(
-            db, token_hash=hash_token(token), purpose=MAGIC_LINK, now=utcnow()
-        )
-    return found is not None
+    return usable(OneTimeToken, token, purpose=MAGIC_LINK) is not None
 
 
 def sign_in_by_link(token: str, *, ip: str = "", user_agent: str = "") -> str:
@@ -201,13 +142,10 @@ def sign_in_by_link(token: str, *, ip: str = "", user_agent: str = "") -> str:
         raise AuthError("magic_link")
     with session_scope() as db:
         now = utcnow()
-        user_id = repository.use_one_time_token(
-            db, token_hash=hash_token(token), purpose=MAGIC_LINK, now=now
-        )
-        user = repository.get_user(db, user_id=user_id) if user_id else None
+        used = redeem(db, OneTimeToken, token, now=now, purpose=MAGIC_LINK)
+        user = repository.get_user(db, user_id=used.user_id) if used else None
         if user is not None and user.is_active:
-            repository.mark_email_verified(db, user_id=user.id, now=now)
-            repository.forget_one_time_tokens(db, user_id=user.id, purpose=MAGIC_LINK, now=now)
+            _proved(db, user.id, MAGIC_LINK, now)
             db.refresh(user)
     if user is None or not user.is_active:
         audit.record(

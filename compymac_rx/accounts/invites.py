@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import secrets
 from datetime import timedelta
-from urllib.parse import urlencode
 
 from sqlmodel import Session
 
@@ -12,7 +10,7 @@ from compymac_rx import routes
 from compymac_rx.accounts import repository
 from compymac_rx.accounts.admins import require_admin
 from compymac_rx.accounts.models import Invite
-from compymac_rx.accounts.tokens import hash_token
+from compymac_rx.accounts.tokens import issue, link_url
 from compymac_rx.audit import service as audit
 from compymac_rx.db import session_scope, utcnow
 from compymac_rx.settings import get_settings
@@ -31,23 +29,11 @@ def becomes_admin(db: Session, *, user_id: str, email: str, grants: bool) -> boo
     return False
 
 
-def invite_url(token: str) -> str:
-    return f"{get_settings().public_url}{routes.SIGNUP}?{urlencode({'invite': token})}"
-
-
 def _add_invite(db: Session, *, created_by: str | None = None, grants_admin: bool = False) -> str:
     """Store a new invite (its hash only); returns the link, which is shown once."""
-    token = secrets.token_urlsafe(32)
-    now = utcnow()
-    invite = Invite(
-        token_hash=hash_token(token),
-        created_by=created_by,
-        grants_admin=grants_admin,
-        created_at=now,
-        expires_at=now + timedelta(hours=get_settings().invite_ttl_hours),
-    )
-    repository.add_invite(db, invite=invite)
-    return invite_url(token)
+    ttl = timedelta(hours=get_settings().invite_ttl_hours)
+    token = issue(db, Invite, ttl, created_by=created_by, grants_admin=grants_admin)
+    return link_url(routes.SIGNUP, token, name="invite")
 
 
 def create_invite(actor_id: str) -> str:

@@ -11,6 +11,23 @@ from sqlmodel import Field, SQLModel
 from compymac_rx.db import new_id, utcnow
 
 
+class SingleUse(SQLModel):
+    """A row that works once, until it expires (invites, links, sign-in flows): the
+    repository's use_once sets `used_at` in one conditional UPDATE."""
+
+    created_at: datetime = Field(default_factory=utcnow)
+    expires_at: datetime = Field(index=True)
+    used_at: datetime | None = None
+
+
+class UserToken(SingleUse):
+    """A single-use token of one account: only the token's SHA-256 is kept."""
+
+    id: str = Field(default_factory=new_id, primary_key=True, max_length=32)
+    token_hash: str = Field(max_length=64, unique=True, index=True)
+    user_id: str = Field(foreign_key="users.id", index=True, max_length=32, ondelete="CASCADE")
+
+
 class User(SQLModel, table=True):
     __tablename__ = "users"
 
@@ -74,7 +91,7 @@ class Identity(SQLModel, table=True):
     last_login_at: datetime = Field(default_factory=utcnow)
 
 
-class OidcFlow(SQLModel, table=True):
+class OidcFlow(SingleUse, table=True):
     """One sign-in attempt in flight: consumed once by the callback (state and nonce replay)."""
 
     __tablename__ = "oidc_flows"
@@ -84,9 +101,6 @@ class OidcFlow(SQLModel, table=True):
     nonce: str = Field(max_length=128)
     code_verifier_enc: str
     next_path: str = Field(default="/", max_length=500)
-    created_at: datetime = Field(default_factory=utcnow)
-    expires_at: datetime = Field(index=True)
-    used_at: datetime | None = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -98,7 +112,7 @@ class CurrentUser:
     is_admin: bool
 
 
-class Invite(SQLModel, table=True):
+class Invite(SingleUse, table=True):
     """A single-use sign-up link an admin made (or the bootstrap link printed at start).
 
     Only the token's hash is kept; the link is shown once, to whoever made it."""
@@ -112,9 +126,6 @@ class Invite(SQLModel, table=True):
         default=None, foreign_key="users.id", max_length=32, ondelete="CASCADE"
     )
     grants_admin: bool = False
-    created_at: datetime = Field(default_factory=utcnow)
-    expires_at: datetime = Field(index=True)
-    used_at: datetime | None = None
 
 
 class AdminClaim(SQLModel, table=True):
@@ -141,17 +152,10 @@ class UsedToken(SQLModel, table=True):
     expires_at: datetime = Field(index=True)
 
 
-class PasswordReset(SQLModel, table=True):
-    """A password-reset link in flight: single use, short-lived, only its hash kept."""
+class PasswordReset(UserToken, table=True):
+    """A password-reset link in flight: short-lived."""
 
     __tablename__ = "password_resets"
-
-    id: str = Field(default_factory=new_id, primary_key=True, max_length=32)
-    token_hash: str = Field(max_length=64, unique=True, index=True)
-    user_id: str = Field(foreign_key="users.id", index=True, max_length=32, ondelete="CASCADE")
-    created_at: datetime = Field(default_factory=utcnow)
-    expires_at: datetime = Field(index=True)
-    used_at: datetime | None = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -166,25 +170,24 @@ class SignInPublic:
     current: bool
 
 
+def signin_public(row: AuthSession, *, current: bool) -> SignInPublic:
+    seen = row.last_seen_at or row.created_at
+    return SignInPublic(row.id, row.user_agent, row.ip, row.created_at, seen, current)
+
+
 # What a OneTimeToken is for.
 VERIFY_EMAIL = "verify_email"
 MAGIC_LINK = "magic_link"
 SECOND_FACTOR = "second_factor"
 
 
-class OneTimeToken(SQLModel, table=True):
-    """A single-use, short-lived token of one account: an email-verification link, a
-    sign-in link, or a sign-in waiting for its second factor. Only the hash is kept."""
+class OneTimeToken(UserToken, table=True):
+    """A short-lived token for one `purpose`: an email-verification link, a sign-in link,
+    or a sign-in waiting for its second factor."""
 
     __tablename__ = "one_time_tokens"
 
-    id: str = Field(default_factory=new_id, primary_key=True, max_length=32)
-    token_hash: str = Field(max_length=64, unique=True, index=True)
-    user_id: str = Field(foreign_key="users.id", index=True, max_length=32, ondelete="CASCADE")
     purpose: str = Field(max_length=20)
-    created_at: datetime = Field(default_factory=utcnow)
-    expires_at: datetime = Field(index=True)
-    used_at: datetime | None = None
 
 
 class RecoveryCode(SQLModel, table=True):

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
-from sqlalchemy import delete, exists, func, update
+from sqlalchemy import delete, exists, func, or_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, SQLModel, col, select
 
@@ -16,13 +16,21 @@ from compymac_rx.accounts.models import (
     Identity,
     Invite,
     OidcFlow,
-    OneTimeToken,
-    PasswordReset,
     RecoveryCode,
+    SingleUse,
     UsedToken,
     User,
 )
-from compymac_rx.db import new_id, utcnow
+from compymac_rx.db import new_id, rows_changed, stamp_once, utcnow
+
+_Once = TypeVar("_Once", bound=SingleUse)
+_Sealed = TypeVar("_Sealed", AuthSession, OidcFlow)
+
+
+def add(session: Session, *, row: SQLModel) -> None:
+    """Store a new row built by the caller (an invite, a link, a sign-in flow)."""
+    session.add(row)
+    session.flush()
 
 
 def count_users(session: Session) -> int:
@@ -103,21 +111,11 @@ def touch_auth_session(session: Session, *, auth_session_id: str, now: datetime)
 
 
 def revoke_auth_session(session: Session, *, token_hash: str, now: datetime) -> int:
-    result = session.execute(
-        update(AuthSession)
-        .where(col(AuthSession.token_hash) == token_hash, col(AuthSession.revoked_at).is_(None))
-        .values(revoked_at=now)
-    )
-    return int(result.rowcount)  # type: ignore[attr-defined]
+    return stamp_once(session, AuthSession.revoked_at, now, AuthSession.token_hash == token_hash)
 
 
 def revoke_user_auth_sessions(session: Session, *, user_id: str, now: datetime) -> int:
-    result = session.execute(
-        update(AuthSession)
-        .where(col(AuthSession.user_id) == user_id, col(AuthSession.revoked_at).is_(None))
-        .values(revoked_at=now)
-    )
-    return int(result.rowcount)  # type: ignore[attr-defined]
+    return stamp_once(session, AuthSession.revoked_at, now, AuthSession.user_id == user_id)
 
 
 # --- identities at OIDC issuers, sign-in flows, issuer-backed sessions ---
@@ -136,27 +134,6 @@ def add_identity(session: Session, *, user_id: str, issuer: str, subject: str) -
     return identity
 
 
-def add_oidc_flow(session: Session, *, flow: OidcFlow) -> None:
-    session.add(flow)
-    session.flush()
-
-
-def consume_oidc_flow(session: Session, *, state_hash: str, now: datetime) -> OidcFlow | None:
-    """Marks the flow used and returns it, once: a second call (a replay) gets None."""
-    result = session.execute(
-        update(OidcFlow)
-        .where(
-            col(OidcFlow.state_hash) == state_hash,
-            col(OidcFlow.used_at).is_(None),
-            col(OidcFlow.expires_at) > now,
-        )
-        .values(used_at=now)
-    )
-    if int(result.rowcount) != 1:  # type: ignore[attr-defined]
-        return None
-    return session.exec(select(OidcFlow).where(OidcFlow.state_hash == state_hash)).one()
-
-
 def delete_old_oidc_flows(session: Session, *, before: datetime) -> None:
     session.execute(delete(OidcFlow).where(col(OidcFlow.expires_at) < before))
 
@@ -169,22 +146,13 @@ def revoke_issuer_sessions(
     session: Session, *, issuer: str, subject: str | None, sid: str | None, now: datetime
 ) -> int:
     """Back-channel logout: end the live sessions of an issuer's session id or subject."""
-    query = (
-        update(AuthSession)
-        .where(col(AuthSession.revoked_at).is_(None))
-        .where(
-            col(AuthSession.identity_id).in_(
-                select(Identity.id).where(
-                    Identity.issuer == issuer,
-                    *([Identity.subject == subject] if subject else []),
-                )
-            )
-        )
-        .values(revoked_at=now)
+    identities = select(Identity.id).where(
+        Identity.issuer == issuer, *([Identity.subject == subject] if subject else [])
     )
+    where: list[Any] = [col(AuthSession.identity_id).in_(identities)]
     if sid:
-        query = query.where(col(AuthSession.provider_session_id) == sid)
-    return int(session.execute(query).rowcount)  # type: ignore[attr-defined]
+        where.append(col(AuthSession.provider_session_id) == sid)
+    return stamp_once(session, AuthSession.revoked_at, now, *where)
 
 
 # --- the admin page (local provider) ---
@@ -215,7 +183,7 @@ def first_user(session: Session) -> User | None:
     return session.exec(select(User).order_by(col(User.created_at))).first()
 
 
-# --- sign-up policy: the first-admin claim, invites, one-time tokens ---
+# --- sign-up policy: the first-admin claim, invites ---
 
 
 def _insert_once(session: Session, model: type[SQLModel], values: dict[str, Any]) -> bool:
@@ -240,37 +208,6 @@ def active_admin_exists(session: Session) -> bool:
     return bool(session.exec(query).one())
 
 
-def add_invite(session: Session, *, invite: Invite) -> None:
-    session.add(invite)
-    session.flush()
-
-
-def find_usable_invite(session: Session, *, token_hash: str, now: datetime) -> Invite | None:
-    return session.exec(
-        select(Invite).where(
-            Invite.token_hash == token_hash,
-            col(Invite.used_at).is_(None),
-            Invite.expires_at > now,
-        )
-    ).first()
-
-
-def use_invite(session: Session, *, token_hash: str, now: datetime) -> Invite | None:
-    """Marks the invite used and returns it, once; None when unknown, used or expired."""
-    result = session.execute(
-        update(Invite)
-        .where(
-            col(Invite.token_hash) == token_hash,
-            col(Invite.used_at).is_(None),
-            col(Invite.expires_at) > now,
-        )
-        .values(used_at=now)
-    )
-    if int(result.rowcount) != 1:  # type: ignore[attr-defined]
-        return None
-    return session.exec(select(Invite).where(Invite.token_hash == token_hash)).one()
-
-
 def delete_unused_bootstrap_invites(session: Session) -> None:
     session.execute(
         delete(Invite).where(
@@ -289,6 +226,41 @@ def remember_token(
     return _insert_once(session, UsedToken, {"token_hash": token_hash, "expires_at": expires_at})
 
 
+# --- rows that work once, until they expire (models.SingleUse), found by column values ---
+
+
+def _matching(model: type[SQLModel], match: dict[str, object]) -> list[Any]:
+    return [col(getattr(model, name)) == value for name, value in match.items()]
+
+
+def find_usable(
+    session: Session, model: type[_Once], *, now: datetime, **match: object
+) -> _Once | None:
+    """The unused, unexpired row whose columns have the values in `match`."""
+    usable = (col(model.used_at).is_(None), col(model.expires_at) > now)
+    return session.exec(select(model).where(*_matching(model, match), *usable)).first()
+
+
+def use_once(
+    session: Session, model: type[_Once], *, now: datetime, **match: object
+) -> _Once | None:
+    """Marks the row used and returns it, once; None when unknown, used or expired. One
+    conditional UPDATE: of two racing uses, one wins."""
+    where = _matching(model, match)
+    if stamp_once(session, model.used_at, now, col(model.expires_at) > now, *where) != 1:
+        return None
+    return session.exec(select(model).where(*where)).one()
+
+
+def forget_unused(
+    session: Session, model: type[SingleUse], *, now: datetime, **match: object
+) -> None:
+    """Every unused matching row stops working (say, the other links of a user whose
+    password just changed); expired rows go."""
+    stamp_once(session, model.used_at, now, *_matching(model, match))
+    session.execute(delete(model).where(col(model.expires_at) < now))
+
+
 # --- key rotation (operator command): records not sealed under the current key ---
 
 
@@ -297,29 +269,21 @@ def _not_under(column: Any, prefix: str) -> Any:
     return col(column).is_not(None) & (func.substr(column, 1, len(prefix)) != prefix)
 
 
+def _sealed_elsewhere(
+    session: Session, model: type[_Sealed], columns: tuple[Any, ...], prefix: str, limit: int
+) -> list[_Sealed]:
+    """Up to `limit` rows with one of `columns` sealed under another key than `prefix`'s."""
+    stale = or_(*(_not_under(column, prefix) for column in columns))
+    return list(session.exec(select(model).where(stale).order_by(model.id).limit(limit)))
+
+
 def sessions_for_rotation(session: Session, *, prefix: str, limit: int) -> list[AuthSession]:
-    return list(
-        session.exec(
-            select(AuthSession)
-            .where(
-                _not_under(AuthSession.refresh_token_enc, prefix)
-                | _not_under(AuthSession.id_token_enc, prefix)
-            )
-            .order_by(col(AuthSession.id))
-            .limit(limit)
-        )
-    )
+    columns = (AuthSession.refresh_token_enc, AuthSession.id_token_enc)
+    return _sealed_elsewhere(session, AuthSession, columns, prefix, limit)
 
 
 def flows_for_rotation(session: Session, *, prefix: str, limit: int) -> list[OidcFlow]:
-    return list(
-        session.exec(
-            select(OidcFlow)
-            .where(_not_under(OidcFlow.code_verifier_enc, prefix))
-            .order_by(col(OidcFlow.id))
-            .limit(limit)
-        )
-    )
+    return _sealed_elsewhere(session, OidcFlow, (OidcFlow.code_verifier_enc,), prefix, limit)
 
 
 # --- self-service: the Account page, password resets, account deletion ---
@@ -343,31 +307,15 @@ def revoke_user_auth_session(
     session: Session, *, user_id: str, auth_session_id: str, now: datetime
 ) -> bool:
     """End one of this user's sessions; False when it is not theirs, unknown or ended."""
-    result = session.execute(
-        update(AuthSession)
-        .where(
-            col(AuthSession.id) == auth_session_id,
-            col(AuthSession.user_id) == user_id,
-            col(AuthSession.revoked_at).is_(None),
-        )
-        .values(revoked_at=now)
-    )
-    return int(result.rowcount) == 1  # type: ignore[attr-defined]
+    mine = (col(AuthSession.id) == auth_session_id, col(AuthSession.user_id) == user_id)
+    return stamp_once(session, AuthSession.revoked_at, now, *mine) == 1
 
 
 def revoke_other_auth_sessions(
     session: Session, *, user_id: str, keep_token_hash: str, now: datetime
 ) -> int:
-    result = session.execute(
-        update(AuthSession)
-        .where(
-            col(AuthSession.user_id) == user_id,
-            col(AuthSession.token_hash) != keep_token_hash,
-            col(AuthSession.revoked_at).is_(None),
-        )
-        .values(revoked_at=now)
-    )
-    return int(result.rowcount)  # type: ignore[attr-defined]
+    others = (col(AuthSession.user_id) == user_id, col(AuthSession.token_hash) != keep_token_hash)
+    return stamp_once(session, AuthSession.revoked_at, now, *others)
 
 
 def set_password_hash(session: Session, *, user_id: str, password_hash: str) -> None:
@@ -391,50 +339,7 @@ def lock_admins(session: Session) -> None:
 
 def delete_user(session: Session, *, user_id: str) -> bool:
     """The user's row; the database cascades to everything that references it."""
-    result = session.execute(delete(User).where(col(User.id) == user_id))
-    return int(result.rowcount) == 1  # type: ignore[attr-defined]
-
-
-def add_password_reset(session: Session, *, reset: PasswordReset) -> None:
-    session.add(reset)
-    session.flush()
-
-
-def find_usable_reset(session: Session, *, token_hash: str, now: datetime) -> PasswordReset | None:
-    return session.exec(
-        select(PasswordReset).where(
-            PasswordReset.token_hash == token_hash,
-            col(PasswordReset.used_at).is_(None),
-            PasswordReset.expires_at > now,
-        )
-    ).first()
-
-
-def use_password_reset(session: Session, *, token_hash: str, now: datetime) -> str | None:
-    """Marks the link used and returns its user id, once; None when unknown, used or old."""
-    result = session.execute(
-        update(PasswordReset)
-        .where(
-            col(PasswordReset.token_hash) == token_hash,
-            col(PasswordReset.used_at).is_(None),
-            col(PasswordReset.expires_at) > now,
-        )
-        .values(used_at=now)
-    )
-    if int(result.rowcount) != 1:  # type: ignore[attr-defined]
-        return None
-    row = session.exec(select(PasswordReset).where(PasswordReset.token_hash == token_hash)).one()
-    return row.user_id
-
-
-def forget_user_resets(session: Session, *, user_id: str, now: datetime) -> None:
-    """After a reset (or a change), every other link of this user stops working."""
-    session.execute(
-        update(PasswordReset)
-        .where(col(PasswordReset.user_id) == user_id, col(PasswordReset.used_at).is_(None))
-        .values(used_at=now)
-    )
-    session.execute(delete(PasswordReset).where(col(PasswordReset.expires_at) < now))
+    return rows_changed(session, delete(User).where(col(User.id) == user_id)) == 1
 
 
 def emails_of(session: Session, *, user_ids: set[str]) -> dict[str, str]:
@@ -445,70 +350,12 @@ def emails_of(session: Session, *, user_ids: set[str]) -> dict[str, str]:
     return dict(rows.all())
 
 
-# --- one-time tokens (verification and sign-in links, pending second factors), TOTP ---
-
-
-def add_one_time_token(session: Session, *, token: OneTimeToken) -> None:
-    session.add(token)
-    session.flush()
-
-
-def find_usable_one_time_token(
-    session: Session, *, token_hash: str, purpose: str, now: datetime
-) -> OneTimeToken | None:
-    return session.exec(
-        select(OneTimeToken).where(
-            OneTimeToken.token_hash == token_hash,
-            OneTimeToken.purpose == purpose,
-            col(OneTimeToken.used_at).is_(None),
-            OneTimeToken.expires_at > now,
-        )
-    ).first()
-
-
-def use_one_time_token(
-    session: Session, *, token_hash: str, purpose: str, now: datetime
-) -> str | None:
-    """Marks the token used and returns its user id, once; None when unknown, used, expired
-    or meant for something else. One conditional UPDATE: two racing uses, one winner."""
-    result = session.execute(
-        update(OneTimeToken)
-        .where(
-            col(OneTimeToken.token_hash) == token_hash,
-            col(OneTimeToken.purpose) == purpose,
-            col(OneTimeToken.used_at).is_(None),
-            col(OneTimeToken.expires_at) > now,
-        )
-        .values(used_at=now)
-    )
-    if int(result.rowcount) != 1:  # type: ignore[attr-defined]
-        return None
-    row = session.exec(select(OneTimeToken).where(OneTimeToken.token_hash == token_hash)).one()
-    return row.user_id
-
-
-def forget_one_time_tokens(session: Session, *, user_id: str, purpose: str, now: datetime) -> None:
-    """Every unused token of this user and purpose stops working; expired rows go."""
-    session.execute(
-        update(OneTimeToken)
-        .where(
-            col(OneTimeToken.user_id) == user_id,
-            col(OneTimeToken.purpose) == purpose,
-            col(OneTimeToken.used_at).is_(None),
-        )
-        .values(used_at=now)
-    )
-    session.execute(delete(OneTimeToken).where(col(OneTimeToken.expires_at) < now))
+# --- email verification, TOTP ---
 
 
 def mark_email_verified(session: Session, *, user_id: str, now: datetime) -> bool:
     """True when this call verified it (False: already verified, or no such user)."""
-    result = session.execute(
-        update(User)
-        .where(col(User.id) == user_id, col(User.email_verified_at).is_(None))
-        .values(email_verified_at=now)
-    )
-    return int(result.rowcount) == 1  # type: ignore[attr-defined]
+    return stamp_once(session, User.email_verified_at, now, col(User.id) == user_id) == 1
 
 
 def set_totp(
@@ -524,7 +371,7 @@ def set_totp(
 def take_totp_step(session: Session, *, user_id: str, step: int) -> bool:
     """Record `step` as the last code used; False when it (or a later one) was used already,
     so one code never signs in twice."""
-    result = session.execute(
+    statement = (
         update(User)
         .where(
             col(User.id) == user_id,
@@ -532,7 +379,7 @@ def take_totp_step(session: Session, *, user_id: str, step: int) -> bool:
         )
         .values(totp_last_step=step)
     )
-    return int(result.rowcount) == 1  # type: ignore[attr-defined]
+    return rows_changed(session, statement) == 1
 
 
 def replace_recovery_codes(session: Session, *, user_id: str, code_hashes: list[str]) -> None:
@@ -542,16 +389,8 @@ def replace_recovery_codes(session: Session, *, user_id: str, code_hashes: list[
 
 
 def use_recovery_code(session: Session, *, user_id: str, code_hash: str, now: datetime) -> bool:
-    result = session.execute(
-        update(RecoveryCode)
-        .where(
-            col(RecoveryCode.user_id) == user_id,
-            col(RecoveryCode.code_hash) == code_hash,
-            col(RecoveryCode.used_at).is_(None),
-        )
-        .values(used_at=now)
-    )
-    return int(result.rowcount) == 1  # type: ignore[attr-defined]
+    code = (col(RecoveryCode.user_id) == user_id, col(RecoveryCode.code_hash) == code_hash)
+    return stamp_once(session, RecoveryCode.used_at, now, *code) == 1
 
 
 def count_unused_recovery_codes(session: Session, *, user_id: str) -> int:

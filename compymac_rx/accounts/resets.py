@@ -1,20 +1,18 @@
-"""Forgotten passwords: a single-use, short-lived link by mail (only its hash is stored).
+"""Mailed links (password reset, address confirmation, sign-in by link) and the outbox
+that sends them; the reset flow itself.
 
-Asking gives the same answer, after the same work, whether or not the email has an
-account: the request only counts the attempt and hands the rest (lookup, link, mail) to a
+Asking for a link gives the same answer, after the same work, whether or not the email has
+an account: the request only counts the attempt and hands the rest (lookup, link, mail) to a
 background thread, so neither the page nor its timing tells who has an account here.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
-import secrets
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import timedelta
-from urllib.parse import urlencode
-
-from sqlmodel import Session
 
 from compymac_rx import ratelimit, routes
 from compymac_rx.accounts import repository, revocations
@@ -25,20 +23,26 @@ from compymac_rx.accounts.service import (
     normalise_email,
     password_hasher,
 )
-from compymac_rx.accounts.tokens import hash_token
+from compymac_rx.accounts.tokens import TOKEN_MAX as TOKEN_MAX
+from compymac_rx.accounts.tokens import issue, link_url, redeem, usable
 from compymac_rx.audit import service as audit
 from compymac_rx.db import session_scope, utcnow
 from compymac_rx.mailer import Mail, get_mailer
 from compymac_rx.settings import get_settings
 
 log = logging.getLogger(__name__)
-TOKEN_MAX = 100
 # One sender thread: mail leaves in order and a slow SMTP server never holds a request.
 _outbox = ThreadPoolExecutor(max_workers=1, thread_name_prefix="mail-outbox")
 
 
-def reset_url(token: str) -> str:
-    return f"{get_settings().public_url}{routes.RESET}?{urlencode({'token': token})}"
+@dataclasses.dataclass(frozen=True)
+class LinkRequest:
+    """Someone asked for a link to be mailed to `email` (already counted: `throttled`)."""
+
+    email: str
+    throttled: bool
+    ip: str
+    user_agent: str
 
 
 def _send(mail: Mail | None) -> None:
@@ -70,86 +74,92 @@ def flush_outbox() -> None:
     done.result(timeout=30)
 
 
-def request_reset(email: str, *, ip: str = "", user_agent: str = "") -> None:
-    """Mail a reset link when the email belongs to an active local account. Returns nothing
-    either way, at once: the lookup, the link and the mail happen on the outbox thread, so
-    the answer takes the same time whether or not the account exists. Throttled per email
-    and per IP (a throttled request sends nothing)."""
+def queue_link(
+    build: Callable[[LinkRequest], Mail | None],
+    email: str,
+    *,
+    limits: tuple[ratelimit.LimitName, ratelimit.LimitName],
+    ip: str,
+    user_agent: str,
+) -> None:
+    """Ask for a mailed link: count the attempt (`limits`: the per-email and per-IP limiter
+    names; a throttled request sends nothing) and hand `build` to the outbox thread. Returns
+    at once, and the same for every email (an invalid one included)."""
     try:
         email = normalise_email(email)
     except AuthError:
         return
+    by_email, by_ip = limits
     throttled = bool(
-        ratelimit.take("reset_email", f"email:{email}")
-        or (ip and ratelimit.take("reset_ip", f"ip:{ip}"))
+        ratelimit.take(by_email, f"email:{email}") or (ip and ratelimit.take(by_ip, f"ip:{ip}"))
     )
-    queue_mail(_new_link, email, throttled, ip, user_agent)
+    queue_mail(build, LinkRequest(email, throttled, ip, user_agent))
 
 
-def _new_link(email: str, throttled: bool, ip: str, user_agent: str) -> Mail | None:
-    """Blocking: store a link for an active local account and build its mail; audit either way."""
-    settings = get_settings()
-    mail: Mail | None = None
+def local_account(email: str) -> User | None:
+    """Blocking: an active account that signs in here with a password, the only kind mailed
+    links."""
     with session_scope() as db:
         user = repository.get_user_by_email(db, email=email)
-        usable = user is not None and user.is_active and bool(user.password_hash)
-        outcome = "ok" if usable and not throttled else "refused" if throttled else "failed"
-        if user is not None and usable and not throttled:
-            token = secrets.token_urlsafe(32)
-            now = utcnow()
-            repository.add_password_reset(
-                db,
-                reset=PasswordReset(
-                    token_hash=hash_token(token),
-                    user_id=user.id,
-                    created_at=now,
-                    expires_at=now + timedelta(minutes=settings.password_reset_ttl_minutes),
-                ),
-            )
-            mail = Mail(
-                to=email,
-                subject="Reset your CompyMac RX password",
-                text=(
-                    "Someone (hopefully you) asked to reset the password of this account.\n"
-                    f"Open this link within {settings.password_reset_ttl_minutes} minutes to "
-                    f"choose a new one; it works once:\n{reset_url(token)}\n\n"
-                    "If it was not you, ignore this message: your password stays as it is."
-                ),
-            )
-        record_link_request("password.reset_request", user, email, outcome, ip, user_agent, db=db)
-    return mail
+    return user if user is not None and user.is_active and user.password_hash else None
 
 
-def record_link_request(
+def link_mail(
     action: str,
+    request: LinkRequest,
     user: User | None,
-    email: str,
-    outcome: str,
-    ip: str | None,
-    user_agent: str | None,
+    compose: Callable[[User], Mail],
     *,
-    db: Session | None = None,
-) -> None:
-    """The audit event of an emailed-link request (reset, verification, magic link)."""
+    wanted: bool = True,
+) -> Mail | None:
+    """Blocking, on the outbox thread: the mail `compose` builds for `user` (an account that
+    may have this link, and `wanted` it) unless throttled; the request is audited either way."""
+    usable = user is not None and wanted
+    outcome = "refused" if request.throttled else "ok" if usable else "failed"
+    mail = compose(user) if user is not None and outcome == "ok" else None
     audit.record(
         action,
         subject_id=user.id if user else None,
         target=f"user:{user.id}" if user else "",
         outcome=outcome,
-        detail={"email": email, "reason": "" if outcome == "ok" else "no mail sent"},
-        ip=ip,
-        user_agent=user_agent,
-        db=db,
+        detail={"email": request.email, "reason": "" if outcome == "ok" else "no mail sent"},
+        ip=request.ip,
+        user_agent=request.user_agent,
+    )
+    return mail
+
+
+# --- resetting a forgotten password ---
+
+
+def request_reset(email: str, *, ip: str = "", user_agent: str = "") -> None:
+    """Mail a reset link when the email belongs to an active local account (queue_link)."""
+    queue_link(_reset_mail, email, limits=("reset_email", "reset_ip"), ip=ip, user_agent=user_agent)
+
+
+def _reset_mail(request: LinkRequest) -> Mail | None:
+    user = local_account(request.email)
+    return link_mail("password.reset_request", request, user, _compose_reset)
+
+
+def _compose_reset(user: User) -> Mail:
+    minutes = get_settings().password_reset_ttl_minutes
+    with session_scope() as db:
+        token = issue(db, PasswordReset, timedelta(minutes=minutes), user_id=user.id)
+    return Mail(
+        to=user.email,
+        subject="Reset your CompyMac RX password",
+        text=(
+            "Someone (hopefully you) asked to reset the password of this account.\n"
+            f"Open this link within {minutes} minutes to "
+            f"choose a new one; it works once:\n{link_url(routes.RESET, token)}\n\n"
+            "If it was not you, ignore this message: your password stays as it is."
+        ),
     )
 
 
 def reset_link_usable(token: str) -> bool:
-    if not token or len(token) > TOKEN_MAX:
-        return False
-    with session_scope() as db:
-        return (
-            repository.find_usable_reset(db, token_hash=hash_token(token), now=utcnow()) is not None
-        )
+    return usable(PasswordReset, token) is not None
 
 
 @revocations.changes_sessions
@@ -157,11 +167,8 @@ def reset_password(token: str, new_password: str, *, ip: str = "", user_agent: s
     """Use a reset link: set the new password and end every sign-in of the account.
 
     The policy is checked before the link is used, so a weak password leaves it usable."""
-    if not token or len(token) > TOKEN_MAX:
-        raise AuthError("reset_link")
-    token_hash = hash_token(token)
+    found = usable(PasswordReset, token)
     with session_scope() as db:
-        found = repository.find_usable_reset(db, token_hash=token_hash, now=utcnow())
         user = repository.get_user(db, user_id=found.user_id) if found else None
     if user is None:
         raise AuthError("reset_link")
@@ -169,17 +176,16 @@ def reset_password(token: str, new_password: str, *, ip: str = "", user_agent: s
     new_hash = password_hasher().hash(new_password)
     with session_scope() as db:
         now = utcnow()
-        user_id = repository.use_password_reset(db, token_hash=token_hash, now=now)
-        if user_id is None:  # used by a racing request a moment ago, or just expired
+        used = redeem(db, PasswordReset, token, now=now)
+        if used is None:  # used by a racing request a moment ago, or just expired
             raise AuthError("reset_link")
+        user_id = used.user_id
         repository.set_password_hash(db, user_id=user_id, password_hash=new_hash)
         ended = repository.revoke_user_auth_sessions(db, user_id=user_id, now=now)
-        repository.forget_user_resets(db, user_id=user_id, now=now)
-        audit.record(
+        repository.forget_unused(db, PasswordReset, now=now, user_id=user_id)
+        audit.own(
             "password.reset",
-            actor_id=user_id,
-            subject_id=user_id,
-            target=f"user:{user_id}",
+            user_id,
             detail={"sessions_ended": ended},
             ip=ip,
             user_agent=user_agent,

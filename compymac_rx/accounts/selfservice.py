@@ -7,10 +7,10 @@ from __future__ import annotations
 
 from compymac_rx import workspaces
 from compymac_rx.accounts import repository, revocations
-from compymac_rx.accounts.models import SignInPublic
+from compymac_rx.accounts.models import PasswordReset, SignInPublic, signin_public
 from compymac_rx.accounts.service import (
-    PASSWORD_MAX,
     AuthError,
+    check_current_password,
     check_password_policy,
     password_hasher,
 )
@@ -28,17 +28,7 @@ def list_signins(user_id: str, *, current_token: str | None) -> list[SignInPubli
     current = hash_token(current_token) if current_token else ""
     with session_scope() as db:
         rows = repository.list_live_auth_sessions(db, user_id=user_id, now=utcnow())
-        return [
-            SignInPublic(
-                id=row.id,
-                user_agent=row.user_agent,
-                ip=row.ip,
-                created_at=row.created_at,
-                last_seen_at=row.last_seen_at or row.created_at,
-                current=row.token_hash == current,
-            )
-            for row in rows
-        ]
+        return [signin_public(row, current=row.token_hash == current) for row in rows]
 
 
 @revocations.changes_sessions
@@ -49,10 +39,9 @@ def end_signin(user_id: str, auth_session_id: str) -> bool:
             db, user_id=user_id, auth_session_id=auth_session_id, now=utcnow()
         )
         if ended:
-            audit.record(
+            audit.own(
                 "session.end",
-                actor_id=user_id,
-                subject_id=user_id,
+                user_id,
                 target=f"session:{auth_session_id}",
                 detail={"reason": "ended by user"},
                 db=db,
@@ -67,10 +56,9 @@ def end_other_signins(user_id: str, *, current_token: str) -> int:
         ended = repository.revoke_other_auth_sessions(
             db, user_id=user_id, keep_token_hash=hash_token(current_token), now=utcnow()
         )
-        audit.record(
+        audit.own(
             "session.end",
-            actor_id=user_id,
-            subject_id=user_id,
+            user_id,
             target="sessions:others",
             detail={"reason": "ended by user", "count": ended},
             db=db,
@@ -84,16 +72,7 @@ def _check_password(user_id: str, password: str, action: str) -> str:
         user = repository.get_user(db, user_id=user_id)
     if user is None or not user.password_hash:
         raise AuthError("no_password")
-    if not password_hasher().verify(password[:PASSWORD_MAX], user.password_hash):
-        audit.record(
-            action,
-            actor_id=user_id,
-            subject_id=user_id,
-            target=f"user:{user_id}",
-            outcome="failed",
-            detail={"reason": "wrong current password"},
-        )
-        raise AuthError("current_password")
+    check_current_password(user, password, audit_as=action)
     return user.email
 
 
@@ -112,15 +91,8 @@ def change_password(
         ended = repository.revoke_other_auth_sessions(
             db, user_id=user_id, keep_token_hash=hash_token(current_token), now=now
         )
-        repository.forget_user_resets(db, user_id=user_id, now=now)
-        audit.record(
-            "password.change",
-            actor_id=user_id,
-            subject_id=user_id,
-            target=f"user:{user_id}",
-            detail={"sessions_ended": ended},
-            db=db,
-        )
+        repository.forget_unused(db, PasswordReset, now=now, user_id=user_id)
+        audit.own("password.change", user_id, detail={"sessions_ended": ended}, db=db)
         return ended
 
 

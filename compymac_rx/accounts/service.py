@@ -13,11 +13,12 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from compymac_rx import crypto, ratelimit
-from compymac_rx.accounts import invites, repository, revocations
+from compymac_rx.accounts import invites, repository, revocations, tokens
 from compymac_rx.accounts.models import (
     SECOND_FACTOR,
     AuthSession,
     CurrentUser,
+    Invite,
     IssuerSignIn,
     OidcFlow,
     OneTimeToken,
@@ -111,26 +112,14 @@ SECOND_FACTOR_MINUTES = 5
 def finish_sign_in(user: User, *, method: str, user_agent: str, ip: str) -> str:
     """The first factor passed: a session token, or SecondFactorNeeded when TOTP is on."""
     if user.totp_enabled_at is not None:
-        pending = secrets.token_urlsafe(32)
-        now = utcnow()
+        ttl = timedelta(minutes=SECOND_FACTOR_MINUTES)
         with session_scope() as db:
-            repository.add_one_time_token(
-                db,
-                token=OneTimeToken(
-                    token_hash=hash_token(pending),
-                    user_id=user.id,
-                    purpose=SECOND_FACTOR,
-                    created_at=now,
-                    expires_at=now + timedelta(minutes=SECOND_FACTOR_MINUTES),
-                ),
-            )
+            pending = tokens.issue(db, OneTimeToken, ttl, user_id=user.id, purpose=SECOND_FACTOR)
         raise SecondFactorNeeded(pending)
     token = start_session(user, user_agent=user_agent, ip=ip)
-    audit.record(
+    audit.own(
         "signin",
-        actor_id=user.id,
-        subject_id=user.id,
-        target=f"user:{user.id}",
+        user.id,
         detail={} if method == "password" else {"method": method},
         ip=ip,
         user_agent=user_agent,
@@ -172,6 +161,17 @@ def check_password_policy(password: str, email: str) -> None:
         raise AuthError("password")
 
 
+def check_current_password(user: User, password: str, *, audit_as: str = "") -> None:
+    """AuthError("current_password") unless `password` is this account's (an account without
+    one never matches); with `audit_as`, a wrong one is audited under that action."""
+    stored = user.password_hash
+    if stored and password_hasher().verify(password[:PASSWORD_MAX], stored):
+        return
+    if audit_as:
+        audit.own(audit_as, user.id, outcome="failed", detail={"reason": "wrong current password"})
+    raise AuthError("current_password")
+
+
 def start_session(user: User, *, user_agent: str, ip: str) -> str:
     token = secrets.token_urlsafe(32)
     with session_scope() as db:
@@ -201,13 +201,11 @@ def sign_up(
     if ip and (wait := ratelimit.take("signup_ip", f"ip:{ip}")):
         raise AuthError("throttled", retry_after=wait)
     policy = get_settings().signup
-    invite_hash = hash_token(invite) if invite else ""
-    if not invite_hash and policy != "open":
+    if not invite and policy != "open":
         raise AuthError(policy)  # "invite" or "closed": the same for every email
-    if invite_hash:
+    if invite:
         # Checked before the email is looked at, so a bad link says "invite" for every email.
-        with session_scope() as db:
-            found = repository.find_usable_invite(db, token_hash=invite_hash, now=utcnow())
+        found = tokens.usable(Invite, invite)
         if found is None or (policy == "closed" and not found.grants_admin):
             raise AuthError("invite")
     password_hash = password_hasher().hash(password)
@@ -217,8 +215,8 @@ def sign_up(
             # and on SQLite the transaction starts as a writer.
             user = repository.add_user(db, email=email, password_hash=password_hash, is_admin=False)
             grants_admin = False
-            if invite_hash:
-                used = repository.use_invite(db, token_hash=invite_hash, now=utcnow())
+            if invite:
+                used = tokens.redeem(db, Invite, invite, now=utcnow())
                 if used is None:  # taken by a racing sign-up a moment ago
                     raise AuthError("invite")
                 grants_admin = used.grants_admin
@@ -226,12 +224,10 @@ def sign_up(
                 db, user_id=user.id, email=email, grants=grants_admin
             )
             db.add(user)
-            audit.record(
+            audit.own(
                 "signup",
-                actor_id=user.id,
-                subject_id=user.id,
-                target=f"user:{user.id}",
-                detail={"invite": bool(invite_hash), "admin": user.is_admin},
+                user.id,
+                detail={"invite": bool(invite), "admin": user.is_admin},
                 ip=ip,
                 user_agent=user_agent,
                 db=db,
@@ -306,13 +302,7 @@ def sign_out(token: str) -> None:
     with session_scope() as db:
         row = repository.get_auth_session_by_token(db, token_hash=hash_token(token))
         if repository.revoke_auth_session(db, token_hash=hash_token(token), now=utcnow()) and row:
-            audit.record(
-                "signout",
-                actor_id=row.user_id,
-                subject_id=row.user_id,
-                target=f"session:{row.id}",
-                db=db,
-            )
+            audit.own("signout", row.user_id, target=f"session:{row.id}", db=db)
 
 
 # "Last seen" moves at most this often, so resolving a user is rarely a write.
@@ -403,15 +393,8 @@ def start_issuer_session(
     token = secrets.token_urlsafe(32)
     auth_session_id = new_id()
     with session_scope() as db:
-        audit.record(
-            "signin",
-            actor_id=user_id,
-            subject_id=user_id,
-            target=f"user:{user_id}",
-            detail={"provider": provider},
-            ip=ip,
-            user_agent=user_agent,
-            db=db,
+        audit.own(
+            "signin", user_id, detail={"provider": provider}, ip=ip, user_agent=user_agent, db=db
         )
         row = repository.add_auth_session(
             db,
@@ -507,9 +490,9 @@ def new_oidc_flow(*, nonce: str, code_verifier: str, state: str, next_path: str)
     with session_scope() as db:
         repository.delete_old_oidc_flows(db, before=utcnow())
         flow_id = new_id()
-        repository.add_oidc_flow(
+        repository.add(
             db,
-            flow=OidcFlow(
+            row=OidcFlow(
                 id=flow_id,
                 state_hash=hash_token(state),
                 nonce=nonce,
@@ -523,7 +506,7 @@ def new_oidc_flow(*, nonce: str, code_verifier: str, state: str, next_path: str)
 def consume_oidc_flow(state: str) -> tuple[str, str, str] | None:
     """(nonce, code verifier, next path) of a flow, once; None when unknown, used or old."""
     with session_scope() as db:
-        flow = repository.consume_oidc_flow(db, state_hash=hash_token(state), now=utcnow())
+        flow = repository.use_once(db, OidcFlow, now=utcnow(), state_hash=hash_token(state))
         if flow is None:
             return None
         try:

@@ -20,9 +20,9 @@ import segno
 
 from compymac_rx import crypto, ratelimit
 from compymac_rx.accounts import repository
-from compymac_rx.accounts.models import SECOND_FACTOR, User
-from compymac_rx.accounts.service import PASSWORD_MAX, AuthError, password_hasher, start_session
-from compymac_rx.accounts.tokens import hash_token
+from compymac_rx.accounts.models import SECOND_FACTOR, OneTimeToken, User
+from compymac_rx.accounts.service import AuthError, check_current_password, start_session
+from compymac_rx.accounts.tokens import hash_token, redeem, usable
 from compymac_rx.audit import service as audit
 from compymac_rx.db import session_scope, utcnow
 from compymac_rx.settings import get_settings
@@ -125,9 +125,7 @@ def confirm_enrollment(user_id: str, code: str) -> list[str]:
         repository.replace_recovery_codes(
             db, user_id=user_id, code_hashes=[hash_token(_normalise_recovery(c)) for c in codes]
         )
-        audit.record(
-            "2fa.enable", actor_id=user_id, subject_id=user_id, target=f"user:{user_id}", db=db
-        )
+        audit.own("2fa.enable", user_id, db=db)
     return codes
 
 
@@ -143,25 +141,14 @@ def _accept_code(user: User, code: str) -> str:
         if len(recovery) == 12 and repository.use_recovery_code(
             db, user_id=user.id, code_hash=hash_token(recovery), now=utcnow()
         ):
-            audit.record(
-                "2fa.recovery_used",
-                actor_id=user.id,
-                subject_id=user.id,
-                target=f"user:{user.id}",
-                db=db,
-            )
+            audit.own("2fa.recovery_used", user.id, db=db)
             return "recovery"
     raise AuthError("code")
 
 
 def pending_user(pending: str) -> str | None:
     """The account a half-finished sign-in belongs to (None: unknown, used or expired)."""
-    if not pending or len(pending) > CODE_MAX * 4:
-        return None
-    with session_scope() as db:
-        found = repository.find_usable_one_time_token(
-            db, token_hash=hash_token(pending), purpose=SECOND_FACTOR, now=utcnow()
-        )
+    found = usable(OneTimeToken, pending, purpose=SECOND_FACTOR)
     return None if found is None else found.user_id
 
 
@@ -190,21 +177,11 @@ def complete_sign_in(pending: str, code: str, *, ip: str = "", user_agent: str =
         raise
     ratelimit.get_limiter("second_factor_user").give_back(key)
     with session_scope() as db:
-        used = repository.use_one_time_token(
-            db, token_hash=hash_token(pending), purpose=SECOND_FACTOR, now=utcnow()
-        )
+        used = redeem(db, OneTimeToken, pending, now=utcnow(), purpose=SECOND_FACTOR)
     if used is None:  # a racing request finished this sign-in a moment ago
         raise AuthError("second_factor")
     token = start_session(user, user_agent=user_agent, ip=ip)
-    audit.record(
-        "signin",
-        actor_id=user.id,
-        subject_id=user.id,
-        target=f"user:{user.id}",
-        detail={"second_factor": method},
-        ip=ip,
-        user_agent=user_agent,
-    )
+    audit.own("signin", user.id, detail={"second_factor": method}, ip=ip, user_agent=user_agent)
     return token
 
 
@@ -213,13 +190,9 @@ def disable(user_id: str, *, password: str, code: str) -> None:
     user = _user(user_id)
     if user.totp_enabled_at is None:
         return
-    stored = user.password_hash or ""
-    if not stored or not password_hasher().verify(password[:PASSWORD_MAX], stored):
-        raise AuthError("current_password")
+    check_current_password(user, password)
     _accept_code(user, code)
     with session_scope() as db:
         repository.set_totp(db, user_id=user_id, secret_enc=None, enabled_at=None)
         repository.replace_recovery_codes(db, user_id=user_id, code_hashes=[])
-        audit.record(
-            "2fa.disable", actor_id=user_id, subject_id=user_id, target=f"user:{user_id}", db=db
-        )
+        audit.own("2fa.disable", user_id, db=db)

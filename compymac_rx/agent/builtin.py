@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Sequence
 
-from compymac_rx.agent.tools import ERROR_PREFIX
+from compymac_rx.agent.tools import ERROR_PREFIX, TOOLS_BY_NAME
 from compymac_rx.agent.types import ChatItem, ModelEvent, TextDelta, ToolCall, ToolSpec
 
 _WORDS_PER_DELTA = 3
@@ -107,29 +107,11 @@ def _summary(conversation: Sequence[ChatItem]) -> str:
 def _describe(call: ToolCall | None, output: str) -> str:
     if call is None:
         return _fenced(output)
-    path = str(call.arguments.get("path") or ".")
+    tool = TOOLS_BY_NAME.get(call.name)
     if output.startswith(ERROR_PREFIX):
-        error = output.removeprefix(ERROR_PREFIX)
-        action = {
-            "list_files": f"list `{path}`",
-            "read_file": f"read `{path}`",
-            "write_file": f"write `{path}`",
-            "run_command": "run the command",
-        }.get(call.name, f"use {call.name}")
-        return f"Could not {action}: {error}"
-    if call.name == "list_files":
-        title = "your workspace" if path in (".", "") else f"`{path.rstrip('/')}/`"
-        return f"Here is {title}:\n\n{_fenced(output)}"
-    if call.name == "read_file":
-        return f"Here is `{path}`:\n\n{_fenced(output)}"
-    if call.name == "write_file":
-        size = len(str(call.arguments.get("content", "")).encode("utf-8"))
-        return f"Wrote `{path}` ({size} byte{'' if size == 1 else 's'})."
-    if call.name == "run_command":
-        command = str(call.arguments.get("command", ""))
-        title = f"Ran `{command}`" if "\n" not in command and "`" not in command else "Ran it"
-        return f"{title}:\n\n{_fenced(output)}"
-    return _fenced(output)
+        action = tool.attempt(call.arguments) if tool and tool.attempt else f"use {call.name}"
+        return f"Could not {action}: {output.removeprefix(ERROR_PREFIX)}"
+    return tool.report(call.arguments, _fenced(output)) if tool and tool.report else _fenced(output)
 
 
 def _fenced(text: str) -> str:

@@ -222,21 +222,38 @@ def _arguments(raw: str) -> dict[str, Any]:
     return value if isinstance(value, dict) else {"_invalid_arguments": raw[:200]}
 
 
+# What the user reads for each kind of provider failure, first match wins (subclasses first).
+_PLAIN_MESSAGES: tuple[tuple[type[openai.OpenAIError], str], ...] = (
+    (
+        openai.AuthenticationError,
+        "The model provider rejected the API key. Check or replace it in Settings.",
+    ),
+    (
+        openai.PermissionDeniedError,
+        "The API key is not allowed to use this model. Pick another model or key.",
+    ),
+    (
+        openai.RateLimitError,
+        "The model provider is rate-limiting this key (429). Wait a moment and retry.",
+    ),
+    (openai.APITimeoutError, "The model provider did not answer in time. Try again."),
+    (
+        openai.APIConnectionError,
+        "Could not reach the model provider. Check its base URL and that it is up.",
+    ),
+    (
+        openai.NotFoundError,
+        "The model provider does not know this model (404). Pick another model.",
+    ),
+)
+
+
 def plain_message(error: openai.OpenAIError) -> str:
     """What the user reads in the chat. Never echoes the provider's text for auth errors:
     some providers quote part of the key back."""
-    if isinstance(error, openai.AuthenticationError):
-        return "The model provider rejected the API key. Check or replace it in Settings."
-    if isinstance(error, openai.PermissionDeniedError):
-        return "The API key is not allowed to use this model. Pick another model or key."
-    if isinstance(error, openai.RateLimitError):
-        return "The model provider is rate-limiting this key (429). Wait a moment and retry."
-    if isinstance(error, openai.APITimeoutError):
-        return "The model provider did not answer in time. Try again."
-    if isinstance(error, openai.APIConnectionError):
-        return "Could not reach the model provider. Check its base URL and that it is up."
-    if isinstance(error, openai.NotFoundError):
-        return "The model provider does not know this model (404). Pick another model."
+    for kind, message in _PLAIN_MESSAGES:
+        if isinstance(error, kind):
+            return message
     if isinstance(error, openai.BadRequestError):
         code = getattr(error, "code", None)
         if code == "context_length_exceeded" or "context length" in str(error).lower():

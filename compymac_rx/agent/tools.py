@@ -6,6 +6,7 @@ so a model (and the builtin backend, which only sees the text) can tell it apart
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import stat
 from collections.abc import Callable, Mapping
@@ -23,97 +24,9 @@ _MAX_HITS = 200
 _SEARCH_MAX = 2_000_000
 _MAX_SEARCHED = 20_000
 
-_PATH = {"type": "string", "description": "Path relative to the workspace, e.g. notes/todo.md"}
-_SPECS = (
-    ToolSpec(
-        name="list_files",
-        description="List one folder of the workspace: folders end with '/', files show sizes.",
-        parameters={
-            "type": "object",
-            "properties": {
-                "path": {**_PATH, "description": "Folder relative to the workspace; default '.'"}
-            },
-            "required": [],
-            "additionalProperties": False,
-        },
-    ),
-    ToolSpec(
-        name="read_file",
-        description="Read a text file from the workspace (long files are cut off).",
-        parameters={
-            "type": "object",
-            "properties": {"path": _PATH},
-            "required": ["path"],
-            "additionalProperties": False,
-        },
-    ),
-    ToolSpec(
-        name="write_file",
-        description="Create or overwrite a text file in the workspace; folders are created.",
-        parameters={
-            "type": "object",
-            "properties": {
-                "path": _PATH,
-                "content": {"type": "string", "description": "The whole new file content"},
-            },
-            "required": ["path", "content"],
-            "additionalProperties": False,
-        },
-    ),
-    ToolSpec(
-        name="edit_file",
-        description=(
-            "Replace one exact piece of text in a workspace file. old_text must occur exactly "
-            "once (include enough surrounding lines to make it unique)."
-        ),
-        parameters={
-            "type": "object",
-            "properties": {
-                "path": _PATH,
-                "old_text": {"type": "string", "description": "The exact text to replace"},
-                "new_text": {"type": "string", "description": "The replacement text"},
-            },
-            "required": ["path", "old_text", "new_text"],
-            "additionalProperties": False,
-        },
-    ),
-    ToolSpec(
-        name="search_text",
-        description=(
-            "Search the workspace's text files for a plain string (case-insensitive); "
-            "answers with file:line: text for each match."
-        ),
-        parameters={
-            "type": "object",
-            "properties": {
-                "query": {"type": "string", "description": "The text to look for"},
-                "path": {**_PATH, "description": "Folder to search in; default '.'"},
-            },
-            "required": ["query"],
-            "additionalProperties": False,
-        },
-    ),
-    ToolSpec(
-        name="run_command",
-        description=(
-            "Run a shell command (sh -c) in the workspace, which is the current folder "
-            "/workspace. No network; time, memory, processes and output are limited."
-        ),
-        parameters={
-            "type": "object",
-            "properties": {"command": {"type": "string", "description": "The shell command"}},
-            "required": ["command"],
-            "additionalProperties": False,
-        },
-    ),
-)
-
 
 class _ToolError(Exception):
     """A failure to report to the model, not to raise."""
-
-
-_Handler = Callable[[int, Mapping[str, Any]], ToolResult]
 
 
 class Toolbox:
@@ -135,26 +48,18 @@ class Toolbox:
         self.limits = limits
         self.file_read_limit = file_read_limit
         self._bwrap = bwrap
-        self._handlers: dict[str, _Handler] = {
-            "list_files": self._list_files,
-            "read_file": self._read_file,
-            "write_file": self._write_file,
-            "edit_file": self._edit_file,
-            "search_text": self._search_text,
-            "run_command": self._run_command,
-        }
 
     def specs(self) -> list[ToolSpec]:
-        return list(_SPECS)
+        return list(TOOLS)
 
     def call(self, call: ToolCall) -> ToolResult:
-        handler = self._handlers.get(call.name)
-        if handler is None:
-            known = ", ".join(self._handlers)
+        tool = TOOLS_BY_NAME.get(call.name)
+        if tool is None:
+            known = ", ".join(TOOLS_BY_NAME)
             return _failure(f"there is no tool named {call.name!r}; the tools are {known}")
         try:
             with beneath.opened_root(self.workspace) as root:
-                return handler(root, call.arguments)
+                return tool.handler(self, root, call.arguments)
         except (_ToolError, ValueError, SandboxUnavailable) as error:
             return _failure(str(error))
         except OSError as error:
@@ -354,3 +259,127 @@ def _decode_text(data: bytes, *, cut: bool) -> str | None:
         if cut and error.start >= len(data) - 3 and error.reason == "unexpected end of data":
             return data[: error.start].decode("utf-8", errors="replace")
         return None
+
+
+# --- the tools, each declared once: the model's spec, the handler, the builtin's wording ---
+
+
+@dataclasses.dataclass(frozen=True)
+class Tool:
+    """One tool. `attempt` and `report` are for the builtin backend, which sees only the
+    output text: "Could not <attempt>: <error>", and the reply once the tool ran (given the
+    output already fenced). Without them: "Could not use <name>" and the bare output."""
+
+    name: str
+    description: str
+    parameters: dict[str, Any]
+    handler: Callable[[Toolbox, int, Mapping[str, Any]], ToolResult]
+    attempt: Callable[[Mapping[str, Any]], str] | None = None
+    report: Callable[[Mapping[str, Any], str], str] | None = None
+
+
+def _object(properties: dict[str, Any], *required: str) -> dict[str, Any]:
+    """A JSON schema for the arguments: these properties, no others."""
+    return {
+        "type": "object",
+        "properties": properties,
+        "required": list(required),
+        "additionalProperties": False,
+    }
+
+
+def _string_schema(description: str) -> dict[str, str]:
+    return {"type": "string", "description": description}
+
+
+def _path_of(arguments: Mapping[str, Any]) -> str:
+    return str(arguments.get("path") or ".")
+
+
+def _listed_title(arguments: Mapping[str, Any], output: str) -> str:
+    path = _path_of(arguments)
+    title = "your workspace" if path in (".", "") else f"`{path.rstrip('/')}/`"
+    return f"Here is {title}:\n\n{output}"
+
+
+def _written(arguments: Mapping[str, Any], _output: str) -> str:
+    size = len(str(arguments.get("content", "")).encode("utf-8"))
+    return f"Wrote `{_path_of(arguments)}` ({size} byte{'' if size == 1 else 's'})."
+
+
+def _ran(arguments: Mapping[str, Any], output: str) -> str:
+    command = str(arguments.get("command", ""))
+    title = f"Ran `{command}`" if "\n" not in command and "`" not in command else "Ran it"
+    return f"{title}:\n\n{output}"
+
+
+_PATH = _string_schema("Path relative to the workspace, e.g. notes/todo.md")
+TOOLS = (
+    Tool(
+        "list_files",
+        "List one folder of the workspace: folders end with '/', files show sizes.",
+        _object({"path": _string_schema("Folder relative to the workspace; default '.'")}),
+        Toolbox._list_files,
+        attempt=lambda arguments: f"list `{_path_of(arguments)}`",
+        report=_listed_title,
+    ),
+    Tool(
+        "read_file",
+        "Read a text file from the workspace (long files are cut off).",
+        _object({"path": _PATH}, "path"),
+        Toolbox._read_file,
+        attempt=lambda arguments: f"read `{_path_of(arguments)}`",
+        report=lambda arguments, output: f"Here is `{_path_of(arguments)}`:\n\n{output}",
+    ),
+    Tool(
+        "write_file",
+        "Create or overwrite a text file in the workspace; folders are created.",
+        _object(
+            {"path": _PATH, "content": _string_schema("The whole new file content")},
+            "path",
+            "content",
+        ),
+        Toolbox._write_file,
+        attempt=lambda arguments: f"write `{_path_of(arguments)}`",
+        report=_written,
+    ),
+    Tool(
+        "edit_file",
+        "Replace one exact piece of text in a workspace file. old_text must occur exactly "
+        "once (include enough surrounding lines to make it unique).",
+        _object(
+            {
+                "path": _PATH,
+                "old_text": _string_schema("The exact text to replace"),
+                "new_text": _string_schema("The replacement text"),
+            },
+            "path",
+            "old_text",
+            "new_text",
+        ),
+        Toolbox._edit_file,
+    ),
+    Tool(
+        "search_text",
+        "Search the workspace's text files for a plain string (case-insensitive); "
+        "answers with file:line: text for each match.",
+        _object(
+            {
+                "query": _string_schema("The text to look for"),
+                "path": _string_schema("Folder to search in; default '.'"),
+            },
+            "query",
+        ),
+        Toolbox._search_text,
+    ),
+    Tool(
+        "run_command",
+        "Run a shell command (sh -c) in the workspace, which is the current folder "
+        "/workspace. No network; time, memory, processes and output are limited.",
+        _object({"command": _string_schema("The shell command")}, "command"),
+        Toolbox._run_command,
+        attempt=lambda _arguments: "run the command",
+        report=_ran,
+    ),
+)
+TOOLS_BY_NAME = {tool.name: tool for tool in TOOLS}

@@ -52,13 +52,19 @@ class ChatItem:
     tool_calls: tuple[ToolCall, ...] = ()
 
 
-@dataclasses.dataclass(frozen=True)
-class ToolSpec:
-    """A tool as a model sees it: name, description and JSON-schema parameters."""
+class ToolSpec(Protocol):
+    """A tool as a model sees it (agent.tools.Tool is the one kind there is)."""
 
-    name: str
-    description: str
-    parameters: dict[str, Any]
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def description(self) -> str: ...
+
+    @property
+    def parameters(self) -> dict[str, Any]:
+        """The JSON schema of its arguments."""
+        ...
 
 
 @dataclasses.dataclass(frozen=True)

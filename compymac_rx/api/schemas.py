@@ -2,27 +2,30 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import datetime
-from typing import Any
+from typing import Any, Self
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
-from compymac_rx.chats.models import MessagePublic, SessionPublic
-from compymac_rx.files.service import FileEntry
 from compymac_rx.search.models import SearchHit
 
 
-class SessionOut(BaseModel):
+class _Out(BaseModel):
+    """A response body read off a service's public shape, attribute by attribute."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    @classmethod
+    def of(cls, shape: object) -> Self:
+        return cls.model_validate(shape)
+
+
+class SessionOut(_Out):
     id: str
     title: str
     archived: bool
     last_activity_at: datetime
-
-    @classmethod
-    def of(cls, row: SessionPublic) -> SessionOut:
-        return cls(
-            id=row.id, title=row.title, archived=row.archived, last_activity_at=row.last_activity_at
-        )
 
 
 class SessionUpdate(BaseModel):
@@ -32,24 +35,13 @@ class SessionUpdate(BaseModel):
     archived: bool | None = None
 
 
-class MessageOut(BaseModel):
+class MessageOut(_Out):
     id: int
     seq: int
     role: str
     content: str
     meta: dict[str, Any]
     job_id: str | None
-
-    @classmethod
-    def of(cls, row: MessagePublic) -> MessageOut:
-        return cls(
-            id=row.id,
-            seq=row.seq,
-            role=row.role,
-            content=row.content,
-            meta=row.meta,
-            job_id=row.job_id,
-        )
 
 
 class MessagePage(BaseModel):
@@ -79,15 +71,11 @@ class StopOut(BaseModel):
     stopped: bool
 
 
-class FileOut(BaseModel):
+class FileOut(_Out):
     path: str
     name: str
     is_dir: bool
     size: int
-
-    @classmethod
-    def of(cls, entry: FileEntry) -> FileOut:
-        return cls(path=entry.path, name=entry.name, is_dir=entry.is_dir, size=entry.size)
 
 
 class Highlight(BaseModel):
@@ -95,7 +83,7 @@ class Highlight(BaseModel):
     end: int
 
 
-class SearchHitOut(BaseModel):
+class SearchHitOut(_Out):
     session_id: str
     title: str
     archived: bool
@@ -107,17 +95,12 @@ class SearchHitOut(BaseModel):
     at: datetime
 
     @classmethod
-    def of(cls, hit: SearchHit) -> SearchHitOut:
-        return cls(
-            session_id=hit.session_id,
-            title=hit.title,
-            archived=hit.archived,
-            message_id=hit.message_id,
-            seq=hit.seq,
-            snippet=hit.snippet.text,
-            highlights=[Highlight(start=a, end=b) for a, b in hit.snippet.highlights],
-            at=hit.at,
-        )
+    def of(cls, shape: object) -> Self:
+        assert isinstance(shape, SearchHit)
+        snippet = shape.snippet
+        highlights = [Highlight(start=a, end=b) for a, b in snippet.highlights]
+        fields = dataclasses.asdict(shape) | {"snippet": snippet.text, "highlights": highlights}
+        return cls.model_validate(fields)
 
 
 class ImportOut(BaseModel):

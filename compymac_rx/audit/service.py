@@ -96,6 +96,13 @@ def record(
             _store(own, event)
 
 
+def own(action: str, user_id: str, *, target: str = "", **fields: Any) -> None:
+    """`record` for what a person did to their own things: they are both actor and subject,
+    and the target is their account unless another is named."""
+    target = target or f"user:{user_id}"
+    record(action, actor_id=user_id, subject_id=user_id, target=target, **fields)
+
+
 def _store(db: Session, event: AuditEvent) -> None:
     repository.add_event(db, event=event)
     # In the same transaction: a second one would wait on this one's lock (SQLite).

@@ -5,6 +5,8 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
+from sqlmodel import Session
+
 from compymac_rx import ratelimit, workspaces
 from compymac_rx.audit import service as audit
 from compymac_rx.chats import repository
@@ -44,6 +46,14 @@ class RateLimited(ChatError):
     def __init__(self, wait: int) -> None:
         super().__init__(f"You are sending messages too fast. Try again in {wait} s.")
         self.wait = wait
+
+
+def owned_session(db: Session, user_id: str, session_id: str) -> AgentSession:
+    """The user's session row; NotFound when it does not exist or is not theirs (the same)."""
+    row = repository.get_session(db, user_id=user_id, session_id=session_id)
+    if row is None:
+        raise NotFound()
+    return row
 
 
 def _public(row: AgentSession) -> SessionPublic:
@@ -91,9 +101,7 @@ def rename_session(user_id: str, session_id: str, title: str) -> SessionPublic:
     if len(title) > limit:
         raise ChatError(f"A title can have at most {limit} characters.")
     with session_scope() as db:
-        row = repository.get_session(db, user_id=user_id, session_id=session_id)
-        if row is None:
-            raise NotFound()
+        row = owned_session(db, user_id, session_id)
         row.title, row.title_is_auto = title, False
         db.add(row)
         return _public(row)
@@ -101,9 +109,7 @@ def rename_session(user_id: str, session_id: str, title: str) -> SessionPublic:
 
 def set_archived(user_id: str, session_id: str, archived: bool) -> SessionPublic:
     with session_scope() as db:
-        row = repository.get_session(db, user_id=user_id, session_id=session_id)
-        if row is None:
-            raise NotFound()
+        row = owned_session(db, user_id, session_id)
         row.archived = archived
         db.add(row)
         return _public(row)
@@ -116,19 +122,11 @@ def delete_session(user_id: str, session_id: str) -> None:
     connection, which would wait forever on this transaction's lock of it.
     """
     with session_scope() as db:
-        row = repository.get_session(db, user_id=user_id, session_id=session_id)
-        if row is None:
-            raise NotFound()
+        owned_session(db, user_id, session_id)
         job = jobs.active_job(db, user_id=user_id, session_id=session_id)
         job_id = job.id if job is not None else None
         repository.delete_session(db, user_id=user_id, session_id=session_id)
-        audit.record(
-            "chat.delete",
-            actor_id=user_id,
-            subject_id=user_id,
-            target=f"chat:{session_id}",
-            db=db,
-        )
+        audit.own("chat.delete", user_id, target=f"chat:{session_id}", db=db)
     if job_id is not None:
         # The row is gone, so the turn's next poll of its flag stops it (see cancel_requested);
         # a waiting one is also taken off the queue.
@@ -143,8 +141,7 @@ def load_messages(
 ) -> list[MessagePublic]:
     """A page of history, oldest first: the newest page, or older than `before_seq`."""
     with session_scope() as db:
-        if repository.get_session(db, user_id=user_id, session_id=session_id) is None:
-            raise NotFound()
+        owned_session(db, user_id, session_id)
         rows = repository.list_messages(
             db,
             user_id=user_id,
@@ -185,18 +182,14 @@ def set_session_model(user_id: str, session_id: str, choice: str) -> None:
     if len(choice) > 200:
         raise ChatError("That model name is too long.")
     with session_scope() as db:
-        row = repository.get_session(db, user_id=user_id, session_id=session_id)
-        if row is None:
-            raise NotFound()
+        row = owned_session(db, user_id, session_id)
         row.model = choice
         db.add(row)
 
 
 def get_session_model(user_id: str, session_id: str) -> str:
     with session_scope() as db:
-        row = repository.get_session(db, user_id=user_id, session_id=session_id)
-        if row is None:
-            raise NotFound()
+        row = owned_session(db, user_id, session_id)
         return row.model
 
 
@@ -210,8 +203,7 @@ def resend_from(user_id: str, session_id: str, message_id: int | None, text: str
     if wait := ratelimit.take("message_user", f"user:{user_id}"):
         raise RateLimited(wait)
     with session_scope() as db:
-        if repository.get_session(db, user_id=user_id, session_id=session_id) is None:
-            raise NotFound()
+        owned_session(db, user_id, session_id)
         if jobs.active_job(db, user_id=user_id, session_id=session_id) is not None:
             raise ChatError("The agent is still working. Stop it first.")
         if message_id is None:

@@ -214,19 +214,17 @@ def import_file(user_id: str, filename: str, data: bytes) -> list[str]:
     try:
         new_ids = store(user_id, parse(filename, data))
     except ImportFailed as error:
-        audit.record(
+        audit.own(
             "import",
-            actor_id=user_id,
-            subject_id=user_id,
+            user_id,
             target="import",
             outcome="failed",
             detail={"file": name, "bytes": len(data), "reason": str(error)[:200]},
         )
         raise
-    audit.record(
+    audit.own(
         "import",
-        actor_id=user_id,
-        subject_id=user_id,
+        user_id,
         target="import",
         detail={"file": name, "bytes": len(data), "sessions": len(new_ids)},
     )

@@ -18,7 +18,7 @@ from compymac_rx import beneath
 from compymac_rx.audit import service as audit
 from compymac_rx.chats import repository
 from compymac_rx.chats.models import AgentSession, Message
-from compymac_rx.chats.service import NotFound
+from compymac_rx.chats.service import NotFound, owned_session
 from compymac_rx.db import session_scope, utcnow
 from compymac_rx.exports import formats
 from compymac_rx.exports.models import ExportTooLarge
@@ -35,25 +35,9 @@ def _record(row: AgentSession, messages: list[Message]) -> formats.SessionExport
         format=formats.SESSION_FORMAT,
         version=formats.VERSION,
         exported_at=utcnow(),
-        session=formats.SessionRecord(
-            id=row.id,
-            title=row.title,
-            archived=row.archived,
-            model=row.model,
-            created_at=row.created_at,
-            last_activity_at=row.last_activity_at,
-        ),
-        messages=[
-            formats.MessageRecord(
-                seq=m.seq,
-                role=m.role,  # type: ignore[arg-type]  # validated by the model
-                content=m.content,
-                meta=dict(m.meta),
-                created_at=m.created_at,
-                job_id=m.job_id,
-            )
-            for m in messages
-        ],
+        # Read field by field off the rows; the record types validate what they read.
+        session=formats.SessionRecord.model_validate(row, from_attributes=True),
+        messages=[formats.MessageRecord.model_validate(m, from_attributes=True) for m in messages],
     )
 
 
@@ -70,17 +54,13 @@ def _too_large(size: int) -> ExportTooLarge:
 
 
 def _audit(user_id: str, action: str, target: str, outcome: str, **detail: object) -> None:
-    audit.record(
-        action, actor_id=user_id, subject_id=user_id, target=target, outcome=outcome, detail=detail
-    )
+    audit.own(action, user_id, target=target, outcome=outcome, detail=detail)
 
 
 def export_session(user_id: str, session_id: str) -> formats.SessionExport:
     """The session's export record (not audited: the downloads below are)."""
     with session_scope() as db:
-        row = repository.get_session(db, user_id=user_id, session_id=session_id)
-        if row is None:
-            raise NotFound()
+        row = owned_session(db, user_id, session_id)
         messages = list(repository.all_messages(db, user_id=user_id, session_id=session_id))
     size = sum(len(m.content) + _MESSAGE_OVERHEAD for m in messages)
     if size > _limit():

@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from pathlib import Path, PurePosixPath
 
 from compymac_rx import beneath, ratelimit
-from compymac_rx.chats import repository as chats
+from compymac_rx.chats import service as chats
 from compymac_rx.db import session_scope
 from compymac_rx.settings import get_settings
 from compymac_rx.workspaces import check_quota
@@ -99,10 +99,10 @@ class Download:
 
 def workspace_of(user_id: str, session_id: str) -> Path:
     with session_scope() as db:
-        row = chats.get_session(db, user_id=user_id, session_id=session_id)
-        if row is None:
-            raise FileError("That session does not exist or is not yours.")
-        return Path(row.workspace_path)
+        try:
+            return Path(chats.owned_session(db, user_id, session_id).workspace_path)
+        except chats.NotFound as missing:  # the file panel's callers catch FileError
+            raise FileError(str(missing)) from None
 
 
 @contextlib.contextmanager

@@ -67,15 +67,8 @@ class LocalDirectory:
         require_admin(actor)
         found = accounts.list_users(limit=min(limit, self.LIMIT), offset=offset, query=query)
         return [
-            DirectoryUser(
-                ref=user.id,
-                email=user.email,
-                name=user.display_name,
-                enabled=user.is_active,
-                is_admin=user.is_admin,
-                is_self=user.id == actor.id,
-            )
-            for user in found
+            DirectoryUser(u.id, u.email, u.display_name, u.is_active, u.is_admin, u.id == actor.id)
+            for u in found
         ]
 
     def set_enabled(self, actor: CurrentUser, ref: str, enabled: bool) -> None:

@@ -133,10 +133,9 @@ def save_key(user_id: str, provider: str, api_key: str, base_url: str = "") -> A
         db.add(row)
         db.flush()
         # The provider and the hint (last four characters) only: never the key.
-        audit.record(
+        audit.own(
             action,
-            actor_id=user_id,
-            subject_id=user_id,
+            user_id,
             target=f"api-key:{provider}",
             detail={"provider": provider, "hint": row.hint},
             db=db,
@@ -153,10 +152,9 @@ def delete_key(user_id: str, provider: str) -> bool:
     with session_scope() as db:
         deleted = repository.delete_key(db, user_id=user_id, provider=provider)
         if deleted:
-            audit.record(
+            audit.own(
                 "key.delete",
-                actor_id=user_id,
-                subject_id=user_id,
+                user_id,
                 target=f"api-key:{provider}",
                 detail={"provider": provider},
                 db=db,

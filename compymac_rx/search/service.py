@@ -49,15 +49,6 @@ def _one_per_session(raw: list[RawHit], words: list[str], limit: int) -> list[Se
     found: list[SearchHit] = []
     for session_id in order[:limit]:
         hit = best_message.get(session_id) or by_title[session_id]
-        found.append(
-            SearchHit(
-                session_id=hit.session_id,
-                title=hit.title,
-                archived=hit.archived,
-                message_id=hit.message_id,
-                seq=hit.seq,
-                snippet=query.snippet(hit.text, words),
-                at=when(hit.at),
-            )
-        )
+        where = (hit.session_id, hit.title, hit.archived, hit.message_id, hit.seq)
+        found.append(SearchHit(*where, query.snippet(hit.text, words), when(hit.at)))
     return found

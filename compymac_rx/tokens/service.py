@@ -72,10 +72,9 @@ def create_token(
             ),
         )
         # Name, scopes and lifetime, never the secret nor its hash or prefix.
-        audit.record(
+        audit.own(
             "token.create",
-            actor_id=user_id,
-            subject_id=user_id,
+            user_id,
             target=f"token:{row.id}",
             detail={"name": name, "scopes": row.scopes, "days": days},
             db=db,
@@ -93,13 +92,7 @@ def revoke_token(user_id: str, token_id: str) -> bool:
     with session_scope() as db:
         revoked = repository.revoke(db, user_id=user_id, token_id=token_id, now=utcnow())
         if revoked:
-            audit.record(
-                "token.revoke",
-                actor_id=user_id,
-                subject_id=user_id,
-                target=f"token:{token_id}",
-                db=db,
-            )
+            audit.own("token.revoke", user_id, target=f"token:{token_id}", db=db)
         return revoked
 
 
