@@ -6,6 +6,8 @@ from typing import Any
 
 import reflex as rx
 
+from compymac_rx.state.confirm import ConfirmDelete
+
 
 def confirm_dialog(
     *,
@@ -32,4 +34,18 @@ def confirm_dialog(
             ),
         ),
         open=is_open,
+    )
+
+
+def confirm_delete_dialog(
+    state: type[ConfirmDelete], *, title: str, description: Any, confirm_label: str = "Delete"
+) -> rx.Component:
+    """The dialog of a state's ask/cancel/confirm trio (state/confirm.py): open while asked."""
+    return confirm_dialog(
+        title=title,
+        description=description,
+        confirm_label=confirm_label,
+        on_confirm=state.confirm_delete,
+        on_cancel=state.cancel_delete,
+        is_open=state.delete_target != "",
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import reflex as rx
 
 from compymac_rx.components.backend import backend_href
-from compymac_rx.components.confirm import confirm_dialog
+from compymac_rx.components.confirm import confirm_delete_dialog
 from compymac_rx.state.files import UPLOAD_ID, FilesState, FileView
 
 
@@ -82,13 +82,10 @@ def _preview() -> rx.Component:
 
 
 def _delete_dialog() -> rx.Component:
-    return confirm_dialog(
+    return confirm_delete_dialog(
+        FilesState,
         title="Delete from the workspace?",
-        description=rx.text("This removes ", rx.code(FilesState.confirm_delete), " for good."),
-        confirm_label="Delete",
-        on_confirm=FilesState.delete,
-        on_cancel=FilesState.cancel_delete,
-        is_open=FilesState.confirm_delete != "",
+        description=rx.text("This removes ", rx.code(FilesState.delete_target), " for good."),
     )
 
 

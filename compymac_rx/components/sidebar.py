@@ -6,7 +6,7 @@ import reflex as rx
 
 from compymac_rx import routes
 from compymac_rx.components.backend import backend_href
-from compymac_rx.components.confirm import confirm_dialog
+from compymac_rx.components.confirm import confirm_delete_dialog
 from compymac_rx.components.native_form import native_form
 from compymac_rx.state.search import SEARCH_BOX_ID, SearchState
 from compymac_rx.state.sessions import SessionsState
@@ -170,17 +170,14 @@ def _rename_dialog() -> rx.Component:
 
 
 def _delete_dialog() -> rx.Component:
-    return confirm_dialog(
+    return confirm_delete_dialog(
+        SessionsState,
         title="Delete this session?",
         description=rx.text(
             "“",
-            SessionsState.delete_title,
+            SessionsState.delete_label,
             "” — its messages and its workspace folder will be deleted for good.",
         ),
-        confirm_label="Delete",
-        on_confirm=SessionsState.confirm_delete,
-        on_cancel=SessionsState.cancel_delete,
-        is_open=SessionsState.delete_id != "",
     )
 
 

@@ -7,7 +7,7 @@ from typing import Any
 import reflex as rx
 
 from compymac_rx import routes
-from compymac_rx.components.confirm import confirm_dialog
+from compymac_rx.components.confirm import confirm_delete_dialog
 from compymac_rx.components.download import download_link
 from compymac_rx.components.tokens import tokens_section
 from compymac_rx.keys.models import PROVIDER_LABELS
@@ -36,13 +36,11 @@ def _key_row(row: Any) -> rx.Component:  # a Var of one saved_keys dict
 
 
 def _delete_dialog() -> rx.Component:
-    return confirm_dialog(
+    return confirm_delete_dialog(
+        SettingsState,
         title="Delete this key?",
         description="Sessions that use this provider stop working until you add a key again.",
         confirm_label="Delete key",
-        on_confirm=SettingsState.delete,
-        on_cancel=SettingsState.cancel_delete,
-        is_open=SettingsState.confirm_delete != "",
     )
 
 
