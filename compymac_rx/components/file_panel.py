@@ -6,6 +6,7 @@ import reflex as rx
 
 from compymac_rx.components.backend import backend_href
 from compymac_rx.components.confirm import confirm_delete_dialog
+from compymac_rx.components.upload import upload_picker
 from compymac_rx.state.files import UPLOAD_ID, FilesState, FileView
 
 
@@ -105,32 +106,14 @@ def file_panel() -> rx.Component:
                 ),
                 width="100%",
             ),
-            rx.upload(
-                rx.text("Drop files here or click to choose", size="1"),
-                id=UPLOAD_ID,
-                multiple=True,
-                border="1px dashed var(--gray-a7)",
-                padding="8px",
-                width="100%",
-                aria_label="Choose files to upload",
-            ),
-            rx.hstack(
-                rx.foreach(rx.selected_files(UPLOAD_ID), lambda f: rx.text(f, size="1")),
-                rx.button(
-                    "Upload",
-                    size="1",
-                    # The selection is cleared here, in the browser: cleared from the server
-                    # (`return rx.clear_selected_files`) it would be a string the page must
-                    # eval(), which the CSP forbids. The upload already holds the files.
-                    on_click=[
-                        FilesState.upload(rx.upload_files(upload_id=UPLOAD_ID)),
-                        rx.clear_selected_files(UPLOAD_ID),
-                    ],
-                    aria_label="Upload the chosen files",
-                ),
-                rx.text("max " + FilesState.upload_limit, size="1", color_scheme="gray"),
-                align="center",
-                wrap="wrap",
+            upload_picker(
+                UPLOAD_ID,
+                "Drop files here or click to choose",
+                send=("Upload", "Upload the chosen files"),
+                on_upload=FilesState.upload,
+                zone_label="Choose files to upload",
+                compact=True,
+                after=rx.text("max " + FilesState.upload_limit, size="1", color_scheme="gray"),
             ),
             rx.cond(
                 FilesState.notice != "",

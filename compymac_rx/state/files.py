@@ -113,6 +113,6 @@ class FilesState(ConfirmDelete, AuthState):
                 break
         else:
             self.notice = f"Uploaded {', '.join(saved)}." if saved else "Choose a file first."
-        # The selection is cleared by the button itself (components/file_panel.py): a
+        # The selection is cleared by the button itself (components/upload.py): a
         # returned clear_selected_files would run through eval, which the CSP forbids.
         await self._refresh(user.id)
