@@ -1,4 +1,4 @@
-"""The confirmation asked before every destructive action."""
+"""The dialogs: the confirmation asked before every destructive action, and a one-field form."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from typing import Any
 
 import reflex as rx
 
+from compymac_rx.components.layout import alert_line
 from compymac_rx.state.confirm import ConfirmDelete
 
 
@@ -48,4 +49,41 @@ def confirm_delete_dialog(
         on_confirm=state.confirm_delete,
         on_cancel=state.cancel_delete,
         is_open=state.delete_target != "",
+    )
+
+
+def form_dialog(
+    title: str,
+    field: rx.Component,
+    *,
+    error: Any,
+    submit: str,
+    on_submit: Any,
+    on_cancel: Any,
+    is_open: Any,
+    description: str | None = None,
+) -> rx.Component:
+    """A dialog around one field, its error line, Cancel and submit; closing it cancels."""
+    return rx.dialog.root(
+        rx.dialog.content(
+            rx.dialog.title(title),
+            *([rx.dialog.description(description, size="2")] if description else []),
+            rx.form(
+                rx.vstack(
+                    field,
+                    alert_line(error),
+                    rx.hstack(
+                        rx.button("Cancel", type="button", variant="soft", on_click=on_cancel),
+                        rx.button(submit, type="submit"),
+                        justify="end",
+                        width="100%",
+                    ),
+                    width="100%",
+                ),
+                on_submit=on_submit,
+                reset_on_submit=False,
+            ),
+        ),
+        open=is_open,
+        on_open_change=lambda _open: on_cancel(),
     )

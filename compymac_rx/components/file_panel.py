@@ -6,6 +6,7 @@ import reflex as rx
 
 from compymac_rx.components.backend import backend_href
 from compymac_rx.components.confirm import confirm_delete_dialog
+from compymac_rx.components.layout import icon_action, title_bar
 from compymac_rx.components.upload import upload_picker
 from compymac_rx.state.files import UPLOAD_ID, FilesState, FileView
 
@@ -26,13 +27,12 @@ def _row(entry: FileView) -> rx.Component:
         ),
         rx.spacer(),
         rx.text(entry.size, size="1", color_scheme="gray"),
-        rx.icon_button(
-            rx.icon("trash-2", size=12),
-            size="1",
-            variant="ghost",
+        icon_action(
+            "trash-2",
+            "Delete " + entry.path,
+            FilesState.ask_delete(entry.path),
+            icon_size=12,
             color_scheme="red",
-            on_click=FilesState.ask_delete(entry.path),
-            aria_label="Delete " + entry.path,
         ),
         padding_left=entry.indent,
         width="100%",
@@ -94,17 +94,8 @@ def file_panel() -> rx.Component:
     return rx.cond(
         FilesState.panel_open,
         rx.vstack(
-            rx.hstack(
-                rx.heading("Workspace", size="3"),
-                rx.spacer(),
-                rx.icon_button(
-                    rx.icon("x", size=14),
-                    variant="ghost",
-                    size="1",
-                    on_click=FilesState.toggle,
-                    aria_label="Close the file panel",
-                ),
-                width="100%",
+            title_bar(
+                "Workspace", "3", icon_action("x", "Close the file panel", FilesState.toggle)
             ),
             upload_picker(
                 UPLOAD_ID,

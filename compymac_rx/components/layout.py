@@ -38,10 +38,29 @@ def labeled_input(
     )
 
 
-def section(title: Any, *children: rx.Component, size: str = "4", **props: Any) -> rx.Component:
-    """A heading and what it heads, full width."""
+def section(
+    title: Any, *children: rx.Component, size: str = "4", intro: str = "", **props: Any
+) -> rx.Component:
+    """A heading and what it heads, full width; `intro` is a grey line of explanation."""
     props.setdefault("spacing", "2")
-    return rx.vstack(rx.heading(title, size=size), *children, width="100%", **props)
+    lead = [intro_text(intro)] if intro else []
+    return rx.vstack(rx.heading(title, size=size), *lead, *children, width="100%", **props)
+
+
+def intro_text(text: str) -> rx.Component:
+    return rx.text(text, size="2", color_scheme="gray")
+
+
+def danger_button(label: str, on_click: Any, aria_label: Any) -> rx.Component:
+    """The small red button of a list row (sign out there, delete, revoke)."""
+    return rx.button(
+        label,
+        size="1",
+        variant="soft",
+        color_scheme="red",
+        on_click=on_click,
+        aria_label=aria_label,
+    )
 
 
 def data_table(
@@ -155,4 +174,27 @@ def secret_form(*children: rx.Component, on_submit: Any) -> rx.Component:
         on_submit=on_submit,
         reset_on_submit=True,
         width="100%",
+    )
+
+
+def title_bar(title: str, size: str, *actions: rx.Component, **props: Any) -> rx.Component:
+    """A heading on the left, its actions (links, a close button) on the right."""
+    return rx.hstack(rx.heading(title, size=size), rx.spacer(), *actions, width="100%", **props)
+
+
+def centered_message(
+    title: str, size: str, text: str, action: rx.Component, **props: Any
+) -> rx.Component:
+    """A whole pane saying one thing (nothing here yet, nothing found) and what to do."""
+    spacing = {"spacing": props.pop("spacing")} if "spacing" in props else {}
+    return rx.center(
+        rx.vstack(
+            rx.heading(title, size=size),
+            rx.text(text, color_scheme="gray"),
+            action,
+            align="center",
+            **spacing,
+        ),
+        flex="1",
+        **props,
     )

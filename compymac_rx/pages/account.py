@@ -7,6 +7,7 @@ from typing import Any
 import reflex as rx
 
 from compymac_rx.components.layout import (
+    danger_button,
     data_table,
     labeled_input,
     result_callout,
@@ -32,13 +33,10 @@ def _signin_row(row: Any) -> rx.Component:  # a Var of one `signins` dict
             rx.cond(
                 row["current"] == "yes",
                 rx.badge("this browser", color_scheme="green"),
-                rx.button(
+                danger_button(
                     "Sign out",
-                    size="1",
-                    variant="soft",
-                    color_scheme="red",
-                    on_click=AccountState.end_signin(row["id"]),
-                    aria_label="End the session from " + row["ip"],
+                    AccountState.end_signin(row["id"]),
+                    "End the session from " + row["ip"],
                 ),
             )
         ),

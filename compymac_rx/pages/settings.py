@@ -9,7 +9,13 @@ import reflex as rx
 from compymac_rx import routes
 from compymac_rx.components.confirm import confirm_delete_dialog
 from compymac_rx.components.download import download_link
-from compymac_rx.components.layout import result_line, section, signed_in_page
+from compymac_rx.components.layout import (
+    danger_button,
+    intro_text,
+    result_line,
+    section,
+    signed_in_page,
+)
 from compymac_rx.components.tokens import tokens_section
 from compymac_rx.components.upload import upload_picker
 from compymac_rx.keys.models import PROVIDER_LABELS
@@ -23,13 +29,10 @@ def _key_row(row: Any) -> rx.Component:  # a Var of one saved_keys dict
         rx.code(row["hint"]),
         rx.text(row["base_url"], size="1", color_scheme="gray", truncate=True),
         rx.spacer(),
-        rx.button(
+        danger_button(
             "Delete",
-            size="1",
-            color_scheme="red",
-            variant="soft",
-            on_click=SettingsState.ask_delete(row["provider"]),
-            aria_label="Delete the " + row["label"] + " key",
+            SettingsState.ask_delete(row["provider"]),
+            "Delete the " + row["label"] + " key",
         ),
         width="100%",
         align="center",
@@ -98,13 +101,6 @@ def _key_form() -> rx.Component:
 def _your_data() -> rx.Component:
     return section(
         "Your data",
-        rx.text(
-            "Download every session (JSON) with its workspace files as one zip, or import "
-            "conversations: a session JSON or account zip from this app, or ChatGPT's "
-            "conversations.json.",
-            size="2",
-            color_scheme="gray",
-        ),
         # A plain link: the route streams the zip with Content-Disposition: attachment.
         download_link("Download all sessions (zip)", routes.EXPORT_ACCOUNT, class_name="rt-Link"),
         upload_picker(
@@ -116,6 +112,9 @@ def _your_data() -> rx.Component:
             accept={"application/json": [".json"], "application/zip": [".zip"]},
         ),
         result_line(TransferState.import_notice, TransferState.import_ok, "import-notice"),
+        intro="Download every session (JSON) with its workspace files as one zip, or import "
+        "conversations: a session JSON or account zip from this app, or ChatGPT's "
+        "conversations.json.",
         spacing="3",
     )
 
@@ -125,11 +124,9 @@ def settings_page() -> rx.Component:
         SettingsState.user_email,
         "Settings",
         rx.heading("Model API keys", size="4"),
-        rx.text(
+        intro_text(
             "Keys are checked with the provider, stored encrypted, and only their last four "
-            "characters are ever shown.",
-            size="2",
-            color_scheme="gray",
+            "characters are ever shown."
         ),
         rx.cond(
             SettingsState.saved_keys.length() == 0,
