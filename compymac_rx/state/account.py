@@ -64,7 +64,8 @@ def message(error: AuthError) -> str:
     return template.format(min=get_settings().password_min_length, wait=error.retry_after)
 
 
-def _text(form: dict[str, Any], name: str) -> str:
+def form_text(form: dict[str, Any], name: str) -> str:
+    """A text field of a submitted form ("" when missing or not text)."""
     value = form.get(name, "")
     return value if isinstance(value, str) else ""
 
@@ -118,8 +119,8 @@ class AccountState(AuthState):
                 selfservice.change_password,
                 user.id,
                 current_token=self._token() or "",
-                current_password=_text(form, "current_password"),
-                new_password=_text(form, "new_password"),
+                current_password=form_text(form, "current_password"),
+                new_password=form_text(form, "new_password"),
             )
         except AuthError as error:
             return self._say(message(error), False)
@@ -131,7 +132,7 @@ class AccountState(AuthState):
     async def delete_account(self, user: CurrentUser, form: dict[str, Any]) -> list[EventSpec]:
         try:
             await off_loop(
-                selfservice.delete_account, user.id, password=_text(form, "delete_password")
+                selfservice.delete_account, user.id, password=form_text(form, "delete_password")
             )
         except AuthError as error:
             return self._say(message(error), False)

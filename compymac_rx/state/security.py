@@ -13,16 +13,11 @@ from compymac_rx.accounts.service import AuthError
 from compymac_rx.audit import service as audit
 from compymac_rx.identity.factory import get_identity_provider
 from compymac_rx.offload import off_loop
-from compymac_rx.state.account import message
+from compymac_rx.state.account import form_text, message
 from compymac_rx.state.auth import AuthState
 from compymac_rx.state.guard import signed_in
 
 CODE_FIELDS = ("totp_code", "disable_password", "disable_code")
-
-
-def _text(form: dict[str, Any], name: str) -> str:
-    value = form.get(name, "")
-    return value if isinstance(value, str) else ""
 
 
 class SecurityState(AuthState):
@@ -79,7 +74,9 @@ class SecurityState(AuthState):
     @signed_in
     async def confirm_two_factor(self, user: CurrentUser, form: dict[str, Any]) -> list[EventSpec]:
         try:
-            codes = await off_loop(twofactor.confirm_enrollment, user.id, _text(form, "totp_code"))
+            codes = await off_loop(
+                twofactor.confirm_enrollment, user.id, form_text(form, "totp_code")
+            )
         except AuthError as error:
             return self._say(message(error), False)
         self.qr_data_url, self.manual_secret, self.recovery_codes = "", "", codes
@@ -98,8 +95,8 @@ class SecurityState(AuthState):
             await off_loop(
                 twofactor.disable,
                 user.id,
-                password=_text(form, "disable_password"),
-                code=_text(form, "disable_code"),
+                password=form_text(form, "disable_password"),
+                code=form_text(form, "disable_code"),
             )
         except AuthError as error:
             return self._say(message(error), False)
