@@ -104,7 +104,7 @@ def account_page() -> rx.Component:
         AccountState.user_email,
         "Account",
         verification_banner(),
-        result_callout(AccountState.result, AccountState.result_ok, "account-result"),
+        result_callout(AccountState.note, AccountState.note_ok, "account-result"),
         _signins(),
         rx.cond(AccountState.has_password, _change_password()),
         two_factor_section(),

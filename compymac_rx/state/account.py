@@ -20,6 +20,7 @@ from compymac_rx.offload import off_loop
 from compymac_rx.settings import get_settings
 from compymac_rx.state.auth import AuthState
 from compymac_rx.state.guard import signed_in
+from compymac_rx.state.notes import FormNote
 from compymac_rx.state.payloads import Id
 from compymac_rx.state.views import relative_time
 
@@ -70,12 +71,10 @@ def form_text(form: dict[str, Any], name: str) -> str:
     return value if isinstance(value, str) else ""
 
 
-class AccountState(AuthState):
+class AccountState(FormNote, AuthState):
     signins: rx.Field[list[dict[str, str]]] = rx.field(default_factory=list)
     events: rx.Field[list[dict[str, str]]] = rx.field(default_factory=list)
     has_password: bool = False
-    result: str = ""
-    result_ok: bool = True
 
     def _token(self) -> str | None:
         return token_from_cookie_header(self.router.headers.cookie)
@@ -84,15 +83,13 @@ class AccountState(AuthState):
         view = await off_loop(account_view, user_id, self._token())
         self.signins, self.events = view.signins, view.events
 
-    def _say(self, text: str, ok: bool) -> list[EventSpec]:
-        self.result, self.result_ok = text, ok
-        # Password fields never keep a value after a submit, whatever happened.
-        return [rx.set_value(name, "") for name in PASSWORD_FIELDS]
+    def _secret_fields(self) -> tuple[str, ...]:
+        return PASSWORD_FIELDS
 
     @rx.event
     @signed_in
     async def load(self, user: CurrentUser) -> None:
-        self.result = ""
+        self.note = ""
         self.has_password = get_identity_provider().uses_password_form
         await self._refresh(user.id)
 
@@ -100,7 +97,7 @@ class AccountState(AuthState):
     @signed_in
     async def end_signin(self, user: CurrentUser, signin_id: Id) -> None:
         ended = await off_loop(selfservice.end_signin, user.id, signin_id)
-        self.result, self.result_ok = ("Signed out there." if ended else "Already ended."), True
+        self.note, self.note_ok = ("Signed out there." if ended else "Already ended."), True
         await self._refresh(user.id)
 
     @rx.event
@@ -108,7 +105,7 @@ class AccountState(AuthState):
     async def end_others(self, user: CurrentUser) -> None:
         token = self._token() or ""
         count = await off_loop(selfservice.end_other_signins, user.id, current_token=token)
-        self.result, self.result_ok = f"Signed out of {count} other session(s).", True
+        self.note, self.note_ok = f"Signed out of {count} other session(s).", True
         await self._refresh(user.id)
 
     @rx.event

@@ -16,11 +16,12 @@ from compymac_rx.offload import off_loop
 from compymac_rx.state.account import form_text, message
 from compymac_rx.state.auth import AuthState
 from compymac_rx.state.guard import signed_in
+from compymac_rx.state.notes import FormNote
 
 CODE_FIELDS = ("totp_code", "disable_password", "disable_code")
 
 
-class SecurityState(AuthState):
+class SecurityState(FormNote, AuthState):
     # Local accounts only: an issuer's sign-in has its own second factor and mail.
     local: bool = False
     unverified: bool = False
@@ -31,8 +32,6 @@ class SecurityState(AuthState):
     manual_secret: str = ""
     # Shown once, right after the enrollment is confirmed.
     recovery_codes: list[str] = []
-    note: str = ""
-    note_ok: bool = True
 
     async def _refresh(self, user_id: str) -> None:
         unverified = await off_loop(email_links.needs_verification, user_id)
@@ -40,9 +39,8 @@ class SecurityState(AuthState):
         self.unverified = unverified
         self.two_factor_on, self.recovery_left = status.enabled, status.recovery_codes_left
 
-    def _say(self, text: str, ok: bool) -> list[EventSpec]:
-        self.note, self.note_ok = text, ok
-        return [rx.set_value(name, "") for name in CODE_FIELDS]
+    def _secret_fields(self) -> tuple[str, ...]:
+        return CODE_FIELDS
 
     @rx.event
     @signed_in
