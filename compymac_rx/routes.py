@@ -95,31 +95,21 @@ def safe_next(target: str | None) -> str:
 def signin_url(
     *, next_path: str | None = None, error: str | None = None, wait: int = 0, notice: str = ""
 ) -> str:
-    params: dict[str, str] = {}
-    if next_path and safe_next(next_path) != HOME:
-        params["next"] = safe_next(next_path)
-    if error:
-        params["error"] = error
-    if notice:
-        params["notice"] = notice
-    if wait:
-        params["wait"] = str(wait)
-    return f"{SIGNIN}?{urlencode(params)}" if params else SIGNIN
+    return _auth_page(SIGNIN, next_path, error=error or "", notice=notice, wait=wait)
 
 
 def signup_url(
     *, next_path: str | None = None, error: str | None = None, wait: int = 0, invite: str = ""
 ) -> str:
-    params: dict[str, str] = {}
-    if invite:
-        params["invite"] = invite
-    if next_path and safe_next(next_path) != HOME:
-        params["next"] = safe_next(next_path)
-    if error:
-        params["error"] = error
-    if wait:
-        params["wait"] = str(wait)
-    return f"{SIGNUP}?{urlencode(params)}" if params else SIGNUP
+    return _auth_page(SIGNUP, next_path, invite=invite, error=error or "", wait=wait)
+
+
+def _auth_page(path: str, next_path: str | None, *, wait: int, **params: str) -> str:
+    """A sign-in or sign-up URL: `next` only where it is a safe page other than home."""
+    target = safe_next(next_path) if next_path else HOME
+    return page_with(
+        path, next=target if target != HOME else "", **params, wait=str(wait) if wait else ""
+    )
 
 
 def page_with(path: str, **params: str) -> str:

@@ -5,7 +5,9 @@ from __future__ import annotations
 import reflex as rx
 
 from compymac_rx.components.backend import backend_href
-from compymac_rx.components.confirm import confirm_dialog
+from compymac_rx.components.confirm import confirm_delete_dialog
+from compymac_rx.components.layout import icon_action, title_bar
+from compymac_rx.components.upload import upload_picker
 from compymac_rx.state.files import UPLOAD_ID, FilesState, FileView
 
 
@@ -25,13 +27,12 @@ def _row(entry: FileView) -> rx.Component:
         ),
         rx.spacer(),
         rx.text(entry.size, size="1", color_scheme="gray"),
-        rx.icon_button(
-            rx.icon("trash-2", size=12),
-            size="1",
-            variant="ghost",
+        icon_action(
+            "trash-2",
+            "Delete " + entry.path,
+            FilesState.ask_delete(entry.path),
+            icon_size=12,
             color_scheme="red",
-            on_click=FilesState.ask_delete(entry.path),
-            aria_label="Delete " + entry.path,
         ),
         padding_left=entry.indent,
         width="100%",
@@ -82,13 +83,10 @@ def _preview() -> rx.Component:
 
 
 def _delete_dialog() -> rx.Component:
-    return confirm_dialog(
+    return confirm_delete_dialog(
+        FilesState,
         title="Delete from the workspace?",
-        description=rx.text("This removes ", rx.code(FilesState.confirm_delete), " for good."),
-        confirm_label="Delete",
-        on_confirm=FilesState.delete,
-        on_cancel=FilesState.cancel_delete,
-        is_open=FilesState.confirm_delete != "",
+        description=rx.text("This removes ", rx.code(FilesState.delete_target), " for good."),
     )
 
 
@@ -96,44 +94,17 @@ def file_panel() -> rx.Component:
     return rx.cond(
         FilesState.panel_open,
         rx.vstack(
-            rx.hstack(
-                rx.heading("Workspace", size="3"),
-                rx.spacer(),
-                rx.icon_button(
-                    rx.icon("x", size=14),
-                    variant="ghost",
-                    size="1",
-                    on_click=FilesState.toggle,
-                    aria_label="Close the file panel",
-                ),
-                width="100%",
+            title_bar(
+                "Workspace", "3", icon_action("x", "Close the file panel", FilesState.toggle)
             ),
-            rx.upload(
-                rx.text("Drop files here or click to choose", size="1"),
-                id=UPLOAD_ID,
-                multiple=True,
-                border="1px dashed var(--gray-a7)",
-                padding="8px",
-                width="100%",
-                aria_label="Choose files to upload",
-            ),
-            rx.hstack(
-                rx.foreach(rx.selected_files(UPLOAD_ID), lambda f: rx.text(f, size="1")),
-                rx.button(
-                    "Upload",
-                    size="1",
-                    # The selection is cleared here, in the browser: cleared from the server
-                    # (`return rx.clear_selected_files`) it would be a string the page must
-                    # eval(), which the CSP forbids. The upload already holds the files.
-                    on_click=[
-                        FilesState.upload(rx.upload_files(upload_id=UPLOAD_ID)),
-                        rx.clear_selected_files(UPLOAD_ID),
-                    ],
-                    aria_label="Upload the chosen files",
-                ),
-                rx.text("max " + FilesState.upload_limit, size="1", color_scheme="gray"),
-                align="center",
-                wrap="wrap",
+            upload_picker(
+                UPLOAD_ID,
+                "Drop files here or click to choose",
+                send=("Upload", "Upload the chosen files"),
+                on_upload=FilesState.upload,
+                zone_label="Choose files to upload",
+                compact=True,
+                after=rx.text("max " + FilesState.upload_limit, size="1", color_scheme="gray"),
             ),
             rx.cond(
                 FilesState.notice != "",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import reflex as rx
 
+from compymac_rx.components.confirm import form_dialog
 from compymac_rx.components.markdown import safe_markdown
 from compymac_rx.state.chat import ChatState
 from compymac_rx.state.live_turn import LiveState
@@ -94,42 +95,22 @@ def user_bubble(message: MessageView) -> rx.Component:
 
 
 def edit_dialog() -> rx.Component:
-    return rx.dialog.root(
-        rx.dialog.content(
-            rx.dialog.title("Edit and resend"),
-            rx.dialog.description(
-                "The replies after this message are replaced by a new turn.", size="2"
-            ),
-            rx.form(
-                rx.vstack(
-                    rx.text_area(
-                        name="text",
-                        default_value=TurnState.edit_text,
-                        aria_label="Edited message",
-                        rows="5",
-                        width="100%",
-                        enter_key_submit=True,
-                    ),
-                    rx.cond(
-                        TurnState.error != "",
-                        rx.text(TurnState.error, color_scheme="red", size="2", role="alert"),
-                    ),
-                    rx.hstack(
-                        rx.button(
-                            "Cancel", type="button", variant="soft", on_click=TurnState.close_edit
-                        ),
-                        rx.button("Resend", type="submit"),
-                        justify="end",
-                        width="100%",
-                    ),
-                    width="100%",
-                ),
-                on_submit=TurnState.resend,
-                reset_on_submit=False,
-            ),
+    return form_dialog(
+        "Edit and resend",
+        rx.text_area(
+            name="text",
+            default_value=TurnState.edit_text,
+            aria_label="Edited message",
+            rows="5",
+            width="100%",
+            enter_key_submit=True,
         ),
-        open=TurnState.edit_id != 0,
-        on_open_change=lambda _open: TurnState.close_edit(),
+        description="The replies after this message are replaced by a new turn.",
+        error=TurnState.error,
+        submit="Resend",
+        on_submit=TurnState.resend,
+        on_cancel=TurnState.close_edit,
+        is_open=TurnState.edit_id != 0,
     )
 
 

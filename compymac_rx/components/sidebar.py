@@ -6,7 +6,8 @@ import reflex as rx
 
 from compymac_rx import routes
 from compymac_rx.components.backend import backend_href
-from compymac_rx.components.confirm import confirm_dialog
+from compymac_rx.components.confirm import confirm_delete_dialog, form_dialog
+from compymac_rx.components.layout import icon_action, title_bar
 from compymac_rx.components.native_form import native_form
 from compymac_rx.state.search import SEARCH_BOX_ID, SearchState
 from compymac_rx.state.sessions import SessionsState
@@ -29,14 +30,7 @@ def _row(item: SessionItem) -> rx.Component:
             min_width="0",
         ),
         rx.menu.root(
-            rx.menu.trigger(
-                rx.icon_button(
-                    rx.icon("ellipsis", size=16),
-                    variant="ghost",
-                    size="1",
-                    aria_label="Actions for " + item.title,
-                ),
-            ),
+            rx.menu.trigger(icon_action("ellipsis", "Actions for " + item.title, icon_size=16)),
             rx.menu.content(
                 rx.menu.item("Rename", on_click=SessionsState.start_rename(item.id, item.title)),
                 rx.cond(
@@ -133,54 +127,32 @@ def _search_results() -> rx.Component:
 
 
 def _rename_dialog() -> rx.Component:
-    return rx.dialog.root(
-        rx.dialog.content(
-            rx.dialog.title("Rename session"),
-            rx.form(
-                rx.vstack(
-                    rx.input(
-                        value=SessionsState.rename_title,
-                        on_change=SessionsState.set_rename_title,
-                        aria_label="Session title",
-                        auto_focus=True,
-                        width="100%",
-                    ),
-                    rx.cond(
-                        SessionsState.notice != "",
-                        rx.text(SessionsState.notice, color_scheme="red", size="2", role="alert"),
-                    ),
-                    rx.hstack(
-                        rx.button(
-                            "Cancel",
-                            variant="soft",
-                            type="button",
-                            on_click=SessionsState.cancel_rename,
-                        ),
-                        rx.button("Save", type="submit"),
-                        justify="end",
-                        width="100%",
-                    ),
-                ),
-                on_submit=lambda _form: SessionsState.save_rename(),
-            ),
+    return form_dialog(
+        "Rename session",
+        rx.input(
+            value=SessionsState.rename_title,
+            on_change=SessionsState.set_rename_title,
+            aria_label="Session title",
+            auto_focus=True,
+            width="100%",
         ),
-        open=SessionsState.rename_id != "",
-        on_open_change=lambda _open: SessionsState.cancel_rename(),
+        error=SessionsState.notice,
+        submit="Save",
+        on_submit=lambda _form: SessionsState.save_rename(),
+        on_cancel=SessionsState.cancel_rename,
+        is_open=SessionsState.rename_id != "",
     )
 
 
 def _delete_dialog() -> rx.Component:
-    return confirm_dialog(
+    return confirm_delete_dialog(
+        SessionsState,
         title="Delete this session?",
         description=rx.text(
             "“",
-            SessionsState.delete_title,
+            SessionsState.delete_label,
             "” — its messages and its workspace folder will be deleted for good.",
         ),
-        confirm_label="Delete",
-        on_confirm=SessionsState.confirm_delete,
-        on_cancel=SessionsState.cancel_delete,
-        is_open=SessionsState.delete_id != "",
     )
 
 
@@ -223,17 +195,17 @@ def _sessions_list() -> rx.Component:
 
 def sidebar() -> rx.Component:
     return rx.vstack(
-        rx.hstack(
-            rx.heading("CompyMac RX", size="4"),
-            rx.spacer(),
-            rx.icon_button(
-                rx.icon("x", size=16),
-                variant="ghost",
+        title_bar(
+            "CompyMac RX",
+            "4",
+            icon_action(
+                "x",
+                "Close the sessions list",
+                SessionsState.toggle_sidebar,
+                icon_size=16,
+                size="2",
                 class_name="menu-toggle",
-                on_click=SessionsState.toggle_sidebar,
-                aria_label="Close the sessions list",
             ),
-            width="100%",
             align="center",
         ),
         rx.button(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import reflex as rx
 
+from compymac_rx.components.layout import alert_line, danger_button, data_table, section
 from compymac_rx.state.tokens import EXPIRY_DAYS, TOKEN_NAME_ID, TokensState, TokenView
 
 
@@ -18,14 +19,7 @@ def _row(token: TokenView) -> rx.Component:
             rx.cond(
                 token.revoked,
                 rx.text("revoked", size="1", color_scheme="gray"),
-                rx.button(
-                    "Revoke",
-                    size="1",
-                    color_scheme="red",
-                    variant="soft",
-                    on_click=TokensState.revoke(token.id),
-                    aria_label="Revoke " + token.name,
-                ),
+                danger_button("Revoke", TokensState.revoke(token.id), "Revoke " + token.name),
             )
         ),
         data_testid="token-row",
@@ -63,19 +57,10 @@ def _form() -> rx.Component:
 
 
 def tokens_section() -> rx.Component:
-    return rx.vstack(
-        rx.heading("API tokens", size="4"),
-        rx.text(
-            "Personal access tokens for the REST API (/api/v1, docs at /api/v1/docs). A token "
-            "acts as you; read-only unless you allow changes. Only its hash is stored.",
-            size="2",
-            color_scheme="gray",
-        ),
+    return section(
+        "API tokens",
         _form(),
-        rx.cond(
-            TokensState.token_notice != "",
-            rx.text(TokensState.token_notice, color_scheme="red", size="2", role="alert"),
-        ),
+        alert_line(TokensState.token_notice),
         rx.cond(
             TokensState.new_secret != "",
             rx.callout.root(
@@ -89,21 +74,15 @@ def tokens_section() -> rx.Component:
         ),
         rx.cond(
             TokensState.tokens.length() > 0,
-            rx.table.root(
-                rx.table.header(
-                    rx.table.row(
-                        *[
-                            rx.table.column_header_cell(h)
-                            for h in ("Name", "Token", "Scopes", "Expires", "Last used", "")
-                        ]
-                    )
-                ),
-                rx.table.body(rx.foreach(TokensState.tokens, _row)),
-                width="100%",
+            data_table(
+                ("Name", "Token", "Scopes", "Expires", "Last used", ""),
+                TokensState.tokens,
+                _row,
                 size="1",
             ),
             rx.text("No tokens yet.", size="2", color_scheme="gray"),
         ),
-        width="100%",
+        intro="Personal access tokens for the REST API (/api/v1, docs at /api/v1/docs). A token "
+        "acts as you; read-only unless you allow changes. Only its hash is stored.",
         spacing="3",
     )

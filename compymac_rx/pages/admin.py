@@ -8,6 +8,7 @@ import reflex as rx
 
 from compymac_rx import routes
 from compymac_rx.components.confirm import confirm_dialog
+from compymac_rx.components.layout import data_table, pager, section, title_bar
 from compymac_rx.identity.directory import DirectoryUser
 from compymac_rx.pages.usage import usage_section
 from compymac_rx.state.admin import AdminState
@@ -77,6 +78,10 @@ def _confirm_dialog() -> rx.Component:
     )
 
 
+def _error_callout(text: Any) -> rx.Component:
+    return rx.cond(text != "", rx.callout(text, color_scheme="red", role="alert"))
+
+
 def _invite() -> rx.Component:
     """One button; the link it makes is shown once, here (the server keeps only a hash)."""
     return rx.cond(
@@ -111,18 +116,13 @@ def _user_search() -> rx.Component:
             reset_on_submit=False,
         ),
         rx.spacer(),
-        rx.button(
-            "Previous",
-            variant="soft",
-            disabled=AdminState.users_page == 0,
-            on_click=AdminState.turn_users_page(False),
-        ),
-        rx.text("Page ", AdminState.users_page + 1, size="2", data_testid="users-page"),
-        rx.button(
-            "Next",
-            variant="soft",
-            disabled=~AdminState.users_has_next,
-            on_click=AdminState.turn_users_page(True),
+        pager(
+            ("Previous", "Next"),
+            AdminState.users_page,
+            AdminState.users_has_next,
+            (AdminState.turn_users_page(False), AdminState.turn_users_page(True)),
+            spacing="2",
+            test_id="users-page",
         ),
         spacing="2",
         align="center",
@@ -130,12 +130,21 @@ def _user_search() -> rx.Component:
     )
 
 
+_AUDIT_COLUMNS = (
+    ("When (UTC)", "at"),
+    ("Action", "action"),
+    ("Outcome", "outcome"),
+    ("Actor", "actor"),
+    ("Subject", "subject"),
+    ("Target", "target"),
+    ("Address", "ip"),
+    ("Detail", "detail"),
+)
+
+
 def _audit_row(row: Any) -> rx.Component:  # a Var of one AuditState.rows dict
     return rx.table.row(
-        *(
-            rx.table.cell(rx.text(row[name], size="1"))
-            for name in ("at", "action", "outcome", "actor", "subject", "target", "ip", "detail")
-        ),
+        *(rx.table.cell(rx.text(row[name], size="1")) for _, name in _AUDIT_COLUMNS),
         data_testid="audit-row",
     )
 
@@ -165,52 +174,18 @@ def _audit_filters() -> rx.Component:
 
 
 def _audit() -> rx.Component:
-    return rx.vstack(
-        rx.heading("Audit log", size="5"),
+    return section(
+        "Audit log",
         _audit_filters(),
-        rx.cond(
-            AuditState.audit_error != "",
-            rx.callout(AuditState.audit_error, color_scheme="red", role="alert"),
+        _error_callout(AuditState.audit_error),
+        data_table((title for title, _ in _AUDIT_COLUMNS), AuditState.rows, _audit_row),
+        pager(
+            ("Newer", "Older"),
+            AuditState.page,
+            AuditState.has_next,
+            (AuditState.previous_page, AuditState.next_page),
         ),
-        rx.table.root(
-            rx.table.header(
-                rx.table.row(
-                    *(
-                        rx.table.column_header_cell(title)
-                        for title in (
-                            "When (UTC)",
-                            "Action",
-                            "Outcome",
-                            "Actor",
-                            "Subject",
-                            "Target",
-                            "Address",
-                            "Detail",
-                        )
-                    )
-                )
-            ),
-            rx.table.body(rx.foreach(AuditState.rows, _audit_row)),
-            width="100%",
-        ),
-        rx.hstack(
-            rx.button(
-                "Newer",
-                variant="soft",
-                disabled=AuditState.page == 0,
-                on_click=AuditState.previous_page,
-            ),
-            rx.text("Page ", AuditState.page + 1, size="2"),
-            rx.button(
-                "Older",
-                variant="soft",
-                disabled=~AuditState.has_next,
-                on_click=AuditState.next_page,
-            ),
-            spacing="3",
-            align="center",
-        ),
-        width="100%",
+        size="5",
         spacing="3",
     )
 
@@ -218,9 +193,9 @@ def _audit() -> rx.Component:
 def admin_page() -> rx.Component:
     return rx.container(
         rx.vstack(
-            rx.hstack(
-                rx.heading("Users", size="6"),
-                rx.spacer(),
+            title_bar(
+                "Users",
+                "6",
                 rx.cond(
                     AdminState.console_url != "",
                     rx.link(
@@ -228,7 +203,6 @@ def admin_page() -> rx.Component:
                     ),
                 ),
                 rx.link("Back to the workspace", href=routes.HOME),
-                width="100%",
                 align="center",
                 spacing="4",
             ),
@@ -241,26 +215,12 @@ def admin_page() -> rx.Component:
                     role="alert",
                 ),
                 rx.vstack(
-                    rx.cond(
-                        AdminState.error != "",
-                        rx.callout(AdminState.error, color_scheme="red", role="alert"),
-                    ),
+                    _error_callout(AdminState.error),
                     _invite(),
                     _user_search(),
                     rx.cond(
                         AdminState.loaded,
-                        rx.table.root(
-                            rx.table.header(
-                                rx.table.row(
-                                    *(
-                                        rx.table.column_header_cell(title)
-                                        for title in ("Email", "Name", "Status", "Role", "")
-                                    )
-                                )
-                            ),
-                            rx.table.body(rx.foreach(AdminState.users, _row)),
-                            width="100%",
-                        ),
+                        data_table(("Email", "Name", "Status", "Role", ""), AdminState.users, _row),
                         rx.hstack(rx.spinner(), rx.text("Loading users…"), role="status"),
                     ),
                     rx.cond(

@@ -4,8 +4,15 @@ from __future__ import annotations
 
 import reflex as rx
 
+from compymac_rx import routes
 from compymac_rx.components.download import download_link
 from compymac_rx.components.file_panel import file_panel
+from compymac_rx.components.layout import (
+    alert_line,
+    centered_message,
+    icon_action,
+    loading_screen,
+)
 from compymac_rx.components.live_text import live_text
 from compymac_rx.components.message import edit_dialog, message_bubble, output_dialog
 from compymac_rx.components.sidebar import sidebar
@@ -31,26 +38,20 @@ def _status_badge() -> rx.Component:
 
 def _menu_button() -> rx.Component:
     """Opens the sidebar on narrow screens (hidden by CSS on wide ones)."""
-    return rx.icon_button(
-        rx.icon("menu", size=18),
-        variant="ghost",
+    return icon_action(
+        "menu",
+        "Open the sessions list",
+        SessionsState.toggle_sidebar,
+        icon_size=18,
+        size="2",
         class_name="menu-toggle",
-        on_click=SessionsState.toggle_sidebar,
-        aria_label="Open the sessions list",
     )
 
 
 def _export_menu() -> rx.Component:
     base = "/export/sessions/" + ChatState.current_id
     return rx.menu.root(
-        rx.menu.trigger(
-            rx.icon_button(
-                rx.icon("download", size=14),
-                variant="ghost",
-                size="1",
-                aria_label="Export this session",
-            ),
-        ),
+        rx.menu.trigger(icon_action("download", "Export this session")),
         rx.menu.content(
             # Plain links to the owner-checked download routes (attachments).
             rx.menu.item(download_link("Markdown", base + "/markdown"), as_child=True),
@@ -75,22 +76,10 @@ def _header() -> rx.Component:
         ),
         rx.cond(
             ~LiveState.running & ((ChatState.messages.length() + LiveState.recent_count) > 0),
-            rx.icon_button(
-                rx.icon("refresh-cw", size=14),
-                variant="ghost",
-                size="1",
-                on_click=TurnState.regenerate,
-                aria_label="Regenerate the last reply",
-            ),
+            icon_action("refresh-cw", "Regenerate the last reply", TurnState.regenerate),
         ),
         _export_menu(),
-        rx.icon_button(
-            rx.icon("folder-open", size=14),
-            variant="ghost",
-            size="1",
-            on_click=FilesState.toggle,
-            aria_label="Show the workspace files",
-        ),
+        icon_action("folder-open", "Show the workspace files", FilesState.toggle),
         rx.box(_status_badge(), role="status", aria_live="polite", data_testid="job-status"),
         padding="10px 16px",
         border_bottom="1px solid var(--gray-a5)",
@@ -183,10 +172,7 @@ def _conversation() -> rx.Component:
 def _composer() -> rx.Component:
     return rx.form(
         rx.vstack(
-            rx.cond(
-                ChatState.notice != "",
-                rx.text(ChatState.notice, color_scheme="red", size="2", role="alert"),
-            ),
+            alert_line(ChatState.notice),
             rx.hstack(
                 rx.text_area(
                     id=COMPOSER_ID,
@@ -230,30 +216,21 @@ def _composer() -> rx.Component:
 
 
 def _empty_home() -> rx.Component:
-    return rx.center(
-        rx.vstack(
-            rx.heading("Your coding agent, in a private workspace", size="6"),
-            rx.text(
-                "Each session has its own folder. The agent reads, writes and runs things there.",
-                color_scheme="gray",
-            ),
-            rx.button("Start a new session", size="3", on_click=SessionsState.new_session),
-            align="center",
-            spacing="4",
-        ),
-        flex="1",
+    return centered_message(
+        "Your coding agent, in a private workspace",
+        "6",
+        "Each session has its own folder. The agent reads, writes and runs things there.",
+        rx.button("Start a new session", size="3", on_click=SessionsState.new_session),
+        spacing="4",
     )
 
 
 def _not_found() -> rx.Component:
-    return rx.center(
-        rx.vstack(
-            rx.heading("Session not found", size="5"),
-            rx.text("It does not exist, was deleted, or is not yours.", color_scheme="gray"),
-            rx.link("Back to your sessions", href="/"),
-            align="center",
-        ),
-        flex="1",
+    return centered_message(
+        "Session not found",
+        "5",
+        "It does not exist, was deleted, or is not yours.",
+        rx.link("Back to your sessions", href=routes.HOME),
         data_testid="not-found",
     )
 
@@ -270,7 +247,7 @@ def chat_page() -> rx.Component:
     )
     return rx.cond(
         ChatState.user_email == "",
-        rx.center(rx.spinner(size="3"), height="100vh", aria_label="Loading"),
+        loading_screen(),
         rx.box(
             sidebar(),
             rx.vstack(

@@ -4,16 +4,8 @@ from __future__ import annotations
 
 import reflex as rx
 
+from compymac_rx.components.layout import labeled_input, result_callout, secret_form, section
 from compymac_rx.state.security import SecurityState
-
-
-def _input(name: str, label: str, kind: str = "text", autocomplete: str = "off") -> rx.Component:
-    return rx.vstack(
-        rx.el.label(label, html_for=name, font_size="14px"),
-        rx.input(id=name, name=name, type=kind, auto_complete=autocomplete, width="100%"),
-        spacing="1",
-        width="100%",
-    )
 
 
 def verification_banner() -> rx.Component:
@@ -38,28 +30,22 @@ def verification_banner() -> rx.Component:
 
 
 def _enrollment() -> rx.Component:
-    return rx.form(
-        rx.vstack(
-            rx.text("Scan this code with your authenticator app, then enter the code it shows."),
-            rx.image(
-                src=SecurityState.qr_data_url,
-                alt="QR code for your authenticator app",
-                width="200px",
-                height="200px",
-            ),
-            rx.text(
-                "Or type this key: ",
-                rx.code(SecurityState.manual_secret, data_testid="totp-secret"),
-                size="2",
-            ),
-            _input("totp_code", "Code from your app", autocomplete="one-time-code"),
-            rx.button("Confirm two-factor", type="submit"),
-            spacing="2",
-            width="100%",
+    return secret_form(
+        rx.text("Scan this code with your authenticator app, then enter the code it shows."),
+        rx.image(
+            src=SecurityState.qr_data_url,
+            alt="QR code for your authenticator app",
+            width="200px",
+            height="200px",
         ),
+        rx.text(
+            "Or type this key: ",
+            rx.code(SecurityState.manual_secret, data_testid="totp-secret"),
+            size="2",
+        ),
+        labeled_input("Code from your app", "totp_code", autocomplete="one-time-code"),
+        rx.button("Confirm two-factor", type="submit"),
         on_submit=SecurityState.confirm_two_factor,
-        reset_on_submit=True,
-        width="100%",
     )
 
 
@@ -86,41 +72,31 @@ def _recovery_codes() -> rx.Component:
 
 
 def _turn_off() -> rx.Component:
-    return rx.form(
-        rx.vstack(
-            rx.text(
-                "On: every sign-in asks for a code. ",
-                SecurityState.recovery_left,
-                " recovery codes left.",
-                size="2",
-            ),
-            _input("disable_password", "Password to turn it off", "password", "current-password"),
-            _input("disable_code", "Code from your app or a recovery code"),
-            rx.button("Turn off two-factor", type="submit", color_scheme="red", variant="soft"),
-            spacing="2",
-            width="100%",
+    return secret_form(
+        rx.text(
+            "On: every sign-in asks for a code. ",
+            SecurityState.recovery_left,
+            " recovery codes left.",
+            size="2",
         ),
+        labeled_input(
+            "Password to turn it off",
+            "disable_password",
+            kind="password",
+            autocomplete="current-password",
+        ),
+        labeled_input("Code from your app or a recovery code", "disable_code"),
+        rx.button("Turn off two-factor", type="submit", color_scheme="red", variant="soft"),
         on_submit=SecurityState.disable_two_factor,
-        reset_on_submit=True,
-        width="100%",
     )
 
 
 def two_factor_section() -> rx.Component:
     return rx.cond(
         SecurityState.local,
-        rx.vstack(
-            rx.heading("Two-factor sign-in", size="4"),
-            rx.cond(
-                SecurityState.note != "",
-                rx.callout(
-                    SecurityState.note,
-                    color_scheme=rx.cond(SecurityState.note_ok, "green", "red"),
-                    role="status",
-                    data_testid="security-result",
-                    width="100%",
-                ),
-            ),
+        section(
+            "Two-factor sign-in",
+            result_callout(SecurityState.note, SecurityState.note_ok, "security-result"),
             _recovery_codes(),
             rx.cond(
                 SecurityState.two_factor_on,
@@ -131,7 +107,5 @@ def two_factor_section() -> rx.Component:
                     rx.button("Set up two-factor", on_click=SecurityState.start_two_factor),
                 ),
             ),
-            spacing="2",
-            width="100%",
         ),
     )

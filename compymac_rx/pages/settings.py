@@ -7,9 +7,17 @@ from typing import Any
 import reflex as rx
 
 from compymac_rx import routes
-from compymac_rx.components.confirm import confirm_dialog
+from compymac_rx.components.confirm import confirm_delete_dialog
 from compymac_rx.components.download import download_link
+from compymac_rx.components.layout import (
+    danger_button,
+    intro_text,
+    result_line,
+    section,
+    signed_in_page,
+)
 from compymac_rx.components.tokens import tokens_section
+from compymac_rx.components.upload import upload_picker
 from compymac_rx.keys.models import PROVIDER_LABELS
 from compymac_rx.state.settings import KEY_INPUT_ID, SettingsState
 from compymac_rx.state.transfer import IMPORT_UPLOAD_ID, TransferState
@@ -21,13 +29,10 @@ def _key_row(row: Any) -> rx.Component:  # a Var of one saved_keys dict
         rx.code(row["hint"]),
         rx.text(row["base_url"], size="1", color_scheme="gray", truncate=True),
         rx.spacer(),
-        rx.button(
+        danger_button(
             "Delete",
-            size="1",
-            color_scheme="red",
-            variant="soft",
-            on_click=SettingsState.ask_delete(row["provider"]),
-            aria_label="Delete the " + row["label"] + " key",
+            SettingsState.ask_delete(row["provider"]),
+            "Delete the " + row["label"] + " key",
         ),
         width="100%",
         align="center",
@@ -36,13 +41,11 @@ def _key_row(row: Any) -> rx.Component:  # a Var of one saved_keys dict
 
 
 def _delete_dialog() -> rx.Component:
-    return confirm_dialog(
+    return confirm_delete_dialog(
+        SettingsState,
         title="Delete this key?",
         description="Sessions that use this provider stop working until you add a key again.",
         confirm_label="Delete key",
-        on_confirm=SettingsState.delete,
-        on_cancel=SettingsState.cancel_delete,
-        is_open=SettingsState.confirm_delete != "",
     )
 
 
@@ -85,16 +88,7 @@ def _key_form() -> rx.Component:
                 loading=SettingsState.saving,
                 aria_label="Check and save key",
             ),
-            rx.cond(
-                SettingsState.result != "",
-                rx.text(
-                    SettingsState.result,
-                    color_scheme=rx.cond(SettingsState.result_ok, "green", "red"),
-                    size="2",
-                    role="status",
-                    data_testid="key-result",
-                ),
-            ),
+            result_line(SettingsState.result, SettingsState.result_ok, "key-result"),
             width="100%",
             spacing="2",
         ),
@@ -105,100 +99,56 @@ def _key_form() -> rx.Component:
 
 
 def _your_data() -> rx.Component:
-    return rx.vstack(
-        rx.heading("Your data", size="4"),
-        rx.text(
-            "Download every session (JSON) with its workspace files as one zip, or import "
-            "conversations: a session JSON or account zip from this app, or ChatGPT's "
-            "conversations.json.",
-            size="2",
-            color_scheme="gray",
-        ),
+    return section(
+        "Your data",
         # A plain link: the route streams the zip with Content-Disposition: attachment.
         download_link("Download all sessions (zip)", routes.EXPORT_ACCOUNT, class_name="rt-Link"),
-        rx.upload(
-            rx.text("Drop a file to import here, or click to choose", size="2"),
-            id=IMPORT_UPLOAD_ID,
-            multiple=True,
+        upload_picker(
+            IMPORT_UPLOAD_ID,
+            "Drop a file to import here, or click to choose",
+            send=("Import", "Import the chosen files"),
+            on_upload=TransferState.import_files,
+            zone_label="Choose files to import",
             accept={"application/json": [".json"], "application/zip": [".zip"]},
-            border="1px dashed var(--gray-a7)",
-            padding="12px",
-            width="100%",
-            aria_label="Choose files to import",
         ),
-        rx.hstack(
-            rx.foreach(rx.selected_files(IMPORT_UPLOAD_ID), lambda f: rx.text(f, size="1")),
-            rx.button(
-                "Import",
-                # Cleared in the browser: a server-side clear would need eval (see file_panel).
-                on_click=[
-                    TransferState.import_files(rx.upload_files(upload_id=IMPORT_UPLOAD_ID)),
-                    rx.clear_selected_files(IMPORT_UPLOAD_ID),
-                ],
-                aria_label="Import the chosen files",
-            ),
-            align="center",
-            wrap="wrap",
-        ),
-        rx.cond(
-            TransferState.import_notice != "",
-            rx.text(
-                TransferState.import_notice,
-                size="2",
-                color_scheme=rx.cond(TransferState.import_ok, "green", "red"),
-                role="status",
-                data_testid="import-notice",
-            ),
-        ),
-        width="100%",
+        result_line(TransferState.import_notice, TransferState.import_ok, "import-notice"),
+        intro="Download every session (JSON) with its workspace files as one zip, or import "
+        "conversations: a session JSON or account zip from this app, or ChatGPT's "
+        "conversations.json.",
         spacing="3",
     )
 
 
 def settings_page() -> rx.Component:
-    return rx.cond(
-        SettingsState.user_email == "",
-        rx.center(rx.spinner(size="3"), height="100vh", aria_label="Loading"),
-        rx.vstack(
-            rx.hstack(
-                rx.link("← Back to sessions", href=routes.HOME),
-                rx.spacer(),
-                rx.text(SettingsState.user_email, size="2", color_scheme="gray"),
-                width="100%",
-            ),
-            rx.heading("Settings", size="6"),
-            rx.heading("Model API keys", size="4"),
-            rx.text(
-                "Keys are checked with the provider, stored encrypted, and only their last four "
-                "characters are ever shown.",
-                size="2",
-                color_scheme="gray",
-            ),
-            rx.cond(
-                SettingsState.saved_keys.length() == 0,
-                rx.text("No keys yet.", color_scheme="gray", size="2"),
-                rx.vstack(rx.foreach(SettingsState.saved_keys, _key_row), width="100%"),
-            ),
-            _key_form(),
-            rx.heading("Default model", size="4"),
-            rx.select.root(
-                rx.select.trigger(aria_label="Default model"),
-                rx.select.content(
-                    rx.foreach(
-                        SettingsState.choices,
-                        lambda c: rx.select.item(c[1], value=c[0]),
-                    )
-                ),
-                value=SettingsState.default_model,
-                on_change=SettingsState.set_default_model,
-            ),
-            tokens_section(),
-            _your_data(),
-            _delete_dialog(),
-            max_width="640px",
-            margin="0 auto",
-            padding="24px",
-            spacing="4",
-            width="100%",
+    return signed_in_page(
+        SettingsState.user_email,
+        "Settings",
+        rx.heading("Model API keys", size="4"),
+        intro_text(
+            "Keys are checked with the provider, stored encrypted, and only their last four "
+            "characters are ever shown."
         ),
+        rx.cond(
+            SettingsState.saved_keys.length() == 0,
+            rx.text("No keys yet.", color_scheme="gray", size="2"),
+            rx.vstack(rx.foreach(SettingsState.saved_keys, _key_row), width="100%"),
+        ),
+        _key_form(),
+        rx.heading("Default model", size="4"),
+        rx.select.root(
+            rx.select.trigger(aria_label="Default model"),
+            rx.select.content(
+                rx.foreach(
+                    SettingsState.choices,
+                    lambda c: rx.select.item(c[1], value=c[0]),
+                )
+            ),
+            value=SettingsState.default_model,
+            on_change=SettingsState.set_default_model,
+        ),
+        tokens_section(),
+        _your_data(),
+        _delete_dialog(),
+        max_width="640px",
+        spacing="4",
     )

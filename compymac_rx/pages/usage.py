@@ -6,6 +6,7 @@ from typing import Any
 
 import reflex as rx
 
+from compymac_rx.components.layout import data_table, section
 from compymac_rx.state.usage import UsageState
 from compymac_rx.usage.service import RANGES
 
@@ -20,59 +21,65 @@ def _figure(label: str, key: str) -> rx.Component:
     )
 
 
-def _per_day() -> rx.Component:
-    return rx.recharts.composed_chart(
-        rx.recharts.bar(data_key="turns", name="Turns", fill=rx.color("accent", 9)),
-        rx.recharts.bar(data_key="failed", name="Failed turns", fill=rx.color("red", 9)),
-        rx.recharts.bar(data_key="tools", name="Tool runs", fill=rx.color("gray", 8)),
-        rx.recharts.line(data_key="active", name="Active users", stroke=rx.color("green", 9)),
-        rx.recharts.x_axis(data_key="day"),
+def _chart(chart: Any, x_key: str, data: Any, height: int, *series: Any) -> rx.Component:
+    """A recharts chart of `series` over `x_key`, with axes, legend and tooltip."""
+    return chart(
+        *series,
+        rx.recharts.x_axis(data_key=x_key),
         rx.recharts.y_axis(),
         rx.recharts.legend(),
         rx.recharts.graphing_tooltip(),
-        data=UsageState.daily,
+        data=data,
         width="100%",
-        height=260,
+        height=height,
+    )
+
+
+def _per_day() -> rx.Component:
+    return _chart(
+        rx.recharts.composed_chart,
+        "day",
+        UsageState.daily,
+        260,
+        rx.recharts.bar(data_key="turns", name="Turns", fill=rx.color("accent", 9)),
+        rx.recharts.bar(data_key="failed_turns", name="Failed turns", fill=rx.color("red", 9)),
+        rx.recharts.bar(data_key="tool_runs", name="Tool runs", fill=rx.color("gray", 8)),
+        rx.recharts.line(data_key="active_users", name="Active users", stroke=rx.color("green", 9)),
     )
 
 
 def _per_model() -> rx.Component:
-    return rx.recharts.bar_chart(
-        rx.recharts.bar(data_key="prompt", name="Prompt tokens", stack_id="t"),
-        rx.recharts.bar(
-            data_key="completion", name="Completion tokens", stack_id="t", fill=rx.color("iris", 7)
+    tokens = ("prompt_tokens", "Prompt tokens", None), ("completion_tokens", "Completion tokens", 7)
+    return _chart(
+        rx.recharts.bar_chart,
+        "model",
+        UsageState.models,
+        220,
+        *(
+            rx.recharts.bar(
+                data_key=key,
+                name=name,
+                stack_id="t",
+                **({"fill": rx.color("iris", shade)} if shade else {}),
+            )
+            for key, name, shade in tokens
         ),
-        rx.recharts.x_axis(data_key="model"),
-        rx.recharts.y_axis(),
-        rx.recharts.legend(),
-        rx.recharts.graphing_tooltip(),
-        data=UsageState.models,
-        width="100%",
-        height=220,
     )
 
 
 def _table(
     title: str, rows: Any, columns: tuple[tuple[str, str], ...], test_id: str
 ) -> rx.Component:
-    return rx.vstack(
-        rx.heading(title, size="3"),
-        rx.table.root(
-            rx.table.header(
-                rx.table.row(*(rx.table.column_header_cell(label) for label, _ in columns))
+    return section(
+        title,
+        data_table(
+            (label for label, _ in columns),
+            rows,
+            lambda row: rx.table.row(
+                *(rx.table.cell(row[key]) for _, key in columns), data_testid=test_id
             ),
-            rx.table.body(
-                rx.foreach(
-                    rows,
-                    lambda row: rx.table.row(
-                        *(rx.table.cell(row[key]) for _, key in columns), data_testid=test_id
-                    ),
-                )
-            ),
-            width="100%",
         ),
-        width="100%",
-        spacing="2",
+        size="3",
     )
 
 

@@ -20,6 +20,7 @@ from compymac_rx.offload import off_loop
 from compymac_rx.settings import get_settings
 from compymac_rx.state.auth import AuthState
 from compymac_rx.state.guard import signed_in
+from compymac_rx.state.notes import FormNote
 from compymac_rx.state.payloads import Id
 from compymac_rx.state.views import relative_time
 
@@ -64,17 +65,16 @@ def message(error: AuthError) -> str:
     return template.format(min=get_settings().password_min_length, wait=error.retry_after)
 
 
-def _text(form: dict[str, Any], name: str) -> str:
+def form_text(form: dict[str, Any], name: str) -> str:
+    """A text field of a submitted form ("" when missing or not text)."""
     value = form.get(name, "")
     return value if isinstance(value, str) else ""
 
 
-class AccountState(AuthState):
+class AccountState(FormNote, AuthState):
     signins: rx.Field[list[dict[str, str]]] = rx.field(default_factory=list)
     events: rx.Field[list[dict[str, str]]] = rx.field(default_factory=list)
     has_password: bool = False
-    result: str = ""
-    result_ok: bool = True
 
     def _token(self) -> str | None:
         return token_from_cookie_header(self.router.headers.cookie)
@@ -83,15 +83,13 @@ class AccountState(AuthState):
         view = await off_loop(account_view, user_id, self._token())
         self.signins, self.events = view.signins, view.events
 
-    def _say(self, text: str, ok: bool) -> list[EventSpec]:
-        self.result, self.result_ok = text, ok
-        # Password fields never keep a value after a submit, whatever happened.
-        return [rx.set_value(name, "") for name in PASSWORD_FIELDS]
+    def _secret_fields(self) -> tuple[str, ...]:
+        return PASSWORD_FIELDS
 
     @rx.event
     @signed_in
     async def load(self, user: CurrentUser) -> None:
-        self.result = ""
+        self.note = ""
         self.has_password = get_identity_provider().uses_password_form
         await self._refresh(user.id)
 
@@ -99,7 +97,7 @@ class AccountState(AuthState):
     @signed_in
     async def end_signin(self, user: CurrentUser, signin_id: Id) -> None:
         ended = await off_loop(selfservice.end_signin, user.id, signin_id)
-        self.result, self.result_ok = ("Signed out there." if ended else "Already ended."), True
+        self.note, self.note_ok = ("Signed out there." if ended else "Already ended."), True
         await self._refresh(user.id)
 
     @rx.event
@@ -107,7 +105,7 @@ class AccountState(AuthState):
     async def end_others(self, user: CurrentUser) -> None:
         token = self._token() or ""
         count = await off_loop(selfservice.end_other_signins, user.id, current_token=token)
-        self.result, self.result_ok = f"Signed out of {count} other session(s).", True
+        self.note, self.note_ok = f"Signed out of {count} other session(s).", True
         await self._refresh(user.id)
 
     @rx.event
@@ -118,8 +116,8 @@ class AccountState(AuthState):
                 selfservice.change_password,
                 user.id,
                 current_token=self._token() or "",
-                current_password=_text(form, "current_password"),
-                new_password=_text(form, "new_password"),
+                current_password=form_text(form, "current_password"),
+                new_password=form_text(form, "new_password"),
             )
         except AuthError as error:
             return self._say(message(error), False)
@@ -131,7 +129,7 @@ class AccountState(AuthState):
     async def delete_account(self, user: CurrentUser, form: dict[str, Any]) -> list[EventSpec]:
         try:
             await off_loop(
-                selfservice.delete_account, user.id, password=_text(form, "delete_password")
+                selfservice.delete_account, user.id, password=form_text(form, "delete_password")
             )
         except AuthError as error:
             return self._say(message(error), False)

@@ -12,6 +12,7 @@ from compymac_rx.files import service as files
 from compymac_rx.offload import off_loop
 from compymac_rx.settings import get_settings
 from compymac_rx.state.auth import AuthState
+from compymac_rx.state.confirm import ConfirmDelete
 from compymac_rx.state.guard import signed_in
 from compymac_rx.state.payloads import WorkspacePath
 
@@ -32,7 +33,7 @@ def _view(entry: files.FileEntry) -> FileView:
     return FileView(entry.path, entry.name, entry.is_dir, size, f"{entry.depth * 14}px")
 
 
-class FilesState(AuthState):
+class FilesState(ConfirmDelete, AuthState):
     panel_open: bool = False
     entries: rx.Field[list[FileView]] = rx.field(default_factory=list)
     selected: str = ""
@@ -42,7 +43,6 @@ class FilesState(AuthState):
     preview_url: str = ""
     download_url: str = ""
     notice: str = ""
-    confirm_delete: str = ""
     _session_id: str = ""
 
     @rx.var
@@ -83,22 +83,15 @@ class FilesState(AuthState):
 
     @rx.event
     def ask_delete(self, path: WorkspacePath) -> None:
-        self.confirm_delete = path
+        self._ask_delete(path)
 
-    @rx.event
-    def cancel_delete(self) -> None:
-        self.confirm_delete = ""
-
-    @rx.event
-    @signed_in
-    async def delete(self, user: CurrentUser) -> None:
+    async def _delete(self, user: CurrentUser, target: str) -> None:
         try:
-            await off_loop(files.delete_path, user.id, self._session_id, self.confirm_delete)
+            await off_loop(files.delete_path, user.id, self._session_id, target)
         except files.FileError as error:
             self.notice = str(error)
-        if self.selected == self.confirm_delete:
+        if self.selected == target:
             self.selected, self.preview_kind = "", ""
-        self.confirm_delete = ""
         await self._refresh(user.id)
 
     @rx.event
@@ -120,6 +113,6 @@ class FilesState(AuthState):
                 break
         else:
             self.notice = f"Uploaded {', '.join(saved)}." if saved else "Choose a file first."
-        # The selection is cleared by the button itself (components/file_panel.py): a
+        # The selection is cleared by the button itself (components/upload.py): a
         # returned clear_selected_files would run through eval, which the CSP forbids.
         await self._refresh(user.id)

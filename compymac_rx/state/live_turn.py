@@ -46,19 +46,12 @@ class LiveState(AuthState):
     stream_chunk: str = ""
     stream_index: int = 0
     tools: rx.Field[list[MessageView]] = rx.field(default_factory=list)
-    # The slots (one line each: Reflex sends only the vars that changed, so each is its own).
-    recent_0: rx.Field[MessageView] = rx.field(default_factory=_empty)
-    recent_1: rx.Field[MessageView] = rx.field(default_factory=_empty)
-    recent_2: rx.Field[MessageView] = rx.field(default_factory=_empty)
-    recent_3: rx.Field[MessageView] = rx.field(default_factory=_empty)
-    recent_4: rx.Field[MessageView] = rx.field(default_factory=_empty)
-    recent_5: rx.Field[MessageView] = rx.field(default_factory=_empty)
-    recent_6: rx.Field[MessageView] = rx.field(default_factory=_empty)
-    recent_7: rx.Field[MessageView] = rx.field(default_factory=_empty)
-    recent_8: rx.Field[MessageView] = rx.field(default_factory=_empty)
-    recent_9: rx.Field[MessageView] = rx.field(default_factory=_empty)
-    recent_10: rx.Field[MessageView] = rx.field(default_factory=_empty)
-    recent_11: rx.Field[MessageView] = rx.field(default_factory=_empty)
+    # The slots, one var each (Reflex sends only the vars that changed), as many as RECENT_MAX
+    # says: `recent_0` ... `recent_11`, read and set by name (pages/chat.py, `_land`).
+    for _slot in range(RECENT_MAX):
+        __annotations__[f"recent_{_slot}"] = "rx.Field[MessageView]"
+        vars()[f"recent_{_slot}"] = rx.field(default_factory=_empty)
+    del _slot
     # The slot of the oldest message in view, and how many slots hold one.
     recent_head: int = 0
     recent_count: int = 0

@@ -13,19 +13,15 @@ from compymac_rx.accounts.service import AuthError
 from compymac_rx.audit import service as audit
 from compymac_rx.identity.factory import get_identity_provider
 from compymac_rx.offload import off_loop
-from compymac_rx.state.account import message
+from compymac_rx.state.account import form_text, message
 from compymac_rx.state.auth import AuthState
 from compymac_rx.state.guard import signed_in
+from compymac_rx.state.notes import FormNote
 
 CODE_FIELDS = ("totp_code", "disable_password", "disable_code")
 
 
-def _text(form: dict[str, Any], name: str) -> str:
-    value = form.get(name, "")
-    return value if isinstance(value, str) else ""
-
-
-class SecurityState(AuthState):
+class SecurityState(FormNote, AuthState):
     # Local accounts only: an issuer's sign-in has its own second factor and mail.
     local: bool = False
     unverified: bool = False
@@ -36,8 +32,6 @@ class SecurityState(AuthState):
     manual_secret: str = ""
     # Shown once, right after the enrollment is confirmed.
     recovery_codes: list[str] = []
-    note: str = ""
-    note_ok: bool = True
 
     async def _refresh(self, user_id: str) -> None:
         unverified = await off_loop(email_links.needs_verification, user_id)
@@ -45,9 +39,8 @@ class SecurityState(AuthState):
         self.unverified = unverified
         self.two_factor_on, self.recovery_left = status.enabled, status.recovery_codes_left
 
-    def _say(self, text: str, ok: bool) -> list[EventSpec]:
-        self.note, self.note_ok = text, ok
-        return [rx.set_value(name, "") for name in CODE_FIELDS]
+    def _secret_fields(self) -> tuple[str, ...]:
+        return CODE_FIELDS
 
     @rx.event
     @signed_in
@@ -79,7 +72,9 @@ class SecurityState(AuthState):
     @signed_in
     async def confirm_two_factor(self, user: CurrentUser, form: dict[str, Any]) -> list[EventSpec]:
         try:
-            codes = await off_loop(twofactor.confirm_enrollment, user.id, _text(form, "totp_code"))
+            codes = await off_loop(
+                twofactor.confirm_enrollment, user.id, form_text(form, "totp_code")
+            )
         except AuthError as error:
             return self._say(message(error), False)
         self.qr_data_url, self.manual_secret, self.recovery_codes = "", "", codes
@@ -98,8 +93,8 @@ class SecurityState(AuthState):
             await off_loop(
                 twofactor.disable,
                 user.id,
-                password=_text(form, "disable_password"),
-                code=_text(form, "disable_code"),
+                password=form_text(form, "disable_password"),
+                code=form_text(form, "disable_code"),
             )
         except AuthError as error:
             return self._say(message(error), False)

@@ -12,20 +12,19 @@ from compymac_rx.chats.models import SessionPublic
 from compymac_rx.db import utcnow
 from compymac_rx.offload import off_loop
 from compymac_rx.state.auth import AuthState
+from compymac_rx.state.confirm import ConfirmDelete
 from compymac_rx.state.guard import signed_in
 from compymac_rx.state.payloads import Id, ShortText
 from compymac_rx.state.views import SessionItem, session_item
 
 
-class SessionsState(AuthState):
+class SessionsState(ConfirmDelete, AuthState):
     sessions: rx.Field[list[SessionItem]] = rx.field(default_factory=list)
     current_id: str = ""
     show_archived: bool = False
     sidebar_open: bool = False
     rename_id: str = ""
     rename_title: str = ""
-    delete_id: str = ""
-    delete_title: str = ""
     notice: str = ""
 
     def _show(self, rows: list[SessionPublic], current_id: str) -> None:
@@ -98,16 +97,9 @@ class SessionsState(AuthState):
 
     @rx.event
     def ask_delete(self, session_id: Id, title: ShortText) -> None:
-        self.delete_id, self.delete_title = session_id, title
+        self._ask_delete(session_id, title)
 
-    @rx.event
-    def cancel_delete(self) -> None:
-        self.delete_id = ""
-
-    @rx.event
-    @signed_in
-    async def confirm_delete(self, user: CurrentUser) -> EventSpec | None:
-        deleted, self.delete_id = self.delete_id, ""
+    async def _delete(self, user: CurrentUser, deleted: str) -> EventSpec | None:
         try:
             await off_loop(chats.delete_session, user.id, deleted)
         except chats.ChatError as error:

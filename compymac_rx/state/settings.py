@@ -14,6 +14,7 @@ from compymac_rx.keys import service as keys
 from compymac_rx.keys.models import PROVIDER_LABELS
 from compymac_rx.offload import off_loop
 from compymac_rx.state.auth import AuthState
+from compymac_rx.state.confirm import ConfirmDelete
 from compymac_rx.state.guard import signed_in
 from compymac_rx.state.payloads import Choice
 
@@ -49,7 +50,7 @@ def _set_default(user_id: str, choice: str) -> bool:
     return True
 
 
-class SettingsState(AuthState):
+class SettingsState(ConfirmDelete, AuthState):
     # Only provider, label, base URL and hint: the key itself never enters state.
     saved_keys: rx.Field[list[dict[str, str]]] = rx.field(default_factory=list)
     choices: rx.Field[list[list[str]]] = rx.field(default_factory=list)
@@ -58,7 +59,6 @@ class SettingsState(AuthState):
     result: str = ""
     result_ok: bool = True
     saving: bool = False
-    confirm_delete: str = ""
 
     async def _refresh(self, user_id: str) -> None:
         view = await off_loop(_keys_view, user_id)
@@ -71,7 +71,7 @@ class SettingsState(AuthState):
     @rx.event
     @signed_in
     async def load(self, user: CurrentUser) -> None:
-        self.result, self.confirm_delete = "", ""
+        self.result, self.delete_target = "", ""
         await self._refresh(user.id)
 
     @rx.event
@@ -106,18 +106,11 @@ class SettingsState(AuthState):
 
     @rx.event
     def ask_delete(self, provider: Choice) -> None:
-        self.confirm_delete = provider
+        self._ask_delete(provider)
 
-    @rx.event
-    def cancel_delete(self) -> None:
-        self.confirm_delete = ""
-
-    @rx.event
-    @signed_in
-    async def delete(self, user: CurrentUser) -> None:
-        if await off_loop(keys.delete_key, user.id, self.confirm_delete):
+    async def _delete(self, user: CurrentUser, target: str) -> None:
+        if await off_loop(keys.delete_key, user.id, target):
             self.result, self.result_ok = "Key deleted.", True
-        self.confirm_delete = ""
         await self._refresh(user.id)
 
     @rx.event

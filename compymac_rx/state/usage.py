@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import reflex as rx
 
 from compymac_rx.accounts.admins import NotAdmin
@@ -11,6 +13,8 @@ from compymac_rx.state.auth import AuthState
 from compymac_rx.state.guard import signed_in
 from compymac_rx.state.payloads import Choice
 from compymac_rx.usage import service as usage
+
+SUMMARY = ("active_users", "turns", "failed_turns", "tool_runs")
 
 
 def _size(n: int) -> str:
@@ -37,34 +41,11 @@ class UsageState(AuthState):
             board = await off_loop(usage.dashboard, user.id, days=int(self.days))
         except NotAdmin:
             return
-        self.summary = {
-            "active_users": board.active_users,
-            "turns": board.turns,
-            "failed_turns": board.failed_turns,
-            "tool_runs": board.tool_runs,
-        }
-        self.daily = [
-            {
-                "day": d.day,
-                "turns": d.turns,
-                "failed": d.failed_turns,
-                "active": d.active_users,
-                "tools": d.tool_runs,
-            }
-            for d in board.daily
-        ]
-        self.models = [
-            {
-                "model": m.model,
-                "turns": m.turns,
-                "prompt": m.prompt_tokens,
-                "completion": m.completion_tokens,
-            }
-            for m in board.models
-        ]
-        self.top_users = [
-            {"email": u.email, "turns": u.turns, "tokens": u.tokens} for u in board.top_users
-        ]
+        # The charts and tables read the shapes' own field names.
+        self.summary = {name: getattr(board, name) for name in SUMMARY}
+        self.daily = [dataclasses.asdict(d) for d in board.daily]
+        self.models = [dataclasses.asdict(m) for m in board.models]
+        self.top_users = [dataclasses.asdict(u) for u in board.top_users]
         self.storage = [
             {"email": s.email, "messages": s.messages, "size": _size(s.bytes)}
             for s in board.storage

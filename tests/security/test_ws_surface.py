@@ -43,7 +43,7 @@ ALLOWED = {
     },
     "AuditState": {"load", "apply_filters", "next_page", "previous_page"},
     "ChatState": {"load_page", "send", "stop", "load_older", "show_output", "close_output"},
-    "FilesState": {"toggle", "select", "ask_delete", "cancel_delete", "delete", "upload"},
+    "FilesState": {"toggle", "select", "ask_delete", "cancel_delete", "confirm_delete", "upload"},
     "SessionsState": {
         "new_session",
         "toggle_archived_view",
@@ -64,7 +64,7 @@ ALLOWED = {
         "save",
         "ask_delete",
         "cancel_delete",
-        "delete",
+        "confirm_delete",
         "set_default_model",
     },
     "SearchState": {"set_query", "set_include_archived", "clear"},
