@@ -70,6 +70,7 @@ class Turn:
 
 def test_a_reply_before_a_tool_is_stored_first_and_every_step_is_announced() -> None:
     turn = Turn()
+    turn.sink.model = tasks.BUILTIN  # the offline agent: no trace row (see the next tests)
     call = ToolCall("c1", "run_command", {"command": "ls"})
     turn.sink.text_delta("Let me ")
     turn.sink.text_delta("look.")
@@ -86,7 +87,8 @@ def test_a_reply_before_a_tool_is_stored_first_and_every_step_is_announced() -> 
         ("assistant", "One file.", 3),
     ]
     assert turn.events() == [
-        ("delta", "Let me look."),
+        ("delta", "Let me "),  # unbatched here (flush_seconds=0)
+        ("delta", "look."),
         ("message", "Let me look."),
         ("tool_start", None),
         ("tool_end", "a.txt\n"),
