@@ -15,13 +15,14 @@ ENV := . scripts/env.sh
 LINT := (ruff check . && ruff format --check . && lint-imports --no-cache --no-logo)
 TYPECHECK := mypy compymac_rx
 
-.PHONY: help setup run dev test compose-test lint fmt typecheck migrate revision worker claim-sessions clean rotate-keys bench bench-agent
+.PHONY: help setup run dev test test-unit compose-test lint fmt typecheck migrate revision worker claim-sessions clean rotate-keys bench bench-agent
 
 help:
 	@echo "make setup      install system packages, .venv, bun, data/ (idempotent)"
 	echo "make run        migrate, then serve the app on one port (PORT=$(PORT))"
 	echo "make dev        migrate, then \`reflex run\`: development, hot reload, ports PORT/BACKEND_PORT"
 	echo "make test       setup --test, lint, typecheck, pytest (PYTEST_ARGS='...'); COMPOSE_TEST=1 adds compose-test"
+	echo "make test-unit  the quick loop: pytest on SQLite only, no app, browser, Redis or PostgreSQL (PYTEST_ARGS='...')"
 	echo "make compose-test  the docker compose stack built, started and tested (tests/compose)"
 	echo "make lint       ruff check + ruff format --check + lint-imports (layers, no cycles)"
 	echo "make fmt        ruff format + ruff check --fix"
@@ -66,6 +67,13 @@ test:
 	else
 		echo "compose-test: SKIPPED 1 suite (tests/compose): opt-in, run 'make compose-test' or COMPOSE_TEST=1 make test"
 	fi
+
+# The inner loop: no setup, lint or typecheck, and no test that starts a server process (the
+# app, Chromium, Redis, PostgreSQL, Celery workers, Keycloak); database tests on SQLite only.
+# `--unit` is defined in tests/conftest.py, which finds those tests from their fixtures.
+test-unit:
+	$(ENV)
+	pytest -q -ra --unit -p no:cacheprovider $(PYTEST_ARGS)
 
 # The production stack for real (docker-compose.yml + compose.test.yml): installs the Docker
 # engine and Compose v2 when missing, starts dockerd, builds the images (cached between runs),

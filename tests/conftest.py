@@ -38,16 +38,68 @@ DB_TEST_DIRS = (
     "exports",
     "api",
     "usage",
+    "keys",
+    "files",
 )
 PG_TEMPLATE = "compymac_template"
 _db_names = itertools.count(1)
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+# `--unit` (make test-unit) leaves out whatever needs a server process: these folders, any
+# test whose fixtures start one (found from the fixture closure, so a new test that asks for
+# the app, a browser, Redis or PostgreSQL is left out without a list to keep up to date; `app`
+# is tests/security/test_ws_surface.py's own app), and the PostgreSQL or Redis case of a
+# parametrised test (those fixtures are fetched by getfixturevalue, outside the closure).
+UNIT_SKIPPED_DIRS = ("e2e", "integration", "dev", "compose", "bench")
+SERVER_FIXTURES = frozenset(
+    {
+        "app",
+        "app_server",
+        "browser",
+        "playwright",
+        "postgres",
+        "redis",
+        "redis_server_session",
+        "start_worker",
+    }
+)
+SERVER_PARAMS = ("postgresql", "redis")
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--sqlite-only",
+        action="store_true",
+        help="database tests on SQLite only: no PostgreSQL server is started",
+    )
+    parser.addoption(
+        "--unit",
+        action="store_true",
+        help="the quick loop (make test-unit): --sqlite-only, and no test that starts a server",
+    )
+
+
+def needs_a_server(item: pytest.Item) -> bool:
+    parts = Path(str(item.path)).relative_to(ROOT / "tests").parts
+    if len(parts) > 1 and parts[0] in UNIT_SKIPPED_DIRS:
+        return True
+    if not SERVER_FIXTURES.isdisjoint(getattr(item, "fixturenames", ())):
+        return True
+    callspec = getattr(item, "callspec", None)
+    params = callspec.params.values() if callspec is not None else ()
+    return any(isinstance(value, str) and value in SERVER_PARAMS for value in params)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """asyncio tests first, the rest in their order. The session's sync Playwright keeps an
     event loop running on the main thread once it starts, and an asyncio test cannot run its
     own loop beside it. (Moving the browser tests instead would start apps from this checkout
     while the shared e2e app serves pages: each build rewrites the one `.web` frontend.)"""
+    if config.getoption("unit"):
+        left_out = [item for item in items if needs_a_server(item)]
+        if left_out:
+            config.hook.pytest_deselected(items=left_out)
+            items[:] = [item for item in items if not needs_a_server(item)]
     items.sort(key=lambda item: not inspect.iscoroutinefunction(getattr(item, "function", None)))
 
 
@@ -56,8 +108,12 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "db_backend" not in metafunc.fixturenames:
         return
     parts = Path(str(metafunc.definition.path)).relative_to(ROOT / "tests").parts
-    if len(parts) > 1 and parts[0] in DB_TEST_DIRS:
-        metafunc.parametrize("db_backend", ["sqlite", "postgresql"], indirect=True)
+    both = metafunc.definition.get_closest_marker("both_databases") is not None
+    if both or (len(parts) > 1 and parts[0] in DB_TEST_DIRS):
+        backends = ["sqlite"]
+        if not (metafunc.config.getoption("sqlite_only") or metafunc.config.getoption("unit")):
+            backends.append("postgresql")
+        metafunc.parametrize("db_backend", backends, indirect=True)
 
 
 @pytest.fixture

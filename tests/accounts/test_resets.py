@@ -100,6 +100,9 @@ def test_a_disabled_account_gets_no_link(mail: KeptMail) -> None:
     accounts.set_user_flags(user.id, is_active=False)
     resets.request_reset("off@example.com")
     assert mail.links() == []
+    # The control: the same request for an active account does send one.
+    resets.request_reset("admin@example.com")
+    assert len(mail.links()) == 1
 
 
 def test_two_racing_uses_of_one_link_let_exactly_one_win(mail: KeptMail) -> None:

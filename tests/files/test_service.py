@@ -45,7 +45,7 @@ def test_tree_preview_and_download(owned: tuple[str, str, Path]) -> None:
 
 
 def test_everything_refuses_another_users_session(owned: tuple[str, str, Path]) -> None:
-    _owner, session_id, workspace = owned
+    owner, session_id, workspace = owned
     (workspace / "secret.txt").write_text("mine")
     stranger = make_user()
     for attempt in (
@@ -58,6 +58,11 @@ def test_everything_refuses_another_users_session(owned: tuple[str, str, Path]) 
         with pytest.raises(files.FileError, match="not yours"):
             attempt()
     assert (workspace / "secret.txt").read_text() == "mine"
+    # The control: the owner's same calls reach the file and change the workspace.
+    assert [e.path for e in files.list_tree(owner, session_id)] == ["secret.txt"]
+    assert files.preview(owner, session_id, "secret.txt").text == "mine"
+    files.delete_path(owner, session_id, "secret.txt")
+    assert not (workspace / "secret.txt").exists()
 
 
 def test_paths_cannot_leave_the_workspace(owned: tuple[str, str, Path], tmp_path: Path) -> None:

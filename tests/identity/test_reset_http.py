@@ -57,3 +57,6 @@ def test_cross_site_posts_are_refused(client: TestClient, monkeypatch: pytest.Mo
     answer = client.post(routes.AUTH_FORGOT, data={"email": "victim@example.com"}, headers=evil)
     assert "error=origin" in answer.headers["location"]
     assert mail.links() == []
+    # The control: the same request from the app's own origin does send the link.
+    client.post(routes.AUTH_FORGOT, data={"email": "victim@example.com"}, headers=ORIGIN)
+    assert len(mail.links()) == 1

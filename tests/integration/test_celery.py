@@ -15,17 +15,23 @@ from compymac_rx.jobs.models import Job
 from tests.factories import make_user, wait_for_job
 from tests.integration.checks import assert_events_gapless, assert_turn_intact
 from tests.integration.conftest import StartWorker
+from tests.waiting import stays_true, wait_until
+
+
+def job_status(job_id: str) -> str | None:
+    with session_scope() as db:
+        job = db.get(Job, job_id)
+        return None if job is None else job.status
 
 
 def wait_status(job_id: str, status: str, timeout: float = 20) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        with session_scope() as db:
-            job = db.get(Job, job_id)
-            if job is not None and job.status == status:
-                return
-        time.sleep(0.05)
-    raise AssertionError(f"job {job_id} never reached {status}")
+    wait_until(lambda: job_status(job_id) == status, timeout=timeout, what=f"{job_id} {status}")
+
+
+def told_its_place(job_id: str) -> bool:
+    """A worker tried the job and put it back in line (it publishes the queue position)."""
+    events = get_bus().replay(job_id, after_seq=-1)
+    return any(e.payload.get("status") == "queued" and "position" in e.payload for e in events)
 
 
 def test_a_turn_runs_on_a_worker(start_worker: StartWorker) -> None:
@@ -50,14 +56,14 @@ def test_a_user_runs_at_most_the_limit_and_waiting_turns_show_their_place(
     sessions = [chats.create_session(user.id) for _ in range(3)]
     jobs = [chats.send_message(user.id, s.id, "help") for s in sessions]
     most_running = 0
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        with session_scope() as db:
-            statuses = [db.get(Job, j).status for j in jobs]  # type: ignore[union-attr]
+
+    def all_done() -> bool:
+        nonlocal most_running
+        statuses = [job_status(j) for j in jobs]
         most_running = max(most_running, statuses.count("running"))
-        if all(s == "done" for s in statuses):
-            break
-        time.sleep(0.02)
+        return all(s == "done" for s in statuses)
+
+    wait_until(all_done, timeout=60, what="all three turns done")
     assert most_running == 1
     for job_id in jobs:
         assert_turn_intact(job_id)
@@ -77,14 +83,20 @@ def test_stop_ends_a_running_turn_and_a_waiting_one(start_worker: StartWorker) -
     running = chats.send_message(user.id, first.id, "help")
     wait_status(running, "running")
     waiting = chats.send_message(user.id, second.id, "help")
-    time.sleep(0.5)
-    assert chats.get_job(user.id, waiting).status == "queued"  # type: ignore[union-attr]
+    # Not a guess at how long a worker takes: it tried the turn and refused it (limit 1).
+    wait_until(lambda: told_its_place(waiting), timeout=20, what="the worker refused it")
+    assert job_status(waiting) == "queued"
     assert chats.stop_turn(user.id, second.id)
     assert wait_for_job(user.id, waiting).status == "cancelled"
     assert chats.stop_turn(user.id, first.id)
     assert wait_for_job(user.id, running, timeout=30).status == "cancelled"
-    time.sleep(1.5)  # the revoked waiting turn must not start later on
-    assert chats.get_job(user.id, waiting).status == "cancelled"  # type: ignore[union-attr]
+    # Imported here, not at the top: importing celery_app builds the Celery app from the
+    # settings of that moment (a broker URL before the fixtures set one).
+    from compymac_rx.jobs.celery_app import WAIT_COUNTDOWN
+
+    # The revoked waiting turn must not start later on: watched over one and a half of the
+    # worker's retry intervals for a refused turn, so a retry that was already due comes by.
+    stays_true(lambda: job_status(waiting) == "cancelled", seconds=WAIT_COUNTDOWN * 1.5)
 
 
 def test_a_turn_over_the_time_limit_fails_clearly(start_worker: StartWorker) -> None:

@@ -55,6 +55,9 @@ def test_a_live_job_is_left_alone_and_a_second_claim_is_refused() -> None:
     _, job_id = stuck_job(attempts=1, silent_for=1)
     assert reap_stale_jobs(resubmit=lambda _: None) == []
     assert run_job(job_id) == Claim.BUSY  # its worker is alive: no second run
+    # The control: beside it, a job silent for longer is reaped, and only that one.
+    _, silent = stuck_job(attempts=1)
+    assert reap_stale_jobs(resubmit=lambda _: None) == [silent]
 
 
 def test_a_redelivered_job_resumes_after_its_stored_steps() -> None:

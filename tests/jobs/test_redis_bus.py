@@ -13,14 +13,16 @@ from typing import Any, TypeVar
 
 import pytest
 import redis as redis_client
+import redis.asyncio as redis_async
 
 from compymac_rx.chats import service as chats
 from compymac_rx.jobs.bus import BusUnavailable
 from compymac_rx.jobs.events import JobEvent
-from compymac_rx.jobs.redis_bus import RedisEventBus, seq_key, stream_key
+from compymac_rx.jobs.redis_bus import CHANNEL, RedisEventBus, seq_key, stream_key
 from tests.factories import make_user, wait_for_job
 from tests.integration.checks import finished_events
 from tests.services import Redis
+from tests.waiting import await_until
 
 
 def event(seq: int, kind: str = "delta", job_id: str = "j1", **payload: object) -> JobEvent:
@@ -59,11 +61,23 @@ def test_sequence_numbers_go_on_across_publishers_and_restarts(redis: Redis) -> 
     assert redis_client.Redis.from_url(redis.url).ttl(seq_key("j1")) > 0
 
 
-async def _collect(bus: RedisEventBus, out: list[JobEvent], ready: threading.Event) -> None:
+async def subscribers(url: str) -> int:
+    client = redis_async.Redis.from_url(url)
+    try:
+        [(_channel, count)] = await client.pubsub_numsub(CHANNEL)
+        return int(count)
+    finally:
+        await client.aclose()
+
+
+async def _collect(
+    bus: RedisEventBus, url: str, out: list[JobEvent], ready: threading.Event
+) -> None:
     """Appends live events to `out` until one with seq 4 arrives."""
     stream = bus.subscribe()
     task = asyncio.ensure_future(stream.__anext__())
-    await asyncio.sleep(0.3)  # the SUBSCRIBE is on the wire
+    # The server has the SUBSCRIBE: an event published from now on reaches the stream.
+    await await_until(lambda: subscribers(url), timeout=10, what="the bus subscribed")
     ready.set()
     out.append(await asyncio.wait_for(task, 10))
     while out[-1].seq != 4:
@@ -75,7 +89,7 @@ def test_a_subscriber_gets_live_events_also_after_a_redis_restart(redis: Redis) 
     bus = RedisEventBus(redis.url, replay_seconds=60)
     ready = threading.Event()
     got: list[JobEvent] = []
-    listener = threading.Thread(target=lambda: asyncio.run(_collect(bus, got, ready)))
+    listener = threading.Thread(target=lambda: asyncio.run(_collect(bus, redis.url, got, ready)))
     listener.start()
     assert ready.wait(10)
     bus.publish(event(1))

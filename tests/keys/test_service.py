@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import logging
-import sqlite3
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 
-from compymac_rx import crypto
+from compymac_rx import crypto, db
 from compymac_rx.agent.types import ModelError
 from compymac_rx.keys import service as keys
 from compymac_rx.ops import rotate
@@ -31,8 +31,15 @@ def providers_point_at_the_fake(fake_openai: FakeOpenAI, monkeypatch: pytest.Mon
 
 
 def db_dump(data_dir: Path) -> str:
-    with sqlite3.connect(data_dir / "compymac.db") as connection:
-        return "\n".join(connection.iterdump())
+    """Every row of every table, as text, on either database (`data_dir` for the call sites:
+    it is where the SQLite file lives; PostgreSQL is read through the app's engine)."""
+    engine = db.get_engine()
+    with engine.connect() as connection:
+        return "\n".join(
+            f"{table}: {tuple(row)}"
+            for table in sa.inspect(connection).get_table_names()
+            for row in connection.execute(sa.text(f'SELECT * FROM "{table}"'))
+        )
 
 
 def test_save_validates_and_keeps_only_a_hint(fake_openai: FakeOpenAI, data_dir: Path) -> None:
@@ -86,6 +93,10 @@ def test_keys_are_per_user() -> None:
     assert keys.list_keys(bob.id) == []
     assert keys.key_for_job(bob.id, "openai") is None
     assert not keys.delete_key(bob.id, "openai")
+    # The control: the key is there for its owner, and hers to delete.
+    alices = keys.key_for_job(alice.id, "openai")
+    assert alices is not None and alices.api_key == PLANTED
+    assert keys.delete_key(alice.id, "openai")
 
 
 def test_rotation_re_encrypts_everything(

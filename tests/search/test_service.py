@@ -128,6 +128,8 @@ def test_other_users_content_never_appears() -> None:
     ]
     assert search.search(bob.id, "secret") == []
     assert search.search(make_user().id, "armadillo") == []
+    # The control: the words bob cannot find are in the index, for their owner.
+    assert len(search.search(alice.id, "secret")) == 1
 
 
 def test_snippet_is_plain_text_around_the_match() -> None:

@@ -34,6 +34,7 @@ from compymac_rx.settings import get_settings
 from compymac_rx.workspaces import workspace_size
 from tests.conftest import clear_caches
 from tests.factories import make_user, signed_in_token
+from tests.waiting import wait_until
 
 # The race runs at least MIN_SECONDS, then until every operation has both succeeded and met a
 # swapped symlink (a loaded machine needs longer), at most MAX_SECONDS.
@@ -185,9 +186,11 @@ def test_swapping_symlinks_never_leads_the_app_outside(
     def swap() -> None:
         swapper["result"] = run_command(workspace, f"python3 swap.py {MAX_SECONDS}", LIMITS)
 
+    unswapped = (workspace / "d1").lstat().st_ino
     swap_thread = threading.Thread(target=swap)
     swap_thread.start()
-    time.sleep(0.5)  # bwrap is up and swapping
+    # bwrap is up and swapping: d1 names the other inode now and then (an exchange is atomic).
+    wait_until(lambda: (workspace / "d1").lstat().st_ino != unswapped, timeout=20, interval=0.005)
 
     hammer = Hammer()
     toolbox = Toolbox(workspace, LIMITS, file_read_limit=10_000)
