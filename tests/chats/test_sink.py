@@ -10,6 +10,7 @@ import pytest
 from compymac_rx.agent.types import ModelUsage, ToolCall, ToolResult
 from compymac_rx.chats import repository as chats_repository
 from compymac_rx.chats import service as chats
+from compymac_rx.chats import sink
 from compymac_rx.chats.sink import JobSink
 from compymac_rx.db import session_scope, utcnow
 from compymac_rx.jobs import repository
@@ -168,7 +169,7 @@ def test_a_resumed_turn_numbers_its_steps_after_the_stored_ones() -> None:
 
 
 def test_cancelled_reads_the_flag_and_the_time_limit(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(tasks, "CANCEL_POLL_SECONDS", 0.0)
+    monkeypatch.setattr(sink, "CANCEL_POLL_SECONDS", 0.0)
     turn = Turn()
     assert not turn.sink.cancelled()  # the control: a running turn goes on
     with session_scope() as db:
