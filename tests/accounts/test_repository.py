@@ -22,14 +22,15 @@ def add_token(user_id: str, token_hash: str, purpose: str, ttl: timedelta = HOUR
         token = OneTimeToken(
             token_hash=token_hash, user_id=user_id, purpose=purpose, expires_at=utcnow() + ttl
         )
-        repository.add_one_time_token(db, token=token)
+        repository.add(db, row=token)
 
 
 def use_token(token_hash: str, purpose: str) -> str | None:
     with session_scope() as db:
-        return repository.use_one_time_token(
-            db, token_hash=token_hash, purpose=purpose, now=utcnow()
+        row = repository.use_once(
+            db, OneTimeToken, now=utcnow(), token_hash=token_hash, purpose=purpose
         )
+        return None if row is None else row.user_id
 
 
 def test_a_one_time_token_works_once_for_its_purpose_only() -> None:
@@ -39,8 +40,8 @@ def test_a_one_time_token_works_once_for_its_purpose_only() -> None:
     assert use_token("a" * 64, "verify_email") == user.id
     assert use_token("a" * 64, "verify_email") is None
     with session_scope() as db:
-        found = repository.find_usable_one_time_token(
-            db, token_hash="a" * 64, purpose="verify_email", now=utcnow()
+        found = repository.find_usable(
+            db, OneTimeToken, now=utcnow(), token_hash="a" * 64, purpose="verify_email"
         )
     assert found is None
 
@@ -59,7 +60,9 @@ def test_forgetting_one_time_tokens_touches_one_user_and_purpose() -> None:
     add_token(alice.id, "e" * 64, "verify_email")
     add_token(bob.id, "f" * 64, "magic_link")
     with session_scope() as db:
-        repository.forget_one_time_tokens(db, user_id=alice.id, purpose="magic_link", now=utcnow())
+        repository.forget_unused(
+            db, OneTimeToken, now=utcnow(), user_id=alice.id, purpose="magic_link"
+        )
     assert use_token("d" * 64, "magic_link") is None
     assert use_token("e" * 64, "verify_email") == alice.id
     assert use_token("f" * 64, "magic_link") == bob.id
@@ -86,12 +89,13 @@ def test_a_recovery_code_works_once_and_only_for_its_owner() -> None:
 def add_reset(user_id: str, token_hash: str, ttl: timedelta = HOUR) -> None:
     with session_scope() as db:
         reset = PasswordReset(token_hash=token_hash, user_id=user_id, expires_at=utcnow() + ttl)
-        repository.add_password_reset(db, reset=reset)
+        repository.add(db, row=reset)
 
 
 def use_reset(token_hash: str) -> str | None:
     with session_scope() as db:
-        return repository.use_password_reset(db, token_hash=token_hash, now=utcnow())
+        row = repository.use_once(db, PasswordReset, now=utcnow(), token_hash=token_hash)
+        return None if row is None else row.user_id
 
 
 def test_a_password_reset_works_once_and_not_after_expiry() -> None:
@@ -108,7 +112,7 @@ def test_forgetting_resets_ends_the_users_other_links_only() -> None:
     add_reset(alice.id, "3" * 64)
     add_reset(bob.id, "4" * 64)
     with session_scope() as db:
-        repository.forget_user_resets(db, user_id=alice.id, now=utcnow())
+        repository.forget_unused(db, PasswordReset, now=utcnow(), user_id=alice.id)
     assert use_reset("3" * 64) is None
     assert use_reset("4" * 64) == bob.id
 
@@ -118,13 +122,13 @@ def test_an_invite_is_used_once_and_not_after_expiry() -> None:
     with session_scope() as db:
         for token_hash, ttl in (("i" * 64, HOUR), ("j" * 64, -timedelta(seconds=1))):
             invite = Invite(token_hash=token_hash, created_by=admin.id, expires_at=utcnow() + ttl)
-            repository.add_invite(db, invite=invite)
+            repository.add(db, row=invite)
     with session_scope() as db:
-        assert repository.use_invite(db, token_hash="j" * 64, now=utcnow()) is None
-        used = repository.use_invite(db, token_hash="i" * 64, now=utcnow())
+        assert repository.use_once(db, Invite, now=utcnow(), token_hash="j" * 64) is None
+        used = repository.use_once(db, Invite, now=utcnow(), token_hash="i" * 64)
         assert used is not None and used.created_by == admin.id
     with session_scope() as db:
-        assert repository.use_invite(db, token_hash="i" * 64, now=utcnow()) is None
+        assert repository.use_once(db, Invite, now=utcnow(), token_hash="i" * 64) is None
 
 
 def test_a_totp_step_is_taken_once_and_never_an_older_one() -> None:
@@ -173,12 +177,12 @@ def add_flow(state_hash: str, ttl: timedelta = HOUR) -> None:
         state_hash=state_hash, nonce="n", code_verifier_enc="v", expires_at=utcnow() + ttl
     )
     with session_scope() as db:
-        repository.add_oidc_flow(db, flow=flow)
+        repository.add(db, row=flow)
 
 
 def consume_flow(state_hash: str) -> bool:
     with session_scope() as db:
-        return repository.consume_oidc_flow(db, state_hash=state_hash, now=utcnow()) is not None
+        return repository.use_once(db, OidcFlow, now=utcnow(), state_hash=state_hash) is not None
 
 
 def test_an_oidc_flow_is_consumed_once_and_not_after_expiry() -> None:
