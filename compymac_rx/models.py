@@ -17,7 +17,7 @@ from compymac_rx.chats.models import AgentSession, Message
 from compymac_rx.jobs.models import Job
 from compymac_rx.keys.models import ApiKey, ModelPreference
 from compymac_rx.tokens.models import AccessToken
-from compymac_rx.usage.models import StorageTotal
+from compymac_rx.usage.models import ModelDayUsage, StorageTotal, UserDayUsage
 
 __all__ = [
     "AccessToken",
@@ -30,6 +30,7 @@ __all__ = [
     "Invite",
     "Job",
     "Message",
+    "ModelDayUsage",
     "ModelPreference",
     "OidcFlow",
     "OneTimeToken",
@@ -38,4 +39,5 @@ __all__ = [
     "StorageTotal",
     "UsedToken",
     "User",
+    "UserDayUsage",
 ]

@@ -1,53 +1,47 @@
 """The dashboard's queries: each one GROUP BY in the database, never rows into Python.
 
-Turns, failures, tool runs and tokens come from `jobs` (one row per turn; the index on
-created_at, covering the columns summed on PostgreSQL, serves the range); storage from
-`storage_totals`, which triggers on `messages` keep. Admin views only: the service checks the
-role.
+Turns, failures, tool runs and tokens come from the per-day rollups `usage_user_days` and
+`usage_model_days` (kept exact by triggers on `jobs`, migration 0011): a range reads at most
+users x days rows, however many turns it holds. Storage comes from `storage_totals`, which
+triggers on `messages` keep. Admin views only: the service checks the role.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
-from sqlalchemy import case, func, select
+from sqlalchemy import func, select
 from sqlmodel import Session, col
 
 from compymac_rx.accounts.models import User
-from compymac_rx.jobs.models import Job, JobStatus
-from compymac_rx.usage.models import DayUsage, ModelUsage, StorageTotal, UserStorage, UserUsage
+from compymac_rx.usage.models import (
+    DayUsage,
+    ModelDayUsage,
+    ModelUsage,
+    StorageTotal,
+    UserDayUsage,
+    UserStorage,
+    UserUsage,
+)
 
-
-def _failed() -> Any:
-    return func.sum(case((col(Job.status) == JobStatus.FAILED.value, 1), else_=0))
+# Rows whose turns were all deleted stay at zero; they count for nothing.
+_USER_DAYS = (col(UserDayUsage.turns) > 0,)
 
 
 def daily(session: Session, *, since: datetime) -> list[DayUsage]:
-    # Per (day, user) first, then per day: counting the users of a day is then a count of
-    # rows, two hash aggregates instead of a COUNT(DISTINCT) that sorts every turn.
-    day = func.date(col(Job.created_at)).label("day")  # SQLite: text; PostgreSQL: a date
-    per_user = (
-        select(
-            day,
-            func.count().label("turns"),
-            _failed().label("failed"),
-            func.sum(col(Job.tool_runs)).label("tools"),
-        )
-        .where(col(Job.created_at) >= since)
-        .group_by(day, col(Job.user_id))
-        .subquery()
-    )
+    """Per UTC day from `since` (a midnight): one rollup row per active user and day, so the
+    day's active users are its row count."""
     rows = session.execute(
         select(
-            per_user.c.day,
-            func.sum(per_user.c.turns),
-            func.sum(per_user.c.failed),
+            col(UserDayUsage.day),
+            func.sum(col(UserDayUsage.turns)),
+            func.sum(col(UserDayUsage.failed)),
             func.count(),
-            func.sum(per_user.c.tools),
+            func.sum(col(UserDayUsage.tool_runs)),
         )
-        .group_by(per_user.c.day)
-        .order_by(per_user.c.day)
+        .where(col(UserDayUsage.day) >= since.date(), *_USER_DAYS)
+        .group_by(col(UserDayUsage.day))
+        .order_by(col(UserDayUsage.day))
     ).all()
     return [DayUsage(str(d), int(t), int(f or 0), int(a), int(r or 0)) for d, t, f, a, r in rows]
 
@@ -55,32 +49,35 @@ def daily(session: Session, *, since: datetime) -> list[DayUsage]:
 def active_users(session: Session, *, since: datetime) -> int:
     """Distinct users with a turn in the range (the per-day counts cannot be added up)."""
     users = (
-        select(col(Job.user_id))
-        .where(col(Job.created_at) >= since)
-        .group_by(col(Job.user_id))
+        select(col(UserDayUsage.user_id))
+        .where(col(UserDayUsage.day) >= since.date(), *_USER_DAYS)
+        .group_by(col(UserDayUsage.user_id))
         .subquery()
     )
     return int(session.execute(select(func.count()).select_from(users)).scalar_one())
 
 
 def by_model(session: Session, *, since: datetime) -> list[ModelUsage]:
-    prompt, completion = func.sum(col(Job.prompt_tokens)), func.sum(col(Job.completion_tokens))
+    m = ModelDayUsage
+    prompt, completion = func.sum(col(m.prompt_tokens)), func.sum(col(m.completion_tokens))
     rows = session.execute(
-        select(col(Job.model), func.count(), prompt, completion)
-        .where(col(Job.created_at) >= since)
-        .group_by(col(Job.model))
-        .order_by((prompt + completion).desc(), col(Job.model))
+        select(col(m.model), func.sum(col(m.turns)), prompt, completion)
+        .where(col(m.day) >= since.date(), col(m.turns) > 0)
+        .group_by(col(m.model))
+        .order_by((prompt + completion).desc(), col(m.model))
     ).all()
     return [ModelUsage(m or "(unknown)", int(t), int(p or 0), int(c or 0)) for m, t, p, c in rows]
 
 
 def top_users(session: Session, *, since: datetime, limit: int) -> list[UserUsage]:
-    tokens = func.sum(col(Job.prompt_tokens) + col(Job.completion_tokens))
+    u = UserDayUsage
+    turns = func.sum(col(u.turns))
+    tokens = func.sum(col(u.prompt_tokens) + col(u.completion_tokens))
     per_user = (
-        select(col(Job.user_id), func.count().label("turns"), tokens.label("tokens"))
-        .where(col(Job.created_at) >= since)
-        .group_by(col(Job.user_id))
-        .order_by(tokens.desc(), func.count().desc())
+        select(col(u.user_id), turns.label("turns"), tokens.label("tokens"))
+        .where(col(u.day) >= since.date(), *_USER_DAYS)
+        .group_by(col(u.user_id))
+        .order_by(tokens.desc(), turns.desc())
         .limit(limit)
         .subquery()
     )
