@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 import time
+from datetime import datetime
 
 import pyotp
 from playwright.sync_api import Browser, Page, expect
@@ -122,6 +123,7 @@ def test_totp_is_enrolled_and_then_asked_for_at_every_sign_in(
     page.get_by_role("link", name="Unable to scan?").click()
     secret = re.sub(r"\s", "", page.locator("#kc-totp-secret-key").inner_text())
     totp = pyotp.TOTP(secret)
+    enrolled_step = totp.timecode(datetime.now())
     page.locator("#totp").fill(totp.now())
     page.locator("#userLabel").fill("phone")
     page.locator("#saveTOTPBtn").click()
@@ -132,14 +134,16 @@ def test_totp_is_enrolled_and_then_asked_for_at_every_sign_in(
     sign_out(page)
     open_keycloak_form(page, keycloak_app)
     submit_credentials(page, email, USER_PASSWORD)
-    # Keycloak refuses a code twice; the next period's code is inside its look-around window.
-    next_code = totp.at(time.time() + totp.interval)
-    wrong = f"{(int(next_code) + 500_000) % 1_000_000:06d}"
+    # Keycloak refuses a code it accepted once: the sign-in waits for the next time step.
+    while totp.timecode(datetime.now()) == enrolled_step:
+        page.wait_for_timeout(250)
+    code = totp.now()
+    wrong = f"{(int(code) + 500_000) % 1_000_000:06d}"
     assert wrong not in {totp.at(time.time() + k * totp.interval) for k in (-1, 0, 1)}
     page.locator("#otp").fill(wrong)
     page.locator("#kc-login").click()
     expect(page.get_by_text("Invalid authenticator code.")).to_be_visible(timeout=TIMEOUT)
-    page.locator("#otp").fill(next_code)
+    page.locator("#otp").fill(code)
     page.locator("#kc-login").click()
     expect_signed_in(page, email)
     context.close()
