@@ -17,7 +17,7 @@ from compymac_rx.chats.models import AgentSession, Message
 from compymac_rx.jobs.models import Job
 from compymac_rx.keys.models import ApiKey, ModelPreference
 from compymac_rx.tokens.models import AccessToken
-from compymac_rx.usage.models import ModelDayUsage, StorageTotal, UserDayUsage
+from compymac_rx.usage.models import DayTotal, ModelDayUsage, StorageTotal, UserDayUsage
 
 __all__ = [
     "AccessToken",
@@ -26,6 +26,7 @@ __all__ = [
     "ApiKey",
     "AuditEvent",
     "AuthSession",
+    "DayTotal",
     "Identity",
     "Invite",
     "Job",

@@ -1,8 +1,9 @@
-"""usage rollup: turns per (day, user) and per (day, model), kept by triggers on jobs
+"""usage rollup: turns per day, per (day, user) and per (day, model), kept by triggers on jobs
 
 The admin usage dashboard summed every turn of the range from `jobs` (90 days over 250,000
-turns: ~1.9 s at p95 on PostgreSQL). `usage_user_days` and `usage_model_days` hold the same
-sums per UTC day, so a range is at most users x days rows. Triggers on `jobs` keep them exact:
+turns: ~1.9 s at p95 on PostgreSQL). `usage_days`, `usage_user_days` and `usage_model_days`
+hold the same sums per UTC day, so a range is at most users x days rows (and a day's active
+users are its count of (day, user) rows). Triggers on `jobs` keep them exact:
 an insert adds the row's turn, a delete takes it away, and an update of a counted column (the
 final status, model and usage are written when a turn finishes) takes the old values away and
 adds the new ones. Heartbeat and attempt updates touch no counted column and fire nothing.
@@ -29,7 +30,7 @@ COUNTED = "status, model, prompt_tokens, completion_tokens, tool_runs, created_a
 
 
 def _add(day: str, failed: str) -> str:
-    """The two upserts adding one job row (NEW) to both tables."""
+    """The upserts adding one job row (NEW) to the three tables."""
     day_of, failed_of = day.format(row="NEW"), failed.format(row="NEW")
     users = (
         "INSERT INTO usage_user_days (day, user_id, turns, failed, tool_runs, prompt_tokens,"
@@ -48,13 +49,22 @@ def _add(day: str, failed: str) -> str:
         " prompt_tokens = usage_model_days.prompt_tokens + excluded.prompt_tokens,"
         " completion_tokens = usage_model_days.completion_tokens + excluded.completion_tokens"
     )
-    return f"{users}; {models}"
+    days = (
+        "INSERT INTO usage_days (day, turns, failed, tool_runs)"
+        f" VALUES ({day_of}, 1, {failed_of}, NEW.tool_runs)"
+        " ON CONFLICT (day) DO UPDATE SET turns = usage_days.turns + 1,"
+        " failed = usage_days.failed + excluded.failed,"
+        " tool_runs = usage_days.tool_runs + excluded.tool_runs"
+    )
+    return f"{users}; {models}; {days}"
 
 
 def _remove(day: str, failed: str) -> str:
-    """Two updates taking one job row (OLD) away. Updates, not upserts: the rows exist (the
-    insert made them), except when a user's deletion already removed them by cascade, and
-    then there is nothing to take away (an upsert would re-create them for a deleted user)."""
+    """Updates taking one job row (OLD) away. Updates, not upserts: the rows exist (the
+    insert made them), except when a user's deletion already removed theirs by cascade, and
+    then there is nothing to take away (an upsert would re-create them for a deleted user).
+    A (day, user) or (day, model) row left with no turn goes: a day's active users are then
+    its row count, read from the primary key alone."""
     day_of, failed_of = day.format(row="OLD"), failed.format(row="OLD")
     users = (
         f"UPDATE usage_user_days SET turns = turns - 1, failed = failed - {failed_of},"
@@ -69,7 +79,17 @@ def _remove(day: str, failed: str) -> str:
         " completion_tokens = completion_tokens - OLD.completion_tokens"
         f" WHERE day = {day_of} AND model = OLD.model"
     )
-    return f"{users}; {models}"
+    days = (
+        f"UPDATE usage_days SET turns = turns - 1, failed = failed - {failed_of},"
+        f" tool_runs = tool_runs - OLD.tool_runs WHERE day = {day_of}"
+    )
+    empty_users = (
+        f"DELETE FROM usage_user_days WHERE day = {day_of} AND user_id = OLD.user_id AND turns = 0"
+    )
+    empty_models = (
+        f"DELETE FROM usage_model_days WHERE day = {day_of} AND model = OLD.model AND turns = 0"
+    )
+    return f"{users}; {models}; {days}; {empty_users}; {empty_models}"
 
 
 def _fill(day: str, failed: str) -> list[str]:
@@ -79,6 +99,9 @@ def _fill(day: str, failed: str) -> list[str]:
         f" completion_tokens) SELECT {day_of}, user_id, count(*), sum({failed_of}),"
         " sum(tool_runs), sum(prompt_tokens), sum(completion_tokens) FROM jobs"
         f" GROUP BY {day_of}, user_id",
+        "INSERT INTO usage_days (day, turns, failed, tool_runs)"
+        f" SELECT {day_of}, count(*), sum({failed_of}), sum(tool_runs) FROM jobs"
+        f" GROUP BY {day_of}",
         "INSERT INTO usage_model_days (day, model, turns, prompt_tokens, completion_tokens)"
         f" SELECT {day_of}, model, count(*), sum(prompt_tokens), sum(completion_tokens)"
         f" FROM jobs GROUP BY {day_of}, model",
@@ -155,6 +178,12 @@ def upgrade() -> None:
         *(_count(n) for n in ("turns", "prompt_tokens", "completion_tokens")),
         sa.PrimaryKeyConstraint("day", "model"),
     )
+    op.create_table(
+        "usage_days",
+        sa.Column("day", sa.Date(), nullable=False),
+        *(_count(n) for n in ("turns", "failed", "tool_runs")),
+        sa.PrimaryKeyConstraint("day"),
+    )
     sqlite = op.get_bind().dialect.name == "sqlite"
     for statement in _sqlite_up() if sqlite else _postgres_up():
         op.execute(statement)
@@ -164,5 +193,6 @@ def downgrade() -> None:
     sqlite = op.get_bind().dialect.name == "sqlite"
     for statement in SQLITE_DOWN if sqlite else POSTGRES_DOWN:
         op.execute(statement)
+    op.drop_table("usage_days")
     op.drop_table("usage_model_days")
     op.drop_table("usage_user_days")

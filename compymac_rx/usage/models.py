@@ -27,9 +27,22 @@ def _count() -> int:
     return Field(default=0, sa_column=Column(BigInteger, nullable=False))  # type: ignore[no-any-return]
 
 
+class DayTotal(SQLModel, table=True):
+    """Turns, failures and tool runs per UTC day, kept by triggers on `jobs` (migration
+    0011). Not tied to users: a deleted user's turns leave it with their rows."""
+
+    __tablename__ = "usage_days"
+
+    day: date = Field(primary_key=True)
+    turns: int = _count()
+    failed: int = _count()
+    tool_runs: int = _count()
+
+
 class UserDayUsage(SQLModel, table=True):
     """Turns per (UTC day, user), kept by triggers on `jobs` (migration 0011): a 90-day range
-    is at most users x 90 rows, however many turns they hold."""
+    is at most users x 90 rows, however many turns they hold. A row exists only while it
+    counts a turn, so a day's active users are its number of rows."""
 
     __tablename__ = "usage_user_days"
 

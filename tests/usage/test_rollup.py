@@ -22,6 +22,8 @@ from tests.factories import make_user
 
 ROOT = Path(__file__).resolve().parents[2]
 MODELS = ("builtin", "gpt-a", "gpt-b")
+# Per (day, user), per (day, model), per day; rows as strings (dates, counts).
+Rollups = tuple[set[tuple[str, ...]], set[tuple[str, ...]], set[tuple[str, ...]]]
 
 
 def utc_day(column: Any) -> Any:
@@ -31,7 +33,7 @@ def utc_day(column: Any) -> Any:
     return sa.cast(sa.func.timezone("UTC", column), sa.Date)
 
 
-def raw() -> tuple[set[tuple[str, ...]], set[tuple[str, ...]]]:
+def raw() -> Rollups:
     """Per (day, user) and per (day, model), summed from every turn."""
     jobs = Job.__table__  # type: ignore[attr-defined]
     day = utc_day(jobs.c.created_at)
@@ -57,24 +59,29 @@ def raw() -> tuple[set[tuple[str, ...]], set[tuple[str, ...]]]:
                 sa.func.sum(jobs.c.completion_tokens),
             ).group_by(day, jobs.c.model)
         ).all()
-    return _strings(users), _strings(models)
+        days = c.execute(
+            sa.select(day, sa.func.count(), failed, sa.func.sum(jobs.c.tool_runs)).group_by(day)
+        ).all()
+    return _strings(users), _strings(models), _strings(days)
 
 
-def rolled_up() -> tuple[set[tuple[str, ...]], set[tuple[str, ...]]]:
+def rolled_up() -> Rollups:
     with get_engine().connect() as c:
         users = c.execute(
             sa.text(
                 "SELECT day, user_id, turns, failed, tool_runs, prompt_tokens,"
-                " completion_tokens FROM usage_user_days WHERE turns > 0"
+                " completion_tokens FROM usage_user_days"
             )
         ).all()
         models = c.execute(
             sa.text(
-                "SELECT day, model, turns, prompt_tokens, completion_tokens"
-                " FROM usage_model_days WHERE turns > 0"
+                "SELECT day, model, turns, prompt_tokens, completion_tokens FROM usage_model_days"
             )
         ).all()
-    return _strings(users), _strings(models)
+        days = c.execute(
+            sa.text("SELECT day, turns, failed, tool_runs FROM usage_days WHERE turns > 0")
+        ).all()
+    return _strings(users), _strings(models), _strings(days)
 
 
 def _strings(rows: Any) -> set[tuple[str, ...]]:
@@ -171,5 +178,5 @@ def test_the_migration_fills_the_rollups_from_existing_turns(data_dir: Path) -> 
     seed(people, random.Random(5), 200)
     command.upgrade(config, "head")
     get_engine().dispose()
-    users, models = rolled_up()
-    assert len(users) > 3 and (users, models) == raw()
+    rollups = rolled_up()
+    assert len(rollups[0]) > 3 and rollups == raw()
