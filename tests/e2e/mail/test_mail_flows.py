@@ -60,6 +60,12 @@ def test_sign_in_by_mailed_link_works_once(browser: Browser, mail_app: MailApp) 
     create_verified(page, mail_app, email)
     page.get_by_role("link", name="Email me a sign-in link").click()
     page.wait_for_url(re.compile(r"/magic-link"), timeout=TIMEOUT)
+    # A client-side navigation: the URL changes before the new page replaces the sign-in
+    # page, whose own "Email" field would take the fill and vanish with it (the empty form
+    # then never submits). Fill only once the magic-link page is there.
+    expect(page.get_by_role("button", name="Email me a sign-in link")).to_be_visible(
+        timeout=TIMEOUT
+    )
     before = mail_app.smtp.count()
     page.get_by_label("Email").fill(email)
     page.get_by_role("button", name="Email me a sign-in link").click()
