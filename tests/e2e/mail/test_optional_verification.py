@@ -10,7 +10,7 @@ import pytest
 from playwright.sync_api import Browser, expect
 
 from tests.e2e.conftest import free_port, run_app
-from tests.e2e.helpers import PASSWORD, TIMEOUT, expect_signed_in, unique_email
+from tests.e2e.helpers import PASSWORD, TIMEOUT, expect_signed_in, react_owns, unique_email
 from tests.e2e.mail.conftest import MailApp
 from tests.e2e.mail.steps import notice
 from tests.mail import SmtpCapture
@@ -45,6 +45,7 @@ def test_the_banner_stays_until_the_mailed_link_is_followed(
     context = browser.new_context()
     page = context.new_page()
     page.goto(f"{optional_app.url}/signup")
+    react_owns(page, "email")
     page.get_by_label("Email").fill(email)
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Create account").click()
