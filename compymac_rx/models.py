@@ -17,7 +17,7 @@ from compymac_rx.chats.models import AgentSession, Message
 from compymac_rx.jobs.models import Job
 from compymac_rx.keys.models import ApiKey, ModelPreference
 from compymac_rx.tokens.models import AccessToken
-from compymac_rx.usage.models import StorageTotal
+from compymac_rx.usage.models import DayTotal, ModelDayUsage, StorageTotal, UserDayUsage
 
 __all__ = [
     "AccessToken",
@@ -26,10 +26,12 @@ __all__ = [
     "ApiKey",
     "AuditEvent",
     "AuthSession",
+    "DayTotal",
     "Identity",
     "Invite",
     "Job",
     "Message",
+    "ModelDayUsage",
     "ModelPreference",
     "OidcFlow",
     "OneTimeToken",
@@ -38,4 +40,5 @@ __all__ = [
     "StorageTotal",
     "UsedToken",
     "User",
+    "UserDayUsage",
 ]

@@ -19,11 +19,11 @@ RUNTIME_NAMES = {"REFLEX_REDIS_URL", "REFLEX_API_URL", "REFLEX_LOG_JSON", "GRANI
 # Only docker-compose.yml reads these (interpolation), to configure the service images.
 COMPOSE_NAMES = {"POSTGRES_USER", "POSTGRES_PASSWORD", "POSTGRES_DB", "REDIS_PASSWORD"}
 # Passed to Keycloak for keycloak/realm.json.
-BROKERS = ("GOOGLE", "GITHUB")
+BROKERS = ("GOOGLE", "GITHUB", "MICROSOFT", "APPLE")
 COMPOSE_NAMES |= {
     f"{b}_{part}" for b in BROKERS for part in ("IDP_ENABLED", "CLIENT_ID", "CLIENT_SECRET")
 }
-COMPOSE_NAMES |= {"KEYCLOAK_ACCESS_TOKEN_LIFESPAN"}
+COMPOSE_NAMES |= {"MICROSOFT_TENANT_ID", "KEYCLOAK_ACCESS_TOKEN_LIFESPAN"}
 COMPOSE_NAMES |= {
     f"SMTP_{part}"
     for part in ("HOST", "PORT", "FROM", "AUTH", "USER", "PASSWORD", "STARTTLS", "SSL")

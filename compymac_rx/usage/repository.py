@@ -1,7 +1,8 @@
 """The dashboard's queries: each one GROUP BY in the database, never rows into Python.
 
-Turns, failures, tool runs and tokens come from `jobs` (one row per turn; the index on
-created_at, covering the columns summed on PostgreSQL, serves the range); storage from
+Turns, failures, tool runs and tokens come from the per-day rollups `usage_days`,
+`usage_user_days` and `usage_model_days` (kept exact by triggers on `jobs`, migration 0011): a
+range reads at most users x days rows, however many turns it holds. Storage comes from
 `storage_totals`, which triggers on `messages` keep. Admin views only: the service checks the
 role.
 """
@@ -9,87 +10,85 @@ role.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
-from sqlalchemy import case, func, select
+from sqlalchemy import func, select
 from sqlmodel import Session, col
 
 from compymac_rx.accounts.models import User
-from compymac_rx.jobs.models import Job, JobStatus
-from compymac_rx.usage.models import DayUsage, ModelUsage, StorageTotal, UserStorage, UserUsage
-
-
-def _failed() -> Any:
-    return func.sum(case((col(Job.status) == JobStatus.FAILED.value, 1), else_=0))
+from compymac_rx.usage.models import (
+    DayTotal,
+    DayUsage,
+    ModelDayUsage,
+    ModelUsage,
+    StorageTotal,
+    UserDayUsage,
+    UserStorage,
+    UserUsage,
+)
 
 
 def daily(session: Session, *, since: datetime) -> list[DayUsage]:
-    # Per (day, user) first, then per day: counting the users of a day is then a count of
-    # rows, two hash aggregates instead of a COUNT(DISTINCT) that sorts every turn.
-    day = func.date(col(Job.created_at)).label("day")  # SQLite: text; PostgreSQL: a date
-    per_user = (
-        select(
-            day,
-            func.count().label("turns"),
-            _failed().label("failed"),
-            func.sum(col(Job.tool_runs)).label("tools"),
-        )
-        .where(col(Job.created_at) >= since)
-        .group_by(day, col(Job.user_id))
+    """Per UTC day from `since` (a midnight): the day's totals, and its active users counted
+    from the (day, user) rows (only rows with a turn exist: the primary key answers)."""
+    active = (
+        select(col(UserDayUsage.day), func.count().label("active"))
+        .where(col(UserDayUsage.day) >= since.date())
+        .group_by(col(UserDayUsage.day))
         .subquery()
     )
     rows = session.execute(
         select(
-            per_user.c.day,
-            func.sum(per_user.c.turns),
-            func.sum(per_user.c.failed),
-            func.count(),
-            func.sum(per_user.c.tools),
+            col(DayTotal.day),
+            col(DayTotal.turns),
+            col(DayTotal.failed),
+            func.coalesce(active.c.active, 0),
+            col(DayTotal.tool_runs),
         )
-        .group_by(per_user.c.day)
-        .order_by(per_user.c.day)
+        .outerjoin(active, active.c.day == col(DayTotal.day))
+        .where(col(DayTotal.day) >= since.date(), col(DayTotal.turns) > 0)
+        .order_by(col(DayTotal.day))
     ).all()
-    return [DayUsage(str(d), int(t), int(f or 0), int(a), int(r or 0)) for d, t, f, a, r in rows]
+    return [DayUsage(str(d), int(t), int(f), int(a), int(r)) for d, t, f, a, r in rows]
 
 
-def active_users(session: Session, *, since: datetime) -> int:
-    """Distinct users with a turn in the range (the per-day counts cannot be added up)."""
-    users = (
-        select(col(Job.user_id))
-        .where(col(Job.created_at) >= since)
-        .group_by(col(Job.user_id))
-        .subquery()
-    )
-    return int(session.execute(select(func.count()).select_from(users)).scalar_one())
-
-
-def by_model(session: Session, *, since: datetime) -> list[ModelUsage]:
-    prompt, completion = func.sum(col(Job.prompt_tokens)), func.sum(col(Job.completion_tokens))
-    rows = session.execute(
-        select(col(Job.model), func.count(), prompt, completion)
-        .where(col(Job.created_at) >= since)
-        .group_by(col(Job.model))
-        .order_by((prompt + completion).desc(), col(Job.model))
-    ).all()
-    return [ModelUsage(m or "(unknown)", int(t), int(p or 0), int(c or 0)) for m, t, p, c in rows]
-
-
-def top_users(session: Session, *, since: datetime, limit: int) -> list[UserUsage]:
-    tokens = func.sum(col(Job.prompt_tokens) + col(Job.completion_tokens))
+def people(session: Session, *, since: datetime, limit: int) -> tuple[int, list[UserUsage]]:
+    """Distinct users with a turn in the range, and the `limit` who used the most tokens:
+    one pass over the range's (day, user) rows (the count is a window over the groups)."""
+    u = UserDayUsage
+    turns = func.sum(col(u.turns))
+    tokens = func.sum(col(u.prompt_tokens) + col(u.completion_tokens))
     per_user = (
-        select(col(Job.user_id), func.count().label("turns"), tokens.label("tokens"))
-        .where(col(Job.created_at) >= since)
-        .group_by(col(Job.user_id))
-        .order_by(tokens.desc(), func.count().desc())
+        select(
+            col(u.user_id),
+            turns.label("turns"),
+            tokens.label("tokens"),
+            func.count().over().label("active"),
+        )
+        .where(col(u.day) >= since.date())
+        .group_by(col(u.user_id))
+        .order_by(tokens.desc(), turns.desc())
         .limit(limit)
         .subquery()
     )
     rows = session.execute(
-        select(col(User.email), per_user.c.turns, per_user.c.tokens)
+        select(col(User.email), per_user.c.turns, per_user.c.tokens, per_user.c.active)
         .join(per_user, per_user.c.user_id == col(User.id))
         .order_by(per_user.c.tokens.desc(), per_user.c.turns.desc())
     ).all()
-    return [UserUsage(e, int(t), int(k or 0)) for e, t, k in rows]
+    active = int(rows[0][3]) if rows else 0
+    return active, [UserUsage(e, int(t), int(k or 0)) for e, t, k, _ in rows]
+
+
+def by_model(session: Session, *, since: datetime) -> list[ModelUsage]:
+    m = ModelDayUsage
+    prompt, completion = func.sum(col(m.prompt_tokens)), func.sum(col(m.completion_tokens))
+    rows = session.execute(
+        select(col(m.model), func.sum(col(m.turns)), prompt, completion)
+        .where(col(m.day) >= since.date())
+        .group_by(col(m.model))
+        .order_by((prompt + completion).desc(), col(m.model))
+    ).all()
+    return [ModelUsage(m or "(unknown)", int(t), int(p or 0), int(c or 0)) for m, t, p, c in rows]
 
 
 def storage(session: Session, *, limit: int) -> list[UserStorage]:

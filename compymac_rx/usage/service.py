@@ -23,15 +23,16 @@ def dashboard(actor_id: str, *, days: int) -> Dashboard:
     since = (now - timedelta(days=days - 1)).replace(hour=0, minute=0, second=0, microsecond=0)
     with session_scope() as db:
         daily = repository.daily(db, since=since)
+        active, top_users = repository.people(db, since=since, limit=TOP)
         return Dashboard(
             days=days,
-            active_users=repository.active_users(db, since=since),
+            active_users=active,
             # Sums of the per-day rows: no second pass over the range.
             turns=sum(d.turns for d in daily),
             failed_turns=sum(d.failed_turns for d in daily),
             tool_runs=sum(d.tool_runs for d in daily),
             daily=daily,
             models=repository.by_model(db, since=since),
-            top_users=repository.top_users(db, since=since, limit=TOP),
+            top_users=top_users,
             storage=repository.storage(db, limit=TOP),
         )

@@ -46,7 +46,20 @@ def sign_in_through_keycloak(
     expect_signed_in(page, email)
 
 
+def react_owns(page: Page, element_id: str) -> None:
+    """Wait until React has taken over the prerendered element `element_id` (hydrated or
+    rendered it anew: it then carries React's fiber key). A field filled before that can be
+    replaced by React's own, empty, and the form then never submits."""
+    page.wait_for_function(
+        """id => { const el = document.getElementById(id);
+            return !!el && Object.keys(el).some(k => k.startsWith('__reactFiber')); }""",
+        arg=element_id,
+        timeout=TIMEOUT,
+    )
+
+
 def sign_in(page: Page, email: str) -> None:
+    react_owns(page, "email")
     page.get_by_label("Email").fill(email)
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Sign in").click()

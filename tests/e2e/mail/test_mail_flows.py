@@ -9,7 +9,14 @@ import time
 import pyotp
 from playwright.sync_api import Browser, expect
 
-from tests.e2e.helpers import PASSWORD, TIMEOUT, expect_signed_in, sign_in, unique_email
+from tests.e2e.helpers import (
+    PASSWORD,
+    TIMEOUT,
+    expect_signed_in,
+    react_owns,
+    sign_in,
+    unique_email,
+)
 from tests.e2e.mail.conftest import MailApp
 from tests.e2e.mail.steps import create_verified, notice
 
@@ -21,6 +28,8 @@ def test_required_verification_blocks_sign_in_until_the_mailed_link_is_opened(
     context = browser.new_context()
     page = context.new_page()
     page.goto(f"{mail_app.url}/signup")
+    # The prerendered form is on screen before React owns it; a fill before then can be lost.
+    react_owns(page, "email")
     page.get_by_label("Email").fill(email)
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Create account").click()
@@ -32,6 +41,7 @@ def test_required_verification_blocks_sign_in_until_the_mailed_link_is_opened(
         "Confirm your email address first", timeout=TIMEOUT
     )
     before = mail_app.smtp.count()
+    react_owns(page, "resend_email")
     page.get_by_label("Your email").fill(email)
     page.get_by_role("button", name="Send the confirmation link again").click()
     notice(page, "a link to confirm it is on its way")
@@ -60,6 +70,12 @@ def test_sign_in_by_mailed_link_works_once(browser: Browser, mail_app: MailApp) 
     create_verified(page, mail_app, email)
     page.get_by_role("link", name="Email me a sign-in link").click()
     page.wait_for_url(re.compile(r"/magic-link"), timeout=TIMEOUT)
+    # A client-side navigation: the URL changes before the new page replaces the sign-in
+    # page, whose own "Email" field would take the fill and vanish with it (the empty form
+    # then never submits). Fill only once the magic-link page is there.
+    expect(page.get_by_role("button", name="Email me a sign-in link")).to_be_visible(
+        timeout=TIMEOUT
+    )
     before = mail_app.smtp.count()
     page.get_by_label("Email").fill(email)
     page.get_by_role("button", name="Email me a sign-in link").click()
