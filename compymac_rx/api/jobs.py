@@ -19,8 +19,8 @@ from compymac_rx.api.auth import Reader
 from compymac_rx.api.problems import not_found
 from compymac_rx.api.schemas import JobOut
 from compymac_rx.chats import service as chats
-from compymac_rx.jobs.bus import BusUnavailable, get_bus
-from compymac_rx.jobs.events import TERMINAL_STATUSES
+from compymac_rx.jobs.bus import get_bus
+from compymac_rx.jobs.events import TERMINAL_STATUSES, BusUnavailable
 from compymac_rx.offload import off_loop
 
 router = APIRouter(prefix="/jobs", tags=["jobs"])

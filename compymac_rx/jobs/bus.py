@@ -13,10 +13,6 @@ from compymac_rx.jobs.events import JobEvent
 from compymac_rx.settings import get_settings
 
 
-class BusUnavailable(Exception):
-    """The bus could not be reached: what it holds is unknown, which is not the same as none."""
-
-
 class EventBus(Protocol):
     def next_seq(self, job_id: str, *, at_least: int, count: int = 1) -> int:
         """The first of the job's next `count` event numbers, never below `at_least`: they go

@@ -40,3 +40,7 @@ class JobEvent:
         """A published batch (a JSON array of events), or a single event."""
         data = json.loads(raw)
         return [cls(**item) for item in (data if isinstance(data, list) else [data])]
+
+
+class BusUnavailable(Exception):
+    """The bus could not be reached: what it holds is unknown, which is not the same as none."""

@@ -19,8 +19,7 @@ from typing import Any, TypeVar
 import redis
 import redis.asyncio as aredis
 
-from compymac_rx.jobs.bus import BusUnavailable
-from compymac_rx.jobs.events import JobEvent
+from compymac_rx.jobs.events import BusUnavailable, JobEvent
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")

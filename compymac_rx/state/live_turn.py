@@ -12,8 +12,8 @@ import logging
 
 import reflex as rx
 
-from compymac_rx.jobs.bus import BusUnavailable, get_bus
-from compymac_rx.jobs.events import JobEvent
+from compymac_rx.jobs.bus import get_bus
+from compymac_rx.jobs.events import BusUnavailable, JobEvent
 from compymac_rx.state.auth import AuthState
 from compymac_rx.state.fold import LiveTurn, Outcome, Ring, fold
 from compymac_rx.state.live import hub

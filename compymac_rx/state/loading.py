@@ -8,8 +8,8 @@ import logging
 from compymac_rx.chats import service as chats
 from compymac_rx.chats.models import MessagePublic, SessionPublic
 from compymac_rx.files import service as files
-from compymac_rx.jobs.bus import BusUnavailable, get_bus
-from compymac_rx.jobs.events import JobEvent
+from compymac_rx.jobs.bus import get_bus
+from compymac_rx.jobs.events import BusUnavailable, JobEvent
 from compymac_rx.jobs.models import JobPublic
 from compymac_rx.keys import choice as model_choice
 from compymac_rx.settings import get_settings

@@ -16,8 +16,7 @@ import redis as redis_client
 import redis.asyncio as redis_async
 
 from compymac_rx.chats import service as chats
-from compymac_rx.jobs.bus import BusUnavailable
-from compymac_rx.jobs.events import JobEvent
+from compymac_rx.jobs.events import BusUnavailable, JobEvent
 from compymac_rx.jobs.redis_bus import CHANNEL, RedisEventBus, seq_key, stream_key
 from tests.factories import make_user, wait_for_job
 from tests.integration.checks import finished_events
