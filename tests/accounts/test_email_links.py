@@ -57,11 +57,15 @@ def actions(name: str) -> list[AuditEvent]:
 # --- EMAIL_VERIFICATION ---
 
 
-def test_off_sends_nothing_and_signs_in(mail: KeptMail) -> None:
+def test_off_sends_nothing_and_signs_in(mail: KeptMail, monkeypatch: pytest.MonkeyPatch) -> None:
     user, token = signed_in_token("plain@example.com")
     assert accounts.resolve_user(token) is not None
     assert mail.links() == []
     assert not email_links.needs_verification(user.id)
+    # Positive control: the same sign-up with verification on mails a link.
+    use_settings(monkeypatch, EMAIL_VERIFICATION="optional")
+    signed_in_token("checked@example.com")
+    assert len(mail.links()) == 1
 
 
 def test_required_blocks_sign_in_until_the_single_use_link_is_opened(

@@ -100,6 +100,7 @@ def test_repeated_failures_are_throttled_per_ip(monkeypatch: pytest.MonkeyPatch)
 def test_sign_out_revokes_the_session() -> None:
     make_user("bye@example.com")
     token = accounts.sign_in("bye@example.com", PASSWORD)
+    assert accounts.resolve_user(token) is not None  # positive control: live before
     accounts.sign_out(token)
     assert accounts.resolve_user(token) is None
 
@@ -107,6 +108,7 @@ def test_sign_out_revokes_the_session() -> None:
 def test_an_expired_session_resolves_to_nobody() -> None:
     make_user("old@example.com")
     token = accounts.sign_in("old@example.com", PASSWORD)
+    assert accounts.resolve_user(token) is not None  # positive control: live before
     with session_scope() as db:
         for row in db.exec(select(AuthSession)).all():
             row.expires_at = utcnow() - timedelta(seconds=1)
@@ -118,3 +120,5 @@ def test_unknown_or_missing_tokens_resolve_to_nobody() -> None:
     assert accounts.resolve_user(None) is None
     assert accounts.resolve_user("") is None
     assert accounts.resolve_user("not-a-token") is None
+    make_user("known@example.com")  # positive control: a real token resolves
+    assert accounts.resolve_user(accounts.sign_in("known@example.com", PASSWORD)) is not None

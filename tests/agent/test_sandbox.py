@@ -94,6 +94,9 @@ def test_other_workspaces_and_host_files_are_invisible(tmp_path: Path, workspace
     result = run_command(workspace, f"cat {other}/secret.txt /etc/shadow", limits())
     assert "TOP-SECRET-42" not in result.output
     assert result.output.count("No such file or directory") == 2
+    # Positive control: the same secret inside this workspace is read and shown.
+    (workspace / "mine.txt").write_text("TOP-SECRET-42")
+    assert "TOP-SECRET-42" in run_command(workspace, "cat mine.txt", limits()).output
     listing = run_command(workspace, "ls -A /workspace/..; ls -A /etc", limits()).output.split()
     assert "other-session" not in listing
     assert "root" not in listing

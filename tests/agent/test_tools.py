@@ -158,6 +158,9 @@ def test_paths_cannot_escape(toolbox: Toolbox, workspace: Path, outside: Path) -
         assert message in result.output
         assert "TOP-SECRET" not in result.output
     assert not (outside.parent / "evil.txt").exists()
+    # Positive control: the same text inside the workspace is read.
+    (workspace / "inside.txt").write_text(outside.read_text())
+    assert "TOP-SECRET" in call(toolbox, "read_file", path="inside.txt").output
 
 
 def test_symlinks_cannot_lead_out(toolbox: Toolbox, workspace: Path, outside: Path) -> None:
@@ -169,6 +172,8 @@ def test_symlinks_cannot_lead_out(toolbox: Toolbox, workspace: Path, outside: Pa
     assert "symbolic link" in read.output
     assert "TOP-SECRET" not in read.output
     assert not call(toolbox, "list_files", path="dir-link").ok
+    (workspace / "copy.txt").write_text(outside.read_text())  # positive control: a plain file
+    assert "TOP-SECRET" in call(toolbox, "read_file", path="copy.txt").output
     for path in ["secret-link", "dir-link/secret.txt", "new-link", "dir-link/sub/x.txt"]:
         written = call(toolbox, "write_file", path=path, content="overwritten")
         assert not written.ok

@@ -69,6 +69,10 @@ def test_every_id_taking_endpoint_is_404_for_another_user(
     assert session is not None and not session.archived and session.title != "sample"
     assert [e.path for e in files.list_tree(alice_id, session_id)] == ["notes.txt"]
     assert len(chats.load_messages(alice_id, session_id)) == 3
+    # Positive control: the same ids with the owner's token are answered.
+    with client(api_url, make_token(alice_id)) as c:
+        assert c.get(f"/sessions/{session_id}").status_code == 200
+        assert c.get(f"/sessions/{session_id}/files/notes.txt").content == b"alice's secret"
 
 
 def test_every_endpoint_refuses_bad_tokens(api_url: str, alice_data: dict[str, str]) -> None:

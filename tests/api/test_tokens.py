@@ -64,6 +64,7 @@ def test_revoked_expired_and_unknown_tokens_fail() -> None:
     assert tokens.list_tokens(alice.id)[0].revoked and tokens.list_tokens(bob.id) == []
 
     _, other = tokens.create_token(alice.id, "b", days=30, scopes=["read"])
+    assert tokens.authenticate(other) is not None  # positive control: valid until expired
     expire(other)
     assert tokens.authenticate(other) is None
     assert tokens.authenticate("cmx_" + "x" * 43) is None

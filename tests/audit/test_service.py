@@ -220,6 +220,9 @@ def test_the_user_sees_only_their_own_events_and_the_admin_filters_and_pages(
         admin.id, audit_log.AuditFilter(since=utcnow() + timedelta(minutes=1))
     )
     assert later == []
+    # Positive control: the same filter a minute back finds every event.
+    since = audit_log.AuditFilter(since=utcnow() - timedelta(minutes=1))
+    assert len(audit_log.events_for_admin(admin.id, since)) == 5
     monkeypatch.setattr(audit, "PAGE_SIZE", 2)
     pages = [
         audit_log.events_for_admin(admin.id, audit_log.AuditFilter(), page=n) for n in range(4)

@@ -133,7 +133,9 @@ def test_deleting_a_session_takes_its_messages_and_jobs(owned: Owned) -> None:
     args = {"user_id": owned.owner, "session_id": owned.session_id}
     with session_scope() as db:
         job_id = jobs.insert_job(db, now=utcnow(), **args)
-    with session_scope() as db:
+    with session_scope() as db:  # positive control: there is something to take
+        assert repository.count_messages(db, **args) == 2
+        assert jobs.get_job(db, user_id=owned.owner, job_id=job_id) is not None
         assert repository.delete_session(db, **args)
     with session_scope() as db:
         assert repository.count_messages(db, **args) == 0

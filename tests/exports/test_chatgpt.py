@@ -67,3 +67,6 @@ def test_a_list_of_something_else_is_refused() -> None:
     with pytest.raises(ImportFailed, match="no conversation"):
         importer.import_file(bob.id, "x.json", b"[]")
     assert chats.list_sessions(bob.id) == []
+    # Positive control: a real conversations.json through the same importer is stored.
+    importer.import_file(bob.id, "conversations.json", json.dumps(CONVERSATIONS).encode())
+    assert [s.title for s in chats.list_sessions(bob.id)] == ["Regex help"]

@@ -88,6 +88,9 @@ def test_exports_are_owner_only() -> None:
     with pytest.raises(chats.NotFound):
         exports.session_markdown(bob.id, session_id)
     assert exports.plan_account_export(bob.id).session_ids == []
+    # Positive control: the owner, asking the same way, gets the session.
+    assert json.loads(exports.session_json(alice.id, session_id))["session"]["id"] == session_id
+    assert exports.plan_account_export(alice.id).session_ids == [session_id]
 
 
 def test_an_export_over_the_limit_is_refused_before_it_starts(
@@ -163,6 +166,9 @@ def test_a_bad_file_is_refused_with_a_reason_and_stores_nothing(
         importer.import_file(bob.id, name, data)
     assert _count(bob.id) == 0
     assert not list((data_dir / "workspaces").glob(f"{bob.id}/*"))
+    # Positive control: a good file through the same importer is stored and counted.
+    importer.import_file(bob.id, "good.json", _valid_session_json())
+    assert _count(bob.id) == 1
 
 
 def test_a_failure_midway_rolls_back_every_session_of_the_file(
@@ -186,3 +192,6 @@ def test_a_failure_midway_rolls_back_every_session_of_the_file(
         importer.import_file(bob.id, "account.zip", data)
     assert _count(bob.id) == 0
     assert not list((data_dir / "workspaces").glob(f"{bob.id}/*"))
+    # Positive control: the same file without the failure imports both sessions.
+    monkeypatch.setattr(importer.repository, "insert_message", real)
+    assert len(importer.import_file(bob.id, "account.zip", data)) == 2 and _count(bob.id) == 2

@@ -76,6 +76,10 @@ def test_an_admin_deletes_a_user_with_the_same_cascade_as_self_deletion(data_dir
     root = get_settings().workspaces_root
     folder = workspaces.create_workspace(workspaces.workspace_path(root, user.id, "abc"))
     (folder / "notes.txt").write_text("mine")
+    # Positive control: the rows the deletion must remove are there before it.
+    assert accounts.resolve_user(token) is not None
+    for model in (AuthSession, AgentSession, Message, Job, AccessToken):
+        assert count(model, user.id) > 0, model
 
     LocalDirectory().delete_user(admin, user.id)
 

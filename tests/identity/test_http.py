@@ -47,6 +47,9 @@ def test_bad_credentials_go_back_to_sign_in_with_a_generic_error(client: TestCli
     assert response.status_code == 303
     assert response.headers["location"] == "/signin?next=%2Fs%2Fx1&error=invalid"
     assert "set-cookie" not in response.headers
+    # Positive control: the right password through the same route sets the cookie.
+    good = {"email": "who@example.com", "password": PASSWORD}
+    assert "set-cookie" in client.post(routes.AUTH_LOGIN, data=good, headers=ORIGIN).headers
 
 
 def test_a_throttled_sign_in_says_how_long_to_wait(
@@ -73,6 +76,9 @@ def test_cross_site_posts_are_refused(client: TestClient) -> None:
     )
     assert "error=origin" in response.headers["location"]
     assert "set-cookie" not in response.headers
+    # Positive control: the same post from our own origin signs in.
+    good = {"email": "csrf@example.com", "password": PASSWORD}
+    assert "set-cookie" in client.post(routes.AUTH_LOGIN, data=good, headers=ORIGIN).headers
 
 
 @pytest.mark.parametrize("target", ["https://evil.example/", "//evil.example", "/\\evil", ""])

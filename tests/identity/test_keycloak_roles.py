@@ -58,6 +58,8 @@ def test_default_mapping_uses_realm_roles() -> None:
 def test_missing_or_malformed_claims_never_grant_admin(claims: dict[str, object]) -> None:
     p = provider(admin=["realm:admin", "client:admin", "group:/admins"], user=["realm:user"])
     assert "admin" not in (p.app_roles(claims) or set())
+    # Positive control: the same provider reads a well-formed admin claim.
+    assert "admin" in (p.app_roles({"realm_access": {"roles": ["admin"]}}) or set())
 
 
 def test_custom_mapping_with_groups_and_client_roles() -> None:

@@ -122,6 +122,8 @@ def test_a_state_not_bound_to_this_browser_is_refused(
     answer(idp, nonce=query["nonce"], **USER_CLAIMS)
     location, token = callback(client, query)
     assert token is None and "error=state" in location
+    # Positive control: the same flow started in this browser signs in.
+    assert sign_in(client, idp, **USER_CLAIMS)[1] is not None
 
 
 def test_a_replayed_nonce_is_refused(client: TestClient, idp: FakeIssuerState) -> None:
@@ -143,6 +145,8 @@ def test_missing_required_role_is_refused_and_missing_claims_never_grant_admin(
     assert token is None and "error=role" in location
     location, token = sign_in(client, idp, realm_access={"roles": "admin"}, groups="admins")
     assert token is None and "error=role" in location
+    # Positive control: the same flow with the required role signs in.
+    assert sign_in(client, idp, **USER_CLAIMS)[1] is not None
 
 
 def test_unverified_email_is_not_taken_and_email_never_links(
@@ -189,6 +193,10 @@ def test_refresh_that_loses_the_required_role_ends_the_session(
     client: TestClient, idp: FakeIssuerState
 ) -> None:
     _, token = sign_in(client, idp, **USER_CLAIMS)
+    # Positive control: a refresh that keeps the role keeps the session.
+    _expire_access(token)
+    answer(idp, nonce=None, **USER_CLAIMS)
+    assert get_identity_provider().current_user(token) is not None
     _expire_access(token)
     answer(idp, nonce=None, realm_access={"roles": []})
     assert get_identity_provider().current_user(token) is None
@@ -227,6 +235,7 @@ def test_logout_goes_to_the_issuer_with_id_token_hint(
     query = start(client)
     answer(idp, nonce=query["nonce"], **USER_CLAIMS)
     _, token = callback(client, query)
+    assert get_identity_provider().current_user(token) is not None  # positive control
     response = client.post(routes.AUTH_LOGOUT, headers=ORIGIN)
     target = urlsplit(response.headers["location"])
     params = parse_qs(target.query)

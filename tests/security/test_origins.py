@@ -75,6 +75,10 @@ def test_a_foreign_origin_is_not_reflected(app_server: RunningApp) -> None:
     )
     assert preflight.getheader("access-control-allow-origin") is None
     assert preflight.status >= 400
+    # Positive control: the same preflight from our own origin is answered.
+    ours = {"Origin": app_server.url, "Access-Control-Request-Method": "POST"}
+    ours_answer = _get(app_server.url, "OPTIONS", "/_upload", ours)
+    assert ours_answer.getheader("access-control-allow-origin") == app_server.url
 
 
 def test_our_own_origin_is_allowed_positive_control(app_server: RunningApp) -> None:
@@ -112,6 +116,8 @@ def test_event_socket_with_a_foreign_origin_is_refused_even_with_a_cookie(
         with pytest.raises(simple_websocket.ConnectionError) as refused:
             _open(app_server, {"Cookie": cookie, "Origin": origin})
         assert refused.value.status_code == 403, origin
+    # Positive control: the same cookie from our own origin opens the socket.
+    assert _open(app_server, {"Cookie": cookie, "Origin": app_server.url}).startswith("0{")
 
 
 def test_event_socket_without_an_origin_is_refused(app_server: RunningApp) -> None:
@@ -119,6 +125,7 @@ def test_event_socket_without_an_origin_is_refused(app_server: RunningApp) -> No
     with pytest.raises(simple_websocket.ConnectionError) as refused:
         _open(app_server, {"Cookie": cookie})
     assert refused.value.status_code == 403
+    assert _open(app_server, {"Cookie": cookie, "Origin": app_server.url}).startswith("0{")
 
 
 def test_event_socket_with_our_origin_opens_positive_control(app_server: RunningApp) -> None:

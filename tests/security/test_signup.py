@@ -96,6 +96,14 @@ def test_the_sign_up_route_does_not_say_the_email_exists() -> None:
     )
     assert response.headers["location"] == "/signup?error=unavailable"
     assert "set-cookie" not in response.headers
+    # Positive control: a new email through the same route gets the session cookie.
+    fresh = client.post(
+        routes.AUTH_SIGNUP,
+        data={"email": "unknown@example.com", "password": PASSWORD},
+        headers={"origin": "http://testserver"},
+        follow_redirects=False,
+    )
+    assert "set-cookie" in fresh.headers
 
 
 def test_the_sign_up_form_carries_the_invite(monkeypatch: pytest.MonkeyPatch) -> None:

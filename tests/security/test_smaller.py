@@ -56,6 +56,7 @@ def restart(monkeypatch: pytest.MonkeyPatch, **env: str) -> None:
 def test_return_paths_with_control_characters_go_home(target: str) -> None:
     assert routes.safe_next(target) == routes.HOME
     assert "next=" not in routes.signin_url(next_path=target)
+    assert "next=" in routes.signin_url(next_path="/s/x")  # positive control: a clean path stays
 
 
 def test_ordinary_return_paths_stay() -> None:
@@ -257,6 +258,7 @@ def test_tokens_no_key_opens_end_the_session_cleanly(
     assert get_identity_provider().current_user(other) is None
     # The rotation command ends what it cannot carry over, and says so.
     _, third = flow.sign_in(client, idp, **USER)
+    assert accounts.resolve_session(third) is not None  # positive control: live before rotation
     restart(monkeypatch, SECRET_KEYS=crypto.new_key_spec("new3"))
     rotate.main()
     assert accounts.resolve_session(third) is None

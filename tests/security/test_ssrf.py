@@ -53,10 +53,17 @@ def backend(base_url: str, timeout: float = 5) -> OpenAIBackend:
     )
 
 
-def test_custom_base_urls_are_off_by_default(fake_openai: FakeOpenAI) -> None:
+def test_custom_base_urls_are_off_by_default(
+    fake_openai: FakeOpenAI, monkeypatch: pytest.MonkeyPatch
+) -> None:
     with pytest.raises(keys.KeyRefused, match="turned off"):
         keys.save_key(make_user().id, "custom", KEY, base_url=fake_openai.url)
     assert fake_openai.requests == []
+    # Positive control: turned on and allowlisted, the same save reaches the fake.
+    monkeypatch.setenv("ALLOW_CUSTOM_BASE_URL", "true")
+    allow(monkeypatch, "127.0.0.1")
+    keys.save_key(make_user().id, "custom", KEY, base_url=fake_openai.url)
+    assert fake_openai.requests
 
 
 @pytest.mark.parametrize(
@@ -86,14 +93,22 @@ def test_custom_base_urls_are_off_by_default(fake_openai: FakeOpenAI) -> None:
         "255.255.255.255",
     ],
 )
-def test_internal_targets_are_refused(custom_urls: FakeOpenAI, host: str) -> None:
+def test_internal_targets_are_refused(
+    custom_urls: FakeOpenAI, host: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     port = custom_urls.url.split(":")[2].split("/")[0]
     with pytest.raises(keys.KeyRefused, match=BLOCKED):
         keys.save_key(make_user().id, "custom", KEY, base_url=f"http://{host}:{port}/v1")
     assert custom_urls.requests == []
+    # Positive control: the fake is reachable once its address is allowlisted.
+    allow(monkeypatch, "127.0.0.1")
+    keys.save_key(make_user().id, "custom", KEY, base_url=custom_urls.url)
+    assert custom_urls.requests
 
 
-def test_the_connection_itself_is_vetted_not_only_the_saved_url(custom_urls: FakeOpenAI) -> None:
+def test_the_connection_itself_is_vetted_not_only_the_saved_url(
+    custom_urls: FakeOpenAI, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """The check at save time is for a clear message; the guard is in the transport, so a
     name that changes its answer later (DNS rebinding) or a URL saved under an older
     allowlist is still refused when the job runs."""
@@ -101,6 +116,10 @@ def test_the_connection_itself_is_vetted_not_only_the_saved_url(custom_urls: Fak
         backend(custom_urls.url).list_models()
     assert str(refused.value) == outbound.UNREACHABLE
     assert custom_urls.requests == []
+    # Positive control: the same transport connects once the address is allowlisted.
+    allow(monkeypatch, "127.0.0.1")
+    backend(custom_urls.url).list_models()
+    assert custom_urls.requests
 
 
 def test_a_key_saved_under_an_allowlist_stops_when_it_is_removed(
@@ -163,6 +182,10 @@ def test_a_redirect_to_a_blocked_address_is_not_followed(
     with pytest.raises(keys.KeyRefused, match="failed \\(302\\)"):
         keys.save_key(make_user().id, "custom", KEY, base_url=redirector)
     assert custom_urls.requests == []  # the fake behind the redirect was never called
+    # Positive control: the fake answers a direct, allowlisted save.
+    allow(monkeypatch, "127.0.0.1")
+    keys.save_key(make_user().id, "custom", KEY, base_url=custom_urls.url)
+    assert custom_urls.requests
 
 
 @pytest.fixture

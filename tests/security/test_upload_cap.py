@@ -106,6 +106,13 @@ def test_without_a_session_nothing_is_read() -> None:
     with client(app, token="not-a-real-session") as forged:
         assert (forged.post("/_upload", files=multipart(10))).status_code == 401
     assert downstream.calls == 0 and reads == []
+    # Positive control: a real session through the same guard reaches the route.
+    with client(app, signed_in_token()[1]) as signed_in:
+        assert (
+            signed_in.post("/_upload", files=multipart(10), headers={"Origin": ORIGIN}).status_code
+            == 200
+        )
+    assert downstream.files == [10] and reads
 
 
 @pytest.mark.usefixtures("small_cap")
@@ -117,8 +124,14 @@ def test_a_foreign_origin_is_refused_even_signed_in() -> None:
         response = signed_in.post(
             "/_upload", files=multipart(10), headers={"Origin": "https://evil.example"}
         )
+        assert downstream.calls == 0 and reads == []
+        # Positive control: the same client from our own origin is let through.
+        assert (
+            signed_in.post("/_upload", files=multipart(10), headers={"Origin": ORIGIN}).status_code
+            == 200
+        )
     assert response.status_code == 403
-    assert downstream.calls == 0 and reads == []
+    assert downstream.files == [10]
 
 
 def test_a_cors_preflight_from_an_allowed_origin_passes_without_a_cookie() -> None:
@@ -151,6 +164,13 @@ def test_a_cors_preflight_from_an_allowed_origin_passes_without_a_cookie() -> No
     assert allowed.headers["access-control-allow-credentials"] == "true"
     assert foreign.status_code == 403
     assert upload.status_code == 401 and bare.status_code == 401 and downstream.calls == 0
+    # Positive control: the same upload with a session passes the guard and CORS.
+    with client(app, signed_in_token()[1]) as signed_in:
+        assert (
+            signed_in.post("/_upload", files=multipart(10), headers={"Origin": ORIGIN}).status_code
+            == 200
+        )
+    assert downstream.files == [10]
 
 
 @pytest.mark.usefixtures("small_cap")
@@ -160,9 +180,15 @@ def test_a_declared_length_over_the_cap_is_refused_unread() -> None:
     app, reads = guarded(downstream)
     with client(app, token) as signed_in:
         response = signed_in.post("/_upload", files=multipart(CAP + 1))
+        assert downstream.calls == 0 and reads == []
+        # Positive control: the same client under the cap is read and stored.
+        assert (
+            signed_in.post("/_upload", files=multipart(10), headers={"Origin": ORIGIN}).status_code
+            == 200
+        )
     assert response.status_code == 413
     assert f"at most {CAP:,} bytes" in response.text
-    assert downstream.calls == 0 and reads == []
+    assert downstream.files == [10]
 
 
 @pytest.mark.usefixtures("small_cap")
@@ -184,10 +210,17 @@ def test_a_streamed_body_is_cut_off_at_the_cap() -> None:
             content=chunks(),
             headers={"Content-Type": "multipart/form-data; boundary=b"},
         )
+        assert downstream.files == []
+        cut_at = len(reads)
+        # Positive control: a small upload through the same client is stored.
+        assert (
+            signed_in.post("/_upload", files=multipart(10), headers={"Origin": ORIGIN}).status_code
+            == 200
+        )
     assert response.status_code == 413
-    assert downstream.disconnected and downstream.files == []
+    assert downstream.disconnected and downstream.files == [10]
     # It stopped at the cap, not at the end of the 1.6 MB body.
-    assert len(reads) * 8192 <= CAP + 2 * 8192
+    assert cut_at * 8192 <= CAP + 2 * 8192
 
 
 @pytest.mark.usefixtures("small_cap")
