@@ -150,6 +150,8 @@ def test_send_turn_returns_the_job_the_stored_message_and_the_title() -> None:
     assert chats.get_job(user.id, first.job_id) is not None
     assert [s.id for s in chats.list_sessions(user.id)] == [session.id]  # sending unarchives
     wait_for_job(user.id, first.job_id)
+    # ...and it ran in this session: the turn's records there carry its id.
+    assert {m.job_id for m in chats.load_messages(user.id, session.id)[1:]} == {first.job_id}
     second = chats.send_turn(user.id, session.id, "help")
     assert second.title == "ls notes"  # only the first message names the session
     assert second.message.seq == 4  # after the tool record and the reply
