@@ -9,33 +9,19 @@ from collections.abc import Iterator
 import pytest
 from playwright.sync_api import Browser, expect
 
-from tests.e2e.conftest import free_port, run_app
 from tests.e2e.helpers import PASSWORD, TIMEOUT, expect_signed_in, react_owns, unique_email
-from tests.e2e.mail.conftest import MailApp
+from tests.e2e.mail.conftest import MailApp, started_mail_app
 from tests.e2e.mail.steps import notice
-from tests.mail import SmtpCapture
 
 VERIFY = "/auth/verify?token="
 
 
 @pytest.fixture(scope="module")
 def optional_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MailApp]:
-    work = tmp_path_factory.mktemp("optional")
-    with SmtpCapture(free_port()) as smtp:
-        env = {
-            "MAILER": "smtp",
-            "SMTP_HOST": "127.0.0.1",
-            "SMTP_PORT": str(smtp.port),
-            "SMTP_SECURITY": "none",
-            "EMAIL_VERIFICATION": "optional",
-            "AUTH_CACHE_SECONDS": "1",
-            # Its own build folder: another app of the e2e tests may be serving .web.
-            "REFLEX_WEB_WORKDIR": str(work / "web"),
-        }
-        data_dir = work / "data"
-        data_dir.mkdir()
-        with run_app(data_dir, free_port(), env) as app:
-            yield MailApp(app, smtp)
+    with started_mail_app(
+        tmp_path_factory.mktemp("optional"), EMAIL_VERIFICATION="optional"
+    ) as app:
+        yield app
 
 
 def test_the_banner_stays_until_the_mailed_link_is_followed(
