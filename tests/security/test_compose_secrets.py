@@ -21,7 +21,14 @@ COMPOSE_VAR = re.compile(r"\$\{([A-Z_][A-Z0-9_]*)(:?[-?])?([^}]*)\}")
 SECRET_WORDS = ("PASSWORD", "SECRET")
 # Only read when the operator turns that feature on in Keycloak (a Google or GitHub broker,
 # SMTP_AUTH=true); a broker left disabled with its "not-configured" default signs nobody in.
-OPTIONAL_SECRETS = {"GOOGLE_CLIENT_SECRET", "GITHUB_CLIENT_SECRET", "SMTP_PASSWORD"}
+# The brokers' secrets: each broker is off unless the operator turns it on (keycloak/realm.json).
+OPTIONAL_SECRETS = {
+    "GOOGLE_CLIENT_SECRET",
+    "GITHUB_CLIENT_SECRET",
+    "MICROSOFT_CLIENT_SECRET",
+    "APPLE_CLIENT_SECRET",
+    "SMTP_PASSWORD",
+}
 # Ports that must never be published on all interfaces: PostgreSQL, Redis, Keycloak management.
 PRIVATE_PORTS = {"5432", "6379", "9000"}
 
