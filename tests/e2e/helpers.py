@@ -15,11 +15,17 @@ PASSWORD = "correct horse battery"
 TIMEOUT = 20_000
 
 
-def sign_up(page: Page, app: RunningApp, email: str) -> None:
-    page.goto(f"{app.url}/signup")
+def submit_sign_up(page: Page, url: str, email: str) -> None:
+    """Fill and send the sign-up form of the app at `url`, once React owns it."""
+    page.goto(f"{url}/signup")
+    react_owns(page, "email")
     page.get_by_label("Email").fill(email)
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Create account").click()
+
+
+def sign_up(page: Page, app: RunningApp, email: str) -> None:
+    submit_sign_up(page, app.url, email)
     expect(page.get_by_role("button", name="Sign out", include_hidden=True)).to_be_attached(
         timeout=TIMEOUT
     )

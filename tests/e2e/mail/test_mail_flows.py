@@ -15,6 +15,7 @@ from tests.e2e.helpers import (
     expect_signed_in,
     react_owns,
     sign_in,
+    submit_sign_up,
     unique_email,
 )
 from tests.e2e.mail.conftest import MailApp
@@ -27,12 +28,7 @@ def test_required_verification_blocks_sign_in_until_the_mailed_link_is_opened(
     email = unique_email("verify")
     context = browser.new_context()
     page = context.new_page()
-    page.goto(f"{mail_app.url}/signup")
-    # The prerendered form is on screen before React owns it; a fill before then can be lost.
-    react_owns(page, "email")
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Create account").click()
+    submit_sign_up(page, mail_app.url, email)
     notice(page, "a link to confirm it is on its way")
     first = mail_app.smtp.link(email, "/auth/verify?token=")
 

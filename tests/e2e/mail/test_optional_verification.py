@@ -9,7 +9,12 @@ from collections.abc import Iterator
 import pytest
 from playwright.sync_api import Browser, expect
 
-from tests.e2e.helpers import PASSWORD, TIMEOUT, expect_signed_in, react_owns, unique_email
+from tests.e2e.helpers import (
+    TIMEOUT,
+    expect_signed_in,
+    submit_sign_up,
+    unique_email,
+)
 from tests.e2e.mail.conftest import MailApp, started_mail_app
 from tests.e2e.mail.steps import notice
 
@@ -30,11 +35,7 @@ def test_the_banner_stays_until_the_mailed_link_is_followed(
     email = unique_email("optional")
     context = browser.new_context()
     page = context.new_page()
-    page.goto(f"{optional_app.url}/signup")
-    react_owns(page, "email")
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Create account").click()
+    submit_sign_up(page, optional_app.url, email)
     # Optional: in at once, with a link on its way.
     expect_signed_in(page, email)
     first = optional_app.smtp.link(email, VERIFY)
