@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import dataclasses
+from datetime import datetime
 from typing import Any
 
 from sqlmodel import Session
 
 from compymac_rx import ratelimit, workspaces
 from compymac_rx.audit import service as audit
-from compymac_rx.chats import repository
+from compymac_rx.chats import repository, versions
 from compymac_rx.chats.models import (
     DEFAULT_TITLE,
     AgentSession,
@@ -150,7 +151,12 @@ def load_messages(
             before_seq=before_seq,
             after_seq=after_seq,
         )
-        return [message_public(r) for r in rows]
+        users = [r for r in rows if r.role == "user"]
+        siblings = versions.sibling_ids(
+            db, user_id=user_id, session_id=session_id, parents=[r.parent_id for r in users]
+        )
+        found = {r.id: siblings[r.parent_id] for r in users if len(siblings[r.parent_id]) > 1}
+        return [dataclasses.replace(message_public(r), versions=found.get(r.id, ())) for r in rows]
 
 
 def validate_message(text: str) -> str:
@@ -194,32 +200,69 @@ def get_session_model(user_id: str, session_id: str) -> str:
 
 
 def resend_from(user_id: str, session_id: str, message_id: int | None, text: str | None) -> str:
-    """Regenerate (message_id None: the last user message) or edit a user message and resend.
+    """Regenerate (message_id None: the last turn shown) or edit a user message and resend.
 
-    Everything after that user message is removed, then a new turn starts from it. Workspace
-    files the earlier reply changed stay as they are.
+    Either makes a new version of that turn (chats/versions.py): a new user message beside the
+    old one, chosen, and a turn from it. The old version and what followed it stay, hidden,
+    a switch away. Workspace files the earlier reply changed stay as they are.
     """
     # A resend starts a model turn like a new message does: same limit, same key.
     if wait := ratelimit.take("message_user", f"user:{user_id}"):
         raise RateLimited(wait)
+    now = utcnow()
     with session_scope() as db:
-        owned_session(db, user_id, session_id)
-        if jobs.active_job(db, user_id=user_id, session_id=session_id) is not None:
-            raise ChatError("The agent is still working. Stop it first.")
+        state = _locked_idle(db, user_id, session_id, now)
         if message_id is None:
             anchor = repository.last_user_message(db, user_id=user_id, session_id=session_id)
         else:
             anchor = repository.get_message(
                 db, user_id=user_id, session_id=session_id, message_id=message_id
             )
-        if anchor is None or anchor.role != "user":
+        if anchor is None or anchor.role != "user" or anchor.hidden:
             raise ChatError("There is no message of yours to send again.")
-        if text is not None:
-            anchor.content = validate_message(text)
-            db.add(anchor)
-        repository.delete_messages_after(db, user_id=user_id, session_id=session_id, seq=anchor.seq)
-        job_id = jobs.add_job(db, user_id=user_id, session_id=session_id, now=utcnow()).id
+        content = anchor.content if text is None else validate_message(text)
+        versions.unchoose_siblings(
+            db, user_id=user_id, session_id=session_id, parent_id=anchor.parent_id
+        )
+        repository.insert_message(
+            db,
+            user_id=user_id,
+            session_id=session_id,
+            seq=state.last_seq + 1,
+            message=repository.NewMessage("user", content, parent_id=anchor.parent_id),
+            job_id=None,
+            now=now,
+        )
+        versions.refresh_path(db, user_id=user_id, session_id=session_id)
+        job_id = jobs.insert_job(db, user_id=user_id, session_id=session_id, now=now)
     return _queue_job(user_id, session_id, job_id)
+
+
+def choose_version(user_id: str, session_id: str, message_id: int) -> None:
+    """Show the version of a turn that starts with user message `message_id` (and the
+    versions chosen after it when it was last shown); the next turn follows it."""
+    with session_scope() as db:
+        _locked_idle(db, user_id, session_id, None)
+        row = repository.get_message(
+            db, user_id=user_id, session_id=session_id, message_id=message_id
+        )
+        if row is None or row.role != "user":
+            raise ChatError("That version is gone.")
+        versions.choose(db, user_id=user_id, session_id=session_id, message=row)
+
+
+def _locked_idle(
+    db: Session, user_id: str, session_id: str, now: datetime | None
+) -> repository.TurnState:
+    """Lock the user's session (touching its activity time when `now` is given) and refuse
+    while a turn runs: a turn's replies go after the turn shown when it started."""
+    if not repository.lock_session(db, user_id=user_id, session_id=session_id, now=now):
+        raise NotFound()
+    state = repository.turn_state(db, user_id=user_id, session_id=session_id)
+    assert state is not None  # locked just above
+    if state.job_active:
+        raise ChatError("The agent is still working. Stop it first.")
+    return state
 
 
 @dataclasses.dataclass(frozen=True)

@@ -6,6 +6,7 @@ import reflex as rx
 
 from compymac_rx.components.confirm import form_dialog
 from compymac_rx.components.markdown import safe_markdown
+from compymac_rx.components.versions import version_switch
 from compymac_rx.state.chat import ChatState
 from compymac_rx.state.live_turn import LiveState
 from compymac_rx.state.turns import TurnState
@@ -77,16 +78,21 @@ def trace_timeline(message: MessageView) -> rx.Component:
 def user_bubble(message: MessageView) -> rx.Component:
     return rx.vstack(
         rx.box(safe_markdown(message.content), class_name="bubble user"),
-        rx.cond(
-            ~LiveState.running,
-            rx.button(
-                rx.icon("pencil", size=12),
-                "Edit",
-                size="1",
-                variant="ghost",
-                on_click=TurnState.open_edit(message.id, message.content),
-                aria_label="Edit this message and send it again",
+        rx.hstack(
+            version_switch(message),
+            rx.cond(
+                ~LiveState.running,
+                rx.button(
+                    rx.icon("pencil", size=12),
+                    "Edit",
+                    size="1",
+                    variant="ghost",
+                    on_click=TurnState.open_edit(message.id, message.content),
+                    aria_label="Edit this message and send it again",
+                ),
             ),
+            align="center",
+            spacing="2",
         ),
         align="end",
         spacing="1",
@@ -105,7 +111,7 @@ def edit_dialog() -> rx.Component:
             width="100%",
             enter_key_submit=True,
         ),
-        description="The replies after this message are replaced by a new turn.",
+        description="This makes a new version of the turn; the earlier one stays.",
         error=TurnState.error,
         submit="Resend",
         on_submit=TurnState.resend,

@@ -193,16 +193,22 @@ def store(user_id: str, sessions: list[ParsedSession]) -> list[str]:
                 workspace_path=source.workspace_path,
                 source=source,
             )
+            # An export holds one version of each turn (the chosen path): it comes in linear.
+            parent: int | None = None
             for seq, message in enumerate(sorted(parsed.messages, key=lambda m: m.seq), 1):
-                repository.insert_message(
+                stored = repository.insert_message(
                     db,
                     user_id=user_id,
                     session_id=session_id,
                     seq=seq,
-                    message=repository.NewMessage(message.role, message.content, message.meta),
+                    message=repository.NewMessage(
+                        message.role, message.content, message.meta, parent_id=parent
+                    ),
                     job_id=None,  # the jobs stay behind; ids would only collide
                     now=message.created_at,
                 )
+                if message.role == "user":
+                    parent = stored.id
             new_ids.append(session_id)
     return new_ids
 

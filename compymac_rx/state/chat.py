@@ -150,10 +150,14 @@ class ChatState(AuthState):
         (await self.get_state(LiveState))._trimmed = False
 
     async def _restarted(self, user_id: str, job_id: str) -> None:
-        """A turn started again from an earlier message: the history after it is gone."""
+        """A turn started again from an earlier message (a new version of it)."""
+        await self._reload(user_id)
+        (await self.get_state(LiveState))._started(job_id, None)
+
+    async def _reload(self, user_id: str) -> None:
+        """The history again, as the chosen versions now make it (one off-loop read)."""
         rows = await off_loop(chats.load_messages, user_id, self.current_id)
         self.messages = [message_view(m) for m in rows]
         self.has_older = len(rows) >= get_settings().history_page_size
         live = await self.get_state(LiveState)
         live._open(user_id, self.current_id, rows[-1].seq if rows else 0)
-        live._started(job_id, None)

@@ -34,6 +34,11 @@ class MessageView:
     call_id: str = ""
     # A tool's output is shown as a preview; the full text is fetched when asked for.
     truncated: bool = False
+    # A user message's turn versions: "2/3" (empty: one version), and the ids of the
+    # versions before and after it (0: none).
+    version: str = ""
+    prev_id: int = 0
+    next_id: int = 0
 
 
 @dataclasses.dataclass
@@ -129,6 +134,17 @@ def message_view(message: MessagePublic) -> MessageView:
         total = f"{steps} steps · {int(message.meta.get('total_ms', 0))} ms"
         return MessageView(
             message.id, message.seq, "trace", trace_lines(message.meta), duration=total
+        )
+    if message.role == "user" and message.id in message.versions:
+        at, count = message.versions.index(message.id), len(message.versions)
+        return MessageView(
+            message.id,
+            message.seq,
+            "user",
+            message.content,
+            version=f"{at + 1}/{count}",
+            prev_id=message.versions[at - 1] if at > 0 else 0,
+            next_id=message.versions[at + 1] if at + 1 < count else 0,
         )
     if message.role != "tool":
         return MessageView(message.id, message.seq, message.role, message.content)
