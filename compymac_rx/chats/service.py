@@ -303,7 +303,7 @@ def send_turn(user_id: str, session_id: str, text: str, *, job_id: str | None = 
             user_id=user_id,
             session_id=session_id,
             seq=state.last_seq + 1,
-            message=repository.NewMessage("user", text),
+            message=repository.NewMessage("user", text, parent_id=state.last_user_id),
             job_id=None,
             now=now,
         )

@@ -12,7 +12,7 @@ from compymac_rx.state.views import MessageView
 PREVIOUS, NEXT = "\u2039", "\u203a"
 
 
-def _step(label: str, target: rx.Var[int], aria_label: str) -> rx.Component:
+def _step(label: str, target: int, aria_label: str) -> rx.Component:
     return rx.button(
         label,
         size="1",
