@@ -1,5 +1,6 @@
 """Versions of a turn in the browser: regenerate keeps the replies, "< n/m >" switches between
-them, the choice survives a reload, and the next turn's model request follows it."""
+them, the choice survives a reload, the next turn's model request follows it, and an edit
+makes a version of its own turn."""
 
 from __future__ import annotations
 
@@ -59,3 +60,17 @@ def test_regenerate_twice_go_back_reload_and_the_model_sees_the_choice(
         ("user", "and then?"),
     ]
     expect(label).to_have_text("1/3")
+
+    # Edit and resend the second turn: a version of that turn, switched back to its first one.
+    fake_openai.script(Reply(text=["Edited ", "reply."], chunk_delay=0.1))
+    page.get_by_role("button", name="Edit this message and send it again").last.click()
+    page.get_by_label("Edited message").fill("and after that?")
+    page.get_by_role("button", name="Resend").click()
+    expect(page.get_by_text("Edited reply.")).to_be_visible(timeout=TIMEOUT)
+    expect(status).to_contain_text("done", timeout=TIMEOUT)
+    expect(label).to_have_text(["1/3", "2/2"])
+    expect(page.get_by_text("Going on.")).to_have_count(0)
+    page.get_by_role("button", name="Previous version of this turn").last.click()
+    expect(label).to_have_text(["1/3", "1/2"], timeout=TIMEOUT)
+    expect(page.get_by_text("Going on.")).to_be_visible()
+    expect(page.get_by_text("Edited reply.")).to_have_count(0)
