@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from compymac_rx import routes
+from compymac_rx.chats.attachments import refs_of
 from compymac_rx.chats.models import MessagePublic, SessionPublic
 from compymac_rx.search.models import SearchHit, Snippet
 
@@ -34,6 +35,8 @@ class MessageView:
     call_id: str = ""
     # A tool's output is shown as a preview; the full text is fetched when asked for.
     truncated: bool = False
+    # A user message's attached files, as chip labels ("notes.md · 1.2 KB").
+    attachments: list[str] = dataclasses.field(default_factory=list)
 
 
 @dataclasses.dataclass
@@ -130,6 +133,9 @@ def message_view(message: MessagePublic) -> MessageView:
         return MessageView(
             message.id, message.seq, "trace", trace_lines(message.meta), duration=total
         )
+    if message.role == "user" and message.meta.get("attachments"):
+        chips = [attachment_label(r.name, r.size) for r in refs_of(message.meta)]
+        return MessageView(message.id, message.seq, "user", message.content, attachments=chips)
     if message.role != "tool":
         return MessageView(message.id, message.seq, message.role, message.content)
     meta = message.meta
@@ -146,6 +152,16 @@ def message_view(message: MessagePublic) -> MessageView:
         ok=bool(meta.get("ok", True)),
         truncated=truncated,
     )
+
+
+def attachment_label(name: str, size: int) -> str:
+    if size < 1000:
+        amount = f"{size} B"
+    elif size < 1_000_000:
+        amount = f"{size / 1000:.1f} KB"
+    else:
+        amount = f"{size / 1_000_000:.1f} MB"
+    return f"{name} · {amount}"
 
 
 def live_tool_view(call_id: str, tool: str, args: object) -> MessageView:
