@@ -147,8 +147,9 @@ def _check_one(root: int, path: str, max_bytes: int) -> AttachmentRef:
 def read_for_history(workspace: str, history: Sequence[HistoryRow]) -> dict[int, list[Attached]]:
     """Each user message's attachments as read now (message id -> files), newest first.
 
-    Reading stops at ATTACHMENTS_PER_MESSAGE x ATTACHMENT_MAX_BYTES in all: older files past
-    that are named with a note (they are still in the workspace for the agent's tools).
+    Reading stops where the model could not use more: text at MODEL_CONTEXT_TOKENS x 4
+    characters in all, images at ATTACHMENTS_PER_MESSAGE x ATTACHMENT_MAX_BYTES. Older files
+    past that are named with a note (they are still in the workspace for the agent's tools).
     """
     settings = get_settings()
     wanted = [
@@ -158,7 +159,10 @@ def read_for_history(workspace: str, history: Sequence[HistoryRow]) -> dict[int,
     ]
     if not wanted:
         return {}
-    budget = settings.attachments_per_message * settings.attachment_max_bytes
+    room = {
+        "text": settings.model_context_tokens * 4,
+        "image": settings.attachments_per_message * settings.attachment_max_bytes,
+    }
     found: dict[int, list[Attached]] = {}
     try:
         root = beneath.open_root(workspace)
@@ -171,8 +175,9 @@ def read_for_history(workspace: str, history: Sequence[HistoryRow]) -> dict[int,
         for message_id, refs in wanted:
             files = []
             for ref in refs:
-                attached = _read_one(root, ref, budget, settings.file_read_limit)
-                budget -= len(attached.text or "") + len(attached.image)
+                kind = "image" if ref.is_image else "text"
+                attached = _read_one(root, ref, room[kind], settings.file_read_limit)
+                room[kind] -= len(attached.text or "") + len(attached.image)
                 files.append(attached)
             found[message_id] = files
     finally:
@@ -186,7 +191,11 @@ def _noted(ref: AttachmentRef, note: str) -> Attached:
 
 def _read_one(root: int, ref: AttachmentRef, budget: int, text_limit: int) -> Attached:
     if budget <= 0:
-        return _noted(ref, "not included again (older attachments are left out to save room)")
+        return _noted(
+            ref,
+            "left out: newer attached files already fill the context window "
+            "(it is in the workspace for the tools)",
+        )
     limit = min(budget, get_settings().attachment_max_bytes if ref.is_image else text_limit)
     try:
         data, info = beneath.read(root, ref.path, limit)

@@ -13,8 +13,9 @@ from pathlib import Path
 import pytest
 
 from compymac_rx.agent.context import estimate_tokens
+from compymac_rx.chats import attachments, turns
 from compymac_rx.chats import service as chats
-from compymac_rx.chats import turns
+from compymac_rx.chats.models import HistoryRow
 from compymac_rx.files import service as files
 from compymac_rx.jobs.work import Claim
 from compymac_rx.settings import get_settings
@@ -69,9 +70,9 @@ def test_a_text_file_within_the_budget_reaches_the_model_whole(
     body = "def area(r):\n    return 3.14 * r * r\n"
     files.save_upload(user.id, session.id, "circle.py", body.encode())
     sent = chats.send_turn(user.id, session.id, "What does this do?", attach=["circle.py"])
-    assert sent.message.meta["attachments"] == [
-        {"path": "circle.py", "name": "circle.py", "size": len(body), "media_type": "text/x-python"}
-    ]
+    [stored] = sent.message.meta["attachments"]
+    assert (stored["path"], stored["name"], stored["size"]) == ("circle.py", "circle.py", len(body))
+    assert stored["media_type"].startswith("text/")  # text/x-python by the system's table
     run_turn_of(held, user.id)
     text = fake_openai.last_user_content()
     assert isinstance(text, str)
@@ -240,3 +241,31 @@ def test_the_builtin_agent_names_the_attachments(held: HeldRunner) -> None:
     run_turn_of(held, user.id)
     replies = [m.content for m in chats.load_messages(user.id, session.id)]
     assert any(r.startswith("Attached: `notes.md`.") for r in replies), replies
+
+
+def test_reading_stops_where_the_context_window_is_full(
+    monkeypatch: pytest.MonkeyPatch, held: HeldRunner
+) -> None:
+    monkeypatch.setenv("MODEL_CONTEXT_TOKENS", "1024")  # 4,096 characters of text in all
+    monkeypatch.setenv("MODEL_MAX_OUTPUT_TOKENS", "256")
+    clear_caches()
+    user = make_user()
+    session = chats.create_session(user.id)
+    files.save_upload(user.id, session.id, "old.txt", b"o" * 3000)
+    files.save_upload(user.id, session.id, "new.txt", b"n" * 3000)
+    older = chats.send_turn(user.id, session.id, "first", attach=["old.txt"]).message
+    run_turn_of(held, user.id)  # the builtin agent: one turn at a time
+    newer = chats.send_turn(user.id, session.id, "second", attach=["new.txt"]).message
+    run_turn_of(held, user.id)
+    rows = [HistoryRow(m.id, m.role, m.content, m.meta) for m in (older, newer)]
+    found = attachments.read_for_history(str(workspace(user.id, session.id)), rows)
+    [new] = found[newer.id]
+    assert new.text == "n" * 3000 and not new.note  # the newest first, whole
+    [old] = found[older.id]
+    assert old.text == "o" * 1096 and old.cut_at_read  # what room was left
+    files.save_upload(user.id, session.id, "third.txt", b"t" * 1100)
+    third = chats.send_turn(user.id, session.id, "third", attach=["third.txt"]).message
+    run_turn_of(held, user.id)
+    rows.append(HistoryRow(third.id, third.role, third.content, third.meta))
+    found = attachments.read_for_history(str(workspace(user.id, session.id)), rows)
+    assert found[older.id][0].note.startswith("left out: newer attached files already fill")
