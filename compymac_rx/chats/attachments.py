@@ -8,6 +8,7 @@ sees it as it is then. Every file is opened beneath the workspace's descriptor
 
 from __future__ import annotations
 
+import codecs
 import dataclasses
 import mimetypes
 import os
@@ -30,6 +31,9 @@ _IMAGE_MAGIC = (
     (b"GIF87a", "image/gif"),
     (b"GIF89a", "image/gif"),
 )
+
+# application/* types that are text (application/json, application/xml, ...javascript).
+_TEXT_SUFFIXES = ("json", "xml", "javascript", "x-sh", "toml", "yaml")
 
 
 class AttachmentError(ValueError):
@@ -75,18 +79,21 @@ def _image_type(head: bytes) -> str | None:
 
 
 def media_type_of(path: str, head: bytes) -> str | None:
-    """image/*, text/* (or another text type by the name), or None for other binary files."""
+    """image/* by the first bytes; a text type when the head is UTF-8 text (the name picks
+    which, text/plain by default); None for anything else (PDF, zip, executables...)."""
     image = _image_type(head)
     if image is not None:
         return image
+    try:  # an incremental decode: a character cut at the head's end is not an error
+        codecs.getincrementaldecoder("utf-8")().decode(head, final=False)
+    except UnicodeDecodeError:
+        return None
     if b"\x00" in head:
         return None
     guessed, _ = mimetypes.guess_type(path)
-    return (
-        guessed
-        if guessed and not guessed.startswith(("image/", "audio/", "video/"))
-        else ("text/plain")
-    )
+    if guessed and (guessed.startswith("text/") or guessed.endswith(_TEXT_SUFFIXES)):
+        return guessed
+    return "text/plain"
 
 
 def _refusal(path: str, error: Exception) -> AttachmentError:

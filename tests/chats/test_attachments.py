@@ -218,10 +218,12 @@ def test_too_many_too_big_binary_and_missing_files_are_refused_plainly(
         files.save_upload(user.id, session.id, name, b"text")
     files.save_upload(user.id, session.id, "big.txt", b"x" * 1001)
     files.save_upload(user.id, session.id, "blob.bin", b"\x00\x01\x02")
+    files.save_upload(user.id, session.id, "doc.pdf", b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n")
     cases = {
         ("a.txt", "b.txt", "c.txt"): "Too many attachments: a message can carry at most 2",
         ("big.txt",): r"big.txt is too big to attach: 1,001 bytes \(at most 1,000\)",
         ("blob.bin",): "blob.bin is a binary file",
+        ("doc.pdf",): "doc.pdf is a binary file: only text files and PNG, JPEG, GIF or WebP",
         ("nope.txt",): "nope.txt is no longer in the workspace",
     }
     for paths, message in cases.items():

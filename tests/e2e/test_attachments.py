@@ -1,5 +1,6 @@
 """Attachments in the browser: upload and attach, remove a chip, the model reads the file,
-the chip stays on the message after a reload, and a file gone before sending is refused."""
+the chip stays on the message after a reload; a file gone before sending and a sixth file
+are refused plainly."""
 
 from __future__ import annotations
 
@@ -86,3 +87,14 @@ def test_a_workspace_file_chosen_then_deleted_is_refused_plainly(
     )
     expect(page.get_by_test_id("composer-attachment")).to_have_count(1)  # kept to remove
     assert fake_openai.chat_requests() == []
+
+    # Too many: six new files, five fit in a message (ATTACHMENTS_PER_MESSAGE).
+    page.get_by_role("button", name="Remove attachment doomed.md").click()
+    six = [tmp_path / f"part{n}.txt" for n in range(6)]
+    for path in six:
+        path.write_text(f"part {path.name}\n")
+    upload_and_attach(page, *six)
+    expect(page.get_by_test_id("attach-dialog").get_by_role("alert")).to_contain_text(
+        "Too many attachments: a message can carry at most 5 files.", timeout=TIMEOUT
+    )
+    expect(page.get_by_test_id("composer-attachment")).to_have_count(5)
