@@ -102,6 +102,21 @@ class FakeOpenAI:
     def chat_requests(self) -> list[Recorded]:
         return [r for r in self.requests if r.path.endswith("/chat/completions")]
 
+    def last_user_content(self) -> str | list[dict[str, Any]]:
+        """The content of the last user message of the last chat request received: a string,
+        or a list of parts (text and image_url) as sent for images."""
+        body = self.chat_requests()[-1].body
+        user = [m for m in body["messages"] if m["role"] == "user"]
+        content: str | list[dict[str, Any]] = user[-1]["content"]
+        return content
+
+    def last_user_text(self) -> str:
+        """last_user_content's text, its text parts joined when it has parts."""
+        content = self.last_user_content()
+        if isinstance(content, str):
+            return content
+        return "\n".join(part["text"] for part in content if part.get("type") == "text")
+
     def _next_reply(self, body: dict[str, Any]) -> Reply:
         with self._lock:
             if self.replies:

@@ -28,6 +28,7 @@ from compymac_rx.agent.types import (
     ToolCall,
     ToolSpec,
 )
+from compymac_rx.agent.vision import sees_images
 
 log = logging.getLogger(__name__)
 WATCH_SECONDS = 0.25
@@ -64,11 +65,14 @@ class OpenAIBackend:
         max_retries: int,
         should_stop: Callable[[], bool] | None = None,
         user_url: bool = False,
+        vision: bool | None = None,
     ) -> None:
         """`user_url`: the base URL was chosen by a user, not the operator; it is then
         called only on vetted public addresses (agent.outbound), and every failure to
-        connect reads the same."""
+        connect reads the same. `vision`: send attached images (None: MODEL_VISION_MODELS
+        decides by the model's name)."""
         self.model = model
+        self.vision = sees_images(model) if vision is None else vision
         self._user_url = user_url
         self._should_stop = should_stop
         self.context_window = context_window
@@ -89,7 +93,7 @@ class OpenAIBackend:
         budget = (
             self.context_window - self.max_output_tokens - estimate_tokens(json.dumps(tool_params))
         )
-        messages = trim_to_window(SYSTEM_PROMPT, conversation, budget)
+        messages = trim_to_window(SYSTEM_PROMPT, conversation, budget, vision=self.vision)
         if self._should_stop is None:
             yield from self._stream(messages, tool_params)
         else:

@@ -39,6 +39,24 @@ class ModelError(Exception):
 
 
 @dataclasses.dataclass(frozen=True)
+class Attached:
+    """A file attached to a user message, as read from the workspace for one model call.
+
+    `text` for a text file (already capped), `image` (bytes) for an image; `note` instead of
+    either when the file could not be included (gone, changed into something else...).
+    """
+
+    path: str
+    media_type: str
+    size: int
+    text: str | None = None
+    image: bytes = b""
+    note: str = ""
+    # The text was cut when read (FILE_READ_LIMIT); the context says so.
+    cut_at_read: bool = False
+
+
+@dataclasses.dataclass(frozen=True)
 class ChatItem:
     """One entry of the conversation handed to a model.
 
@@ -50,6 +68,8 @@ class ChatItem:
     content: str
     tool_call_id: str | None = None
     tool_calls: tuple[ToolCall, ...] = ()
+    # Files the user attached to this message (user items only).
+    attachments: tuple[Attached, ...] = ()
 
 
 class ToolSpec(Protocol):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -11,6 +12,7 @@ from sqlmodel import Session
 from compymac_rx import ratelimit, workspaces
 from compymac_rx.audit import service as audit
 from compymac_rx.chats import repository, versions
+from compymac_rx.chats.attachments import AttachmentError, AttachmentRef, check_attachments
 from compymac_rx.chats.models import (
     DEFAULT_TITLE,
     AgentSession,
@@ -275,14 +277,25 @@ class SentTurn:
     title: str
 
 
-def send_turn(user_id: str, session_id: str, text: str, *, job_id: str | None = None) -> SentTurn:
+def send_turn(
+    user_id: str,
+    session_id: str,
+    text: str,
+    *,
+    job_id: str | None = None,
+    attach: Sequence[str] = (),
+) -> SentTurn:
     """Store the user's message and a queued job in one transaction, then submit the job.
 
     `job_id` (from `new_id`) lets a caller know the job's id before its first event.
+    `attach`: workspace-relative paths of files to attach (chats.attachments); a message
+    with attachments may have no text.
     """
-    text = validate_message(text)
+    text = validate_message(text) if text.strip() or not attach else ""
+    refs = _attachments(user_id, session_id, attach)
     if wait := ratelimit.take("message_user", f"user:{user_id}"):
         raise RateLimited(wait)
+    meta: dict[str, Any] = {"attachments": [r.as_meta() for r in refs]} if refs else {}
     now = utcnow()
     with session_scope() as db:
         # The session row first: its lock orders this against every other writer of it.
@@ -296,20 +309,37 @@ def send_turn(user_id: str, session_id: str, text: str, *, job_id: str | None = 
             raise ChatError("The agent is still working on the last message. Wait, or stop it.")
         title = state.title
         if state.title_is_auto and state.last_seq == 0:
-            title = auto_title(text)
+            title = auto_title(text or ", ".join(r.name for r in refs))
             repository.set_title(db, user_id=user_id, session_id=session_id, title=title)
         message = repository.insert_message(
             db,
             user_id=user_id,
             session_id=session_id,
             seq=state.last_seq + 1,
-            message=repository.NewMessage("user", text, parent_id=state.last_user_id),
+            message=repository.NewMessage("user", text, meta, parent_id=state.last_user_id),
             job_id=None,
             now=now,
         )
         job_id = jobs.insert_job(db, user_id=user_id, session_id=session_id, now=now, job_id=job_id)
     _queue_job(user_id, session_id, job_id, message)
     return SentTurn(job_id, message, title)
+
+
+def _attachments(user_id: str, session_id: str, paths: Sequence[str]) -> list[AttachmentRef]:
+    """The files checked beneath the session's workspace, before the transaction: the folder
+    is named by the caller's own user id, and the session's row is checked under its lock."""
+    if not paths:
+        return []
+    try:
+        folder = workspaces.workspace_path(get_settings().workspaces_root, user_id, session_id)
+    except ValueError:  # not an id of ours
+        raise NotFound() from None
+    try:
+        return check_attachments(folder, paths)
+    except FileNotFoundError:
+        raise NotFound() from None
+    except AttachmentError as error:
+        raise ChatError(str(error)) from None
 
 
 def send_message(user_id: str, session_id: str, text: str) -> str:

@@ -8,14 +8,15 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import timedelta
 from pathlib import Path
 
 from compymac_rx.agent.loop import run_turn
 from compymac_rx.agent.sandbox import SandboxLimits
 from compymac_rx.agent.tools import Toolbox
-from compymac_rx.agent.types import ChatItem, ModelError, ToolCall
+from compymac_rx.agent.types import Attached, ChatItem, ModelError, ToolCall
+from compymac_rx.chats import attachments
 from compymac_rx.chats import repository as chats
 from compymac_rx.chats.models import HistoryRow
 from compymac_rx.chats.sink import JobSink
@@ -38,8 +39,13 @@ INTERNAL_ERROR = (
 )
 
 
-def history_to_items(messages: Sequence[HistoryRow]) -> list[ChatItem]:
-    """Stored messages as the model sees them; a tool record is a call and its result."""
+def history_to_items(
+    messages: Sequence[HistoryRow], attached: Mapping[int, Sequence[Attached]] | None = None
+) -> list[ChatItem]:
+    """Stored messages as the model sees them; a tool record is a call and its result.
+
+    `attached`: the files of user messages, by message id, as read for this turn."""
+    files = attached or {}
     items: list[ChatItem] = []
     for message in messages:
         if message.role == "tool":
@@ -50,8 +56,12 @@ def history_to_items(messages: Sequence[HistoryRow]) -> list[ChatItem]:
             )
             items.append(ChatItem("assistant", "", tool_calls=(call,)))
             items.append(ChatItem("tool", message.content, tool_call_id=call.id))
-        elif message.role in ("user", "assistant"):
-            items.append(ChatItem(message.role, message.content))  # type: ignore[arg-type]
+        elif message.role == "user":
+            items.append(
+                ChatItem("user", message.content, attachments=tuple(files.get(message.id, ())))
+            )
+        elif message.role == "assistant":
+            items.append(ChatItem("assistant", message.content))
     return items
 
 
@@ -95,11 +105,13 @@ def _claim(job_id: str) -> tuple[Claim, Started | None]:
                 return Claim.WAIT, Started(job, "", "", [], 0, False)
             gone = status is None or JobStatus(status).finished
             return (Claim.GONE if gone else Claim.BUSY), None
+    # Attached files are read after the transaction: the rows above name them.
+    attached = attachments.read_for_history(context.workspace, history)
     return Claim.STARTED, Started(
         dataclasses.replace(job, attempts=attempts),
         context.workspace,
         choose(context.session_model, context.default_model),
-        history_to_items(history),
+        history_to_items(history, attached),
         context.steps_done,
         context.cancel_requested,
     )

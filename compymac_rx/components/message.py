@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import reflex as rx
 
+from compymac_rx.components.attach import message_chips
 from compymac_rx.components.confirm import form_dialog
 from compymac_rx.components.markdown import safe_markdown
 from compymac_rx.components.versions import version_switch
@@ -77,7 +78,11 @@ def trace_timeline(message: MessageView) -> rx.Component:
 
 def user_bubble(message: MessageView) -> rx.Component:
     return rx.vstack(
-        rx.box(safe_markdown(message.content), class_name="bubble user"),
+        rx.cond(
+            message.content != "",
+            rx.box(safe_markdown(message.content), class_name="bubble user"),
+        ),
+        message_chips(message),
         rx.hstack(
             version_switch(message),
             rx.cond(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import reflex as rx
 
 from compymac_rx import routes
+from compymac_rx.components.attach import attach_button, attach_dialog, composer_chips
 from compymac_rx.components.download import download_link
 from compymac_rx.components.file_panel import file_panel
 from compymac_rx.components.layout import (
@@ -173,7 +174,9 @@ def _composer() -> rx.Component:
     return rx.form(
         rx.vstack(
             alert_line(ChatState.notice),
+            composer_chips(),
             rx.hstack(
+                attach_button(),
                 rx.text_area(
                     id=COMPOSER_ID,
                     name="message",
@@ -265,6 +268,7 @@ def chat_page() -> rx.Component:
             rx.cond(ChatState.current_id != "", file_panel()),
             edit_dialog(),
             output_dialog(),
+            rx.cond(ChatState.current_id != "", attach_dialog()),
             # Clicks "Load older" when it scrolls into view (assets/load_older.js: a file,
             # because the CSP runs no inline script the build did not emit).
             rx.script(src="/load_older.js"),

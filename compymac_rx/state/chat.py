@@ -14,6 +14,7 @@ from compymac_rx.db import new_id
 from compymac_rx.offload import off_loop
 from compymac_rx.settings import get_settings
 from compymac_rx.state import loading
+from compymac_rx.state.attach import AttachState
 from compymac_rx.state.auth import AuthState
 from compymac_rx.state.files import FilesState
 from compymac_rx.state.guard import signed_in
@@ -51,6 +52,7 @@ class ChatState(AuthState):
         sidebar = await self.get_state(SessionsState)
         live = await self.get_state(LiveState)
         files = await self.get_state(FilesState)
+        (await self.get_state(AttachState))._reset(session_id)
         token = self.router.session.client_token
         # Watch first, then read: an event published in between arrives twice, and the
         # sequence check drops the copy, so there is neither a gap nor a duplicate.
@@ -93,11 +95,20 @@ class ChatState(AuthState):
         # is dropped here before it costs a state update.
         job_id = new_id()
         hub.shown(self.router.session.client_token, job_id, 0)
+        attach = await self.get_state(AttachState)
         try:
-            sent = await off_loop(chats.send_turn, user.id, self.current_id, text, job_id=job_id)
+            sent = await off_loop(
+                chats.send_turn,
+                user.id,
+                self.current_id,
+                text,
+                job_id=job_id,
+                attach=attach._paths(),
+            )
         except chats.ChatError as error:
             self.notice = str(error)
             return None
+        attach._sent()
         if self.notice:
             self.notice = ""
         live = await self.get_state(LiveState)

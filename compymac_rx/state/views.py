@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from compymac_rx import routes
+from compymac_rx.chats.attachments import refs_of
 from compymac_rx.chats.models import MessagePublic, SessionPublic
 from compymac_rx.search.models import SearchHit, Snippet
 
@@ -39,6 +40,8 @@ class MessageView:
     version: str = ""
     prev_id: int = 0
     next_id: int = 0
+    # A user message's attached files, as chip labels ("notes.md · 1.2 KB").
+    attachments: list[str] = dataclasses.field(default_factory=list)
 
 
 @dataclasses.dataclass
@@ -135,7 +138,10 @@ def message_view(message: MessagePublic) -> MessageView:
         return MessageView(
             message.id, message.seq, "trace", trace_lines(message.meta), duration=total
         )
-    if message.role == "user" and message.id in message.versions:
+    if message.role == "user":
+        chips = [attachment_label(r.name, r.size) for r in refs_of(message.meta)]
+        if message.id not in message.versions:
+            return MessageView(message.id, message.seq, "user", message.content, attachments=chips)
         at, count = message.versions.index(message.id), len(message.versions)
         return MessageView(
             message.id,
@@ -145,6 +151,7 @@ def message_view(message: MessagePublic) -> MessageView:
             version=f"{at + 1}/{count}",
             prev_id=message.versions[at - 1] if at > 0 else 0,
             next_id=message.versions[at + 1] if at + 1 < count else 0,
+            attachments=chips,
         )
     if message.role != "tool":
         return MessageView(message.id, message.seq, message.role, message.content)
@@ -162,6 +169,16 @@ def message_view(message: MessagePublic) -> MessageView:
         ok=bool(meta.get("ok", True)),
         truncated=truncated,
     )
+
+
+def attachment_label(name: str, size: int) -> str:
+    if size < 1000:
+        amount = f"{size} B"
+    elif size < 1_000_000:
+        amount = f"{size / 1000:.1f} KB"
+    else:
+        amount = f"{size / 1_000_000:.1f} MB"
+    return f"{name} · {amount}"
 
 
 def live_tool_view(call_id: str, tool: str, args: object) -> MessageView:
