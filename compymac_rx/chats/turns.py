@@ -13,6 +13,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from compymac_rx.agent.loop import run_turn
+from compymac_rx.agent.params import ModelParams
 from compymac_rx.agent.sandbox import SandboxLimits
 from compymac_rx.agent.tools import Toolbox
 from compymac_rx.agent.types import ChatItem, ModelError, ToolCall
@@ -50,6 +51,8 @@ def history_to_items(messages: Sequence[HistoryRow]) -> list[ChatItem]:
             )
             items.append(ChatItem("assistant", "", tool_calls=(call,)))
             items.append(ChatItem("tool", message.content, tool_call_id=call.id))
+        elif message.role == "assistant" and not message.content:
+            continue  # reasoning only (kept for the reader): nothing the model said aloud
         elif message.role in ("user", "assistant"):
             items.append(ChatItem(message.role, message.content))  # type: ignore[arg-type]
     return items
@@ -63,6 +66,7 @@ class Started:
     history: list[ChatItem]
     steps_done: int
     cancel_requested: bool
+    params: ModelParams = dataclasses.field(default_factory=ModelParams)
 
 
 def _claim(job_id: str) -> tuple[Claim, Started | None]:
@@ -102,6 +106,7 @@ def _claim(job_id: str) -> tuple[Claim, Started | None]:
         history_to_items(history),
         context.steps_done,
         context.cancel_requested,
+        context.params,
     )
 
 
@@ -132,6 +137,7 @@ def run_job(job_id: str) -> Claim:
         steps_done=started.steps_done,
         cancel_requested=started.cancel_requested,
     )
+    sink.params = started.params
     status, error = JobStatus.DONE, None
     try:
         with Heartbeat(job_id, settings.job_heartbeat_seconds):
@@ -141,7 +147,7 @@ def run_job(job_id: str) -> Claim:
                 settings.file_read_limit,
             )
             backend, sink.model = backend_for_choice(
-                job.user_id, started.model, should_stop=sink.cancelled
+                job.user_id, started.model, should_stop=sink.cancelled, params=started.params
             )
             outcome = run_turn(
                 backend=backend,
