@@ -464,6 +464,9 @@ def add_imported_session(
         title_is_auto=False,
         archived=source.archived,
         model=source.model,
+        system_prompt=source.system_prompt,
+        temperature=source.temperature,
+        max_output_tokens=source.max_output_tokens,
         created_at=source.created_at,
         last_activity_at=source.last_activity_at,
     )
