@@ -43,6 +43,7 @@ from compymac_rx.state.delivery import apply_events
 from compymac_rx.state.guard import EventGuard
 from compymac_rx.state.live import deliver_events
 from compymac_rx.state.live_turn import LiveState
+from compymac_rx.state.model_params import PromptState
 from compymac_rx.state.security import SecurityState
 from compymac_rx.state.settings import SettingsState
 from compymac_rx.state.tokens import TokensState
@@ -80,7 +81,7 @@ app = rx.App(
         # Outermost: every request, refused or not, gets an id, an access line and metrics.
         observe,
     ],
-    stylesheets=["/app.css"],
+    stylesheets=["/app.css", "/thinking.css"],
     head_components=dev_head_components(),
 )
 # Before Reflex's own hydration: a reused tab token is reset before its state is sent.
@@ -98,7 +99,7 @@ app.add_page(signup_page, route=routes.SIGNUP, on_load=SignInState.load, title="
 app.add_page(
     settings_page,
     route=routes.SETTINGS,
-    on_load=[SettingsState.load, TokensState.load],
+    on_load=[SettingsState.load, PromptState.load, TokensState.load],
     title="Settings",
 )
 app.add_page(

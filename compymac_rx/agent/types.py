@@ -24,6 +24,23 @@ class TextDelta:
 
 
 @dataclasses.dataclass(frozen=True)
+class ReasoningDelta:
+    """A piece of the model's reasoning ("thinking"), streamed before or beside the reply."""
+
+    text: str
+
+
+@dataclasses.dataclass(frozen=True)
+class ToolCallDelta:
+    """A piece of a tool call's JSON arguments as it streams; the whole `ToolCall` follows
+    when the stream ends. `call_id` is the id the ToolCall will have."""
+
+    call_id: str
+    name: str
+    arguments: str
+
+
+@dataclasses.dataclass(frozen=True)
 class ModelUsage:
     """Tokens one model call used, as the provider reported them (0 when it did not)."""
 
@@ -31,7 +48,7 @@ class ModelUsage:
     completion_tokens: int
 
 
-ModelEvent = TextDelta | ToolCall | ModelUsage
+ModelEvent = TextDelta | ReasoningDelta | ToolCallDelta | ToolCall | ModelUsage
 
 
 class ModelError(Exception):
@@ -108,11 +125,17 @@ class TurnSink(Protocol):
 
     def text_delta(self, text: str) -> None: ...
 
+    def reasoning_delta(self, text: str) -> None: ...
+
+    def tool_call_delta(self, delta: ToolCallDelta) -> None: ...
+
     def tool_started(self, call: ToolCall) -> None: ...
 
     def tool_finished(self, call: ToolCall, result: ToolResult, duration_ms: int) -> None: ...
 
-    def assistant_message(self, text: str) -> None: ...
+    def assistant_message(self, text: str, reasoning: str = "") -> None:
+        """A step's reply, with the reasoning that came before it ("" when none)."""
+        ...
 
     def model_call_finished(self, duration_ms: int, usage: ModelUsage | None) -> None: ...
 

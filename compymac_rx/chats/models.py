@@ -28,6 +28,11 @@ class AgentSession(SQLModel, table=True):
     archived: bool = False
     # "" = the user's default model; see agent.factory for the format.
     model: str = Field(default="", max_length=200)
+    # The model parameters of this session (agent/params.py): "" and None inherit (the
+    # user's default prompt; the provider's temperature; MODEL_MAX_OUTPUT_TOKENS).
+    system_prompt: str = Field(default="", sa_column=Column(Text, nullable=False))
+    temperature: float | None = None
+    max_output_tokens: int | None = None
     created_at: datetime = Field(default_factory=utcnow)
     last_activity_at: datetime = Field(default_factory=utcnow, index=True)
 

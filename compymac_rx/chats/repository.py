@@ -12,6 +12,8 @@ import sqlalchemy as sa
 from sqlalchemy import Executable, and_, bindparam, delete, func, insert, update
 from sqlmodel import Session, col, select
 
+from compymac_rx.agent.params import ModelParams
+from compymac_rx.agent.params import resolve as resolve_params
 from compymac_rx.chats import versions
 from compymac_rx.chats.models import (
     AgentSession,
@@ -446,6 +448,28 @@ def give_session_to(
     )
 
 
+def set_session_params(
+    session: Session,
+    *,
+    user_id: str,
+    session_id: str,
+    system_prompt: str,
+    temperature: float | None,
+    max_output_tokens: int | None,
+) -> bool:
+    """A session's model parameters; False when it is not the user's."""
+    result = session.execute(
+        update(_sessions)
+        .where(_sessions.c.id == session_id, _sessions.c.user_id == user_id)
+        .values(
+            system_prompt=system_prompt,
+            temperature=temperature,
+            max_output_tokens=max_output_tokens,
+        )
+    )
+    return bool(getattr(result, "rowcount", 0))
+
+
 def all_sessions(session: Session, *, user_id: str) -> Sequence[AgentSession]:
     """Every session of the user, archived ones too, oldest first (an account export)."""
     return session.exec(
@@ -486,6 +510,9 @@ def add_imported_session(
         title_is_auto=False,
         archived=source.archived,
         model=source.model,
+        system_prompt=source.system_prompt,
+        temperature=source.temperature,
+        max_output_tokens=source.max_output_tokens,
         created_at=source.created_at,
         last_activity_at=source.last_activity_at,
     )
@@ -496,8 +523,8 @@ def add_imported_session(
 
 @dataclasses.dataclass(frozen=True)
 class ClaimContext:
-    """A job with what running it needs: its session's workspace and model, the owner's
-    default model and the steps an earlier run stored."""
+    """A job with what running it needs: its session's workspace, model and model
+    parameters, the owner's default model and prompt, and the steps an earlier run stored."""
 
     job: JobRef
     status: str
@@ -506,6 +533,7 @@ class ClaimContext:
     session_model: str
     default_model: str
     steps_done: int
+    params: ModelParams
 
 
 @functools.cache
@@ -528,6 +556,10 @@ def _claim_context_statement() -> Executable:
             _sessions.c.model,
             _preferences.c.default_model,
             steps,
+            _sessions.c.system_prompt,
+            _preferences.c.system_prompt,
+            _sessions.c.temperature,
+            _sessions.c.max_output_tokens,
         )
         .select_from(
             _jobs.join(
@@ -552,4 +584,10 @@ def claim_context(session: Session, *, job_id: str) -> ClaimContext | None:
         session_model=str(row[7]),
         default_model=str(row[8] or ""),
         steps_done=int(row[9]),
+        params=resolve_params(
+            session_prompt=str(row[10] or ""),
+            default_prompt=str(row[11] or ""),
+            temperature=None if row[12] is None else float(row[12]),
+            max_output_tokens=None if row[13] is None else int(row[13]),
+        ),
     )

@@ -10,6 +10,7 @@ from typing import Any
 from sqlmodel import Session
 
 from compymac_rx import ratelimit, workspaces
+from compymac_rx.agent import params
 from compymac_rx.audit import service as audit
 from compymac_rx.chats import repository, versions
 from compymac_rx.chats.attachments import AttachmentError, AttachmentRef, check_attachments
@@ -199,6 +200,53 @@ def get_session_model(user_id: str, session_id: str) -> str:
     with session_scope() as db:
         row = owned_session(db, user_id, session_id)
         return row.model
+
+
+@dataclasses.dataclass(frozen=True)
+class SessionParams:
+    """A session's own model parameters as entered ("" / None: inherited)."""
+
+    system_prompt: str
+    temperature: float | None
+    max_output_tokens: int | None
+
+
+def max_tokens_limit() -> int:
+    """The most output tokens a session may ask for: half the context window, so the
+    conversation always keeps the other half."""
+    return get_settings().model_context_tokens // 2
+
+
+def get_session_params(user_id: str, session_id: str) -> SessionParams:
+    with session_scope() as db:
+        row = owned_session(db, user_id, session_id)
+        return SessionParams(row.system_prompt, row.temperature, row.max_output_tokens)
+
+
+def set_session_params(
+    user_id: str, session_id: str, *, system_prompt: str, temperature: str, max_tokens: str
+) -> SessionParams:
+    """Check and store a session's prompt, temperature and max output tokens, as typed in
+    the session dialog (empty: inherit). ChatError with a plain reason for a bad value."""
+    try:
+        checked = SessionParams(
+            params.clean_prompt(system_prompt),
+            params.parse_temperature(temperature),
+            params.parse_max_tokens(max_tokens, max_tokens_limit()),
+        )
+    except params.ParamsRefused as error:
+        raise ChatError(str(error)) from None
+    with session_scope() as db:
+        if not repository.set_session_params(
+            db,
+            user_id=user_id,
+            session_id=session_id,
+            system_prompt=checked.system_prompt,
+            temperature=checked.temperature,
+            max_output_tokens=checked.max_output_tokens,
+        ):
+            raise NotFound()
+    return checked
 
 
 def resend_from(user_id: str, session_id: str, message_id: int | None, text: str | None) -> str:

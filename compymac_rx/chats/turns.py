@@ -13,6 +13,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from compymac_rx.agent.loop import run_turn
+from compymac_rx.agent.params import ModelParams
 from compymac_rx.agent.sandbox import SandboxLimits
 from compymac_rx.agent.tools import Toolbox
 from compymac_rx.agent.types import Attached, ChatItem, ModelError, ToolCall
@@ -60,7 +61,8 @@ def history_to_items(
             items.append(
                 ChatItem("user", message.content, attachments=tuple(files.get(message.id, ())))
             )
-        elif message.role == "assistant":
+        elif message.role == "assistant" and message.content:
+            # An empty reply holds only reasoning (kept for the reader): nothing said aloud.
             items.append(ChatItem("assistant", message.content))
     return items
 
@@ -73,6 +75,7 @@ class Started:
     history: list[ChatItem]
     steps_done: int
     cancel_requested: bool
+    params: ModelParams = dataclasses.field(default_factory=ModelParams)
 
 
 def _claim(job_id: str) -> tuple[Claim, Started | None]:
@@ -114,6 +117,7 @@ def _claim(job_id: str) -> tuple[Claim, Started | None]:
         history_to_items(history, attached),
         context.steps_done,
         context.cancel_requested,
+        context.params,
     )
 
 
@@ -144,6 +148,7 @@ def run_job(job_id: str) -> Claim:
         steps_done=started.steps_done,
         cancel_requested=started.cancel_requested,
     )
+    sink.params = started.params
     status, error = JobStatus.DONE, None
     try:
         with Heartbeat(job_id, settings.job_heartbeat_seconds):
@@ -153,7 +158,7 @@ def run_job(job_id: str) -> Claim:
                 settings.file_read_limit,
             )
             backend, sink.model = backend_for_choice(
-                job.user_id, started.model, should_stop=sink.cancelled
+                job.user_id, started.model, should_stop=sink.cancelled, params=started.params
             )
             outcome = run_turn(
                 backend=backend,

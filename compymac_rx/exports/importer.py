@@ -21,6 +21,7 @@ from compymac_rx import beneath, workspaces
 from compymac_rx.audit import service as audit
 from compymac_rx.chats import repository
 from compymac_rx.chats.models import AgentSession
+from compymac_rx.chats.service import max_tokens_limit
 from compymac_rx.db import new_id, session_scope
 from compymac_rx.exports import chatgpt, formats
 from compymac_rx.exports.models import ImportFailed, ParsedSession
@@ -183,6 +184,14 @@ def store(user_id: str, sessions: list[ParsedSession]) -> list[str]:
                 title=" ".join(info.title.split())[: get_settings().max_title_chars] or "Imported",
                 archived=info.archived,
                 model=info.model,
+                system_prompt=info.system_prompt,
+                temperature=info.temperature,
+                # Another server's window may be larger than ours: then ours decides.
+                max_output_tokens=(
+                    info.max_output_tokens
+                    if (info.max_output_tokens or 0) <= max_tokens_limit()
+                    else None
+                ),
                 created_at=info.created_at,
                 last_activity_at=info.last_activity_at,
             )

@@ -16,7 +16,9 @@ from compymac_rx.components.layout import (
 )
 from compymac_rx.components.live_text import live_text
 from compymac_rx.components.message import edit_dialog, message_bubble, output_dialog
+from compymac_rx.components.model_params import session_params_button, session_params_dialog
 from compymac_rx.components.sidebar import sidebar
+from compymac_rx.components.thinking import live_thinking
 from compymac_rx.state.chat import COMPOSER_ID, ChatState
 from compymac_rx.state.files import FilesState
 from compymac_rx.state.live_turn import RECENT_MAX, LiveState
@@ -79,6 +81,7 @@ def _header() -> rx.Component:
             ~LiveState.running & ((ChatState.messages.length() + LiveState.recent_count) > 0),
             icon_action("refresh-cw", "Regenerate the last reply", TurnState.regenerate),
         ),
+        session_params_button(),
         _export_menu(),
         icon_action("folder-open", "Show the workspace files", FilesState.toggle),
         rx.box(_status_badge(), role="status", aria_live="polite", data_testid="job-status"),
@@ -149,6 +152,7 @@ def _conversation() -> rx.Component:
             ),
             rx.foreach(ChatState.messages, _history_message),
             _recent_slots(),
+            rx.cond(LiveState.thinking, live_thinking()),
             rx.foreach(LiveState.tools, message_bubble),
             rx.cond(
                 LiveState.streaming,
@@ -269,6 +273,7 @@ def chat_page() -> rx.Component:
             edit_dialog(),
             output_dialog(),
             rx.cond(ChatState.current_id != "", attach_dialog()),
+            session_params_dialog(),
             # Clicks "Load older" when it scrolls into view (assets/load_older.js: a file,
             # because the CSP runs no inline script the build did not emit).
             rx.script(src="/load_older.js"),
