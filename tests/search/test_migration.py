@@ -9,7 +9,7 @@ from alembic import command
 from alembic.config import Config
 
 from compymac_rx.chats import service as chats
-from compymac_rx.db import get_engine
+from compymac_rx.db import get_engine, new_id
 from compymac_rx.search import service as search
 from tests.factories import make_user
 from tests.search.test_service import conversation
@@ -18,11 +18,19 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def old_conversation(user_id: str, title: str, *texts: str) -> str:
-    """`conversation` at an older revision: the messages written with the columns every
-    revision has (today's code writes and reads columns added later, such as 0014's)."""
-    session_id = chats.create_session(user_id).id
-    chats.rename_session(user_id, session_id, title)
+    """`conversation` at an older revision: the session and its messages written with the
+    columns every revision has (today's code writes and reads columns added later, such as
+    0013's and 0014's)."""
+    session_id = new_id()
     with get_engine().begin() as connection:
+        connection.execute(
+            sa.text(
+                "INSERT INTO agent_sessions (id, user_id, title, title_is_auto, workspace_path,"
+                " archived, created_at, last_activity_at) VALUES (:id, :u, :t, false, :w,"
+                " false, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"
+            ),
+            {"id": session_id, "u": user_id, "t": title, "w": session_id},
+        )
         for seq, text in enumerate(texts, 1):
             connection.execute(
                 sa.text(
