@@ -80,7 +80,10 @@ ALLOWED = {
     "TokensState": {"load", "create", "dismiss_secret", "revoke"},
     "TransferState": {"import_files"},
     "UsageState": {"load", "set_range"},
-    "TurnState": {"set_model", "regenerate", "open_edit", "close_edit", "resend"},
+    "TurnState": {"set_model", "regenerate", "open_edit", "close_edit", "resend", "show_version"},
+    "AttachState": {"open_picker", "close_picker", "toggle", "remove", "upload"},
+    "PromptState": {"load", "save"},
+    "SessionParamsState": {"open_dialog", "save", "close"},
 }
 
 
