@@ -45,6 +45,7 @@ from compymac_rx.state.live import deliver_events
 from compymac_rx.state.live_turn import LiveState
 from compymac_rx.state.security import SecurityState
 from compymac_rx.state.settings import SettingsState
+from compymac_rx.state.sidebar_live import deliver_user_events
 from compymac_rx.state.tokens import TokensState
 from compymac_rx.state.usage import UsageState
 
@@ -53,6 +54,11 @@ async def live_events(app: rx.App) -> None:
     """Per process: pick up jobs a previous run left, then feed live events to tabs."""
     await off_loop(get_runner().recover)
     await deliver_events(app, LiveState, apply_events)
+
+
+async def sidebar_events(app: rx.App) -> None:
+    """Per process: feed each user's session changes to that user's tabs."""
+    await deliver_user_events(app)
 
 
 async def loop_watch() -> None:
@@ -117,4 +123,5 @@ app.add_page(
     second_factor_page, route=routes.SECOND_FACTOR, on_load=SignInState.load, title="Sign-in code"
 )
 app.register_lifespan_task(live_events)
+app.register_lifespan_task(sidebar_events)
 app.register_lifespan_task(loop_watch)

@@ -227,9 +227,13 @@ def _empty_home() -> rx.Component:
 
 def _not_found() -> rx.Component:
     return centered_message(
-        "Session not found",
+        rx.cond(SessionsState.deleted_open, "Session deleted", "Session not found"),
         "5",
-        "It does not exist, was deleted, or is not yours.",
+        rx.cond(
+            SessionsState.deleted_open,
+            "This session was deleted in another tab or window.",
+            "It does not exist, was deleted, or is not yours.",
+        ),
         rx.link("Back to your sessions", href=routes.HOME),
         data_testid="not-found",
     )

@@ -17,7 +17,7 @@ from compymac_rx.state import loading
 from compymac_rx.state.auth import AuthState
 from compymac_rx.state.files import FilesState
 from compymac_rx.state.guard import signed_in
-from compymac_rx.state.live import hub
+from compymac_rx.state.live import hub, user_tabs
 from compymac_rx.state.live_turn import LiveState
 from compymac_rx.state.payloads import MessageId
 from compymac_rx.state.sessions import SessionsState
@@ -52,6 +52,7 @@ class ChatState(AuthState):
         live = await self.get_state(LiveState)
         files = await self.get_state(FilesState)
         token = self.router.session.client_token
+        user_tabs.watch(token, user.id)  # the sidebar follows changes made in other tabs
         # Watch first, then read: an event published in between arrives twice, and the
         # sequence check drops the copy, so there is neither a gap nor a duplicate.
         if session_id:
