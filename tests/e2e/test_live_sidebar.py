@@ -103,6 +103,9 @@ def test_changes_in_one_tab_reach_the_other(browser: Browser, profile_app: Runni
 
     # A second session, then archiving the first: it leaves B's list.
     new_session(first)
+    # A's own list settles first: rows are keyed by position, so a menu opened while the new
+    # row arrives would act on the row that took its place.
+    expect(first.get_by_test_id("session-row")).to_have_count(2, timeout=TIMEOUT)
     expect(b_rows).to_have_count(2, timeout=TIMEOUT)
     open_actions(first, "Renamed in A")
     first.get_by_role("menuitem", name="Archive").click()
