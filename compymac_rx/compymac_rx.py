@@ -10,6 +10,7 @@ from compymac_rx import routes
 from compymac_rx.api.app import API_PREFIX, api_app
 from compymac_rx.chats.tasks import get_runner
 from compymac_rx.components.backend import dev_head_components
+from compymac_rx.components.connection import connection_overlay
 from compymac_rx.exports.http import export_routes
 from compymac_rx.files.http import file_routes
 from compymac_rx.http.stack import secure
@@ -86,9 +87,11 @@ app = rx.App(
         # Outermost: every request, refused or not, gets an id, an access line and metrics.
         observe,
     ],
-    stylesheets=["/app.css"],
+    stylesheets=["/app.css", "/connection.css", "/shortcuts.css"],
     head_components=dev_head_components(),
 )
+# Our connection banner in place of Reflex's toast (same slot of the app's wraps).
+app.app_wraps[5, "Overlay"] = connection_overlay
 # Before Reflex's own hydration: a reused tab token is reset before its state is sent.
 app.add_middleware(EventGuard(), index=0)
 app.add_page(chat_page, route=routes.HOME, on_load=ChatState.load_page, title="CompyMac RX")

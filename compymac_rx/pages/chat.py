@@ -5,6 +5,7 @@ from __future__ import annotations
 import reflex as rx
 
 from compymac_rx import routes
+from compymac_rx.components.connection import disconnected
 from compymac_rx.components.download import download_link
 from compymac_rx.components.file_panel import file_panel
 from compymac_rx.components.layout import (
@@ -181,6 +182,8 @@ def _composer() -> rx.Component:
                     aria_label="Message",
                     enter_key_submit=True,
                     auto_focus=True,
+                    # Nothing typed while the connection is down could be sent.
+                    disabled=disconnected,
                     flex="1",
                     rows="2",
                 ),
@@ -196,7 +199,11 @@ def _composer() -> rx.Component:
                         aria_label="Stop the running turn",
                     ),
                     rx.button(
-                        rx.icon("send", size=14), "Send", type="submit", aria_label="Send message"
+                        rx.icon("send", size=14),
+                        "Send",
+                        type="submit",
+                        aria_label="Send message",
+                        disabled=disconnected,
                     ),
                 ),
                 width="100%",
@@ -274,6 +281,8 @@ def chat_page() -> rx.Component:
             rx.script(src="/load_older.js"),
             # Ctrl+K (or "/") focuses the search box; a search hit scrolls into view.
             rx.script(src="/search.js"),
+            # The keyboard shortcuts (their list: the sidebar's keyboard button, or "?").
+            rx.script(src="/shortcuts.js"),
             class_name="layout",
         ),
     )
