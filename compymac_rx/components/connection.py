@@ -12,29 +12,32 @@ from __future__ import annotations
 
 import reflex as rx
 from reflex_base.vars.number import NumberVar
-from reflex_components_core.core.banner import (  # type: ignore[import-untyped]
-    connection_errors_count,
-    has_connection_errors,
-)
+from reflex_components_core.core import banner  # type: ignore[import-untyped]
 
 OFFLINE_AFTER_ERRORS = 7
 RECONNECTING = "Reconnecting…"
 OFFLINE = "Offline — changes will not be sent"
 
-# True while the socket is down (after its first failed attempt): forms that send to the
-# backend are disabled meanwhile.
-disconnected = has_connection_errors
+# Reflex's vars are read inside functions: a Var kept in a module's namespace answers any
+# attribute lookup (the tests' cache clearing walks modules' names) with an error.
+
+
+def disconnected() -> rx.Var[bool]:
+    """True while the socket is down (after its first failed attempt): forms that send to the
+    backend are disabled meanwhile."""
+    flag: rx.Var[bool] = banner.has_connection_errors
+    return flag
 
 
 def _offline() -> rx.Var[bool]:
-    count = connection_errors_count.to(NumberVar, int)
+    count = banner.connection_errors_count.to(NumberVar, int)
     return count >= OFFLINE_AFTER_ERRORS
 
 
 def connection_banner() -> rx.Component:
     offline = _offline()
     return rx.cond(
-        has_connection_errors,
+        disconnected(),
         rx.hstack(
             rx.cond(offline, rx.icon("wifi-off", size=16), rx.spinner(size="1")),
             rx.text(rx.cond(offline, OFFLINE, RECONNECTING), size="2", weight="medium"),

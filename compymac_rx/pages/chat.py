@@ -183,7 +183,7 @@ def _composer() -> rx.Component:
                     enter_key_submit=True,
                     auto_focus=True,
                     # Nothing typed while the connection is down could be sent.
-                    disabled=disconnected,
+                    disabled=disconnected(),
                     flex="1",
                     rows="2",
                 ),
@@ -203,7 +203,7 @@ def _composer() -> rx.Component:
                         "Send",
                         type="submit",
                         aria_label="Send message",
-                        disabled=disconnected,
+                        disabled=disconnected(),
                     ),
                 ),
                 width="100%",
