@@ -65,6 +65,8 @@ class ChatState(AuthState):
         )
         sidebar._show(page.sessions, session_id)
         self.notice, self.output_title, self.output_text = "", "", ""
+        if await self._resumed(user.id, page):
+            return None
         if page.session is None:
             hub.forget(token)
             self.current_id, self.title, self.messages, self.has_older = "", "", [], False
@@ -141,6 +143,24 @@ class ChatState(AuthState):
     @rx.event
     def close_output(self) -> None:
         self.output_title, self.output_text = "", ""
+
+    async def _resumed(self, user_id: str, page: loading.OpenedPage) -> bool:
+        """Back on the session it showed while the same turn runs (a reconnect): the history
+        it has is whole (nothing else can change it while a turn runs), so the turn goes on
+        from its last seq instead of the page loading again."""
+        live = await self.get_state(LiveState)
+        if page.session is None or page.job is None or self.hit_seq or self.not_found:
+            return False
+        if self.current_id != page.session.id:
+            return False
+        if not await live._resume(user_id, page.session.id, page.job.id, page.replay):
+            return False
+        self.title = page.session.title
+        if live._trimmed:
+            await self._leave_older()
+        files = await self.get_state(FilesState)
+        files._show(session_id=page.session.id, entries=page.files)
+        return True
 
     async def _leave_older(self) -> None:
         """The live view dropped its oldest messages: the history before them goes too, and
