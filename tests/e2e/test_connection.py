@@ -6,7 +6,7 @@ import re
 
 from playwright.sync_api import Browser, Page, expect
 
-from tests.e2e.conftest import RunningApp
+from tests.e2e.conftest import CeleryProfileApp, RunningApp
 from tests.e2e.helpers import TIMEOUT, conversation, new_session, send, sign_up, unique_email
 
 SLOW_PROMPT = "what can you do?"
@@ -68,4 +68,30 @@ def test_the_banner_while_offline_and_the_catch_up_after(
     expect(conversation(page).get_by_text(SLOW_PROMPT)).to_have_count(2)
     send(page, "run echo back-online")
     expect(conversation(page).get_by_text("back-online").last).to_be_visible(timeout=TIMEOUT)
+    context.close()
+
+
+def test_the_banner_while_the_backend_is_stopped(
+    browser: Browser, celery_app: CeleryProfileApp
+) -> None:
+    """The production profile keeps tab state in Redis: the same page goes on after a restart."""
+    context = browser.new_context()
+    page = context.new_page()
+    sign_up(page, celery_app, unique_email("restart"))
+    new_session(page)
+    composer = page.get_by_label("Message", exact=True)
+    banner = page.get_by_test_id("connection-banner")
+    expect(composer).to_be_enabled(timeout=TIMEOUT)
+    celery_app.backend.stop()
+    try:
+        expect(banner).to_have_text("Reconnecting…", timeout=TIMEOUT)
+        expect(composer).to_be_disabled()
+        expect(banner).to_have_text("Offline — changes will not be sent", timeout=TIMEOUT)
+    finally:
+        celery_app.backend.start()
+    expect(banner).to_have_count(0, timeout=60_000)
+    expect(composer).to_be_enabled()
+    # The same session, still usable (no worker runs here: the turn waits in line).
+    send(page, "after the restart")
+    expect(conversation(page).get_by_text("after the restart")).to_be_visible(timeout=TIMEOUT)
     context.close()

@@ -1,54 +1,16 @@
 """A user's session changes reach all of that user's tabs, on both profiles.
 
-Inline: the shared e2e app (in-process bus). Celery: an app on PostgreSQL with the Redis bus,
-Redis state and the Celery runner, started from a copy of the project (its own `.web`).
+Inline: the shared e2e app (in-process bus). Celery: the `celery_app` fixture, an app on
+PostgreSQL with the Redis bus, Redis state and the Celery runner.
 """
 
 from __future__ import annotations
 
-import os
-import subprocess
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
-from tests.conftest import fresh_pg_database
-from tests.e2e.conftest import ROOT, RunningApp
+from tests.e2e.conftest import RunningApp
 from tests.e2e.helpers import TIMEOUT, new_session, send, sign_up, unique_email
-from tests.integration.apps import BIN, AppBackend
-from tests.services import Postgres, Redis
-
-
-@pytest.fixture(scope="module")
-def celery_app(
-    postgres: Postgres, redis_server_session: Redis, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[RunningApp]:
-    folder = tmp_path_factory.mktemp("celery-profile")
-    env = {
-        "DATABASE_URL": postgres.url(fresh_pg_database(postgres)),
-        "REDIS_URL": redis_server_session.url,
-        "REFLEX_REDIS_URL": redis_server_session.url,
-        "EVENT_BUS": "redis",
-        "JOB_RUNNER": "celery",
-        "RATE_LIMIT_STORE": "redis",
-        "DATA_DIR": str(folder / "data"),
-        "SIGNUPS_PER_HOUR_PER_IP": "1000",
-    }
-    subprocess.run(
-        [str(BIN / "alembic"), "upgrade", "head"],
-        cwd=ROOT,
-        env={**os.environ, **env},
-        check=True,
-        capture_output=True,
-    )
-    backend = AppBackend(folder / "app", env, "celery-app")
-    try:
-        backend.start()
-        yield RunningApp(backend.url, Path(env["DATA_DIR"]))
-    finally:
-        backend.stop()
 
 
 @pytest.fixture(params=["inline", "celery"])
