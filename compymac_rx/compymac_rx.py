@@ -44,6 +44,7 @@ from compymac_rx.state.delivery import apply_events
 from compymac_rx.state.guard import EventGuard
 from compymac_rx.state.live import deliver_events
 from compymac_rx.state.live_turn import LiveState
+from compymac_rx.state.model_params import PromptState
 from compymac_rx.state.security import SecurityState
 from compymac_rx.state.settings import SettingsState
 from compymac_rx.state.sidebar_live import deliver_user_events
@@ -87,7 +88,7 @@ app = rx.App(
         # Outermost: every request, refused or not, gets an id, an access line and metrics.
         observe,
     ],
-    stylesheets=["/app.css", "/connection.css", "/shortcuts.css"],
+    stylesheets=["/app.css", "/thinking.css", "/connection.css", "/shortcuts.css"],
     head_components=dev_head_components(),
 )
 # Our connection banner in place of Reflex's toast (same slot of the app's wraps).
@@ -107,7 +108,7 @@ app.add_page(signup_page, route=routes.SIGNUP, on_load=SignInState.load, title="
 app.add_page(
     settings_page,
     route=routes.SETTINGS,
-    on_load=[SettingsState.load, TokensState.load],
+    on_load=[SettingsState.load, PromptState.load, TokensState.load],
     title="Settings",
 )
 app.add_page(

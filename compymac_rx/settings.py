@@ -173,6 +173,16 @@ class Settings(BaseSettings):
     # custom base URL may reach even though they are private.
     model_url_allowlist: str = ""
     upload_max_bytes: int = Field(5_000_000, ge=1000)
+    # Attachments: workspace files sent with a message. At most this many per message, each
+    # at most ATTACHMENT_MAX_BYTES; text is included up to FILE_READ_LIMIT characters.
+    attachments_per_message: int = Field(5, ge=1, le=20)
+    attachment_max_bytes: int = Field(5_000_000, ge=1000, le=50_000_000)
+    # Models that are sent attached images: comma-separated names, `*` matches anything
+    # (case-insensitive). Other models get a note that an image was attached.
+    model_vision_models: str = (
+        "gpt-4o*,gpt-4.1*,gpt-4-turbo*,gpt-5*,o1*,o3*,o4*,*claude-3*,*claude-sonnet*,"
+        "*claude-opus*,*gemini*,*llava*,*vision*,*pixtral*,*qwen*-vl*"
+    )
     # Exports and imports: the largest account export (messages + workspace files), and the
     # most an imported zip may unpack to.
     export_max_mb: PositiveInt = 500

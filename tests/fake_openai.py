@@ -30,10 +30,17 @@ class Reply:
 
     `error`: None, or "auth" (401), "rate_limit" (429), "context_length" (400) or "timeout"
     (the server waits `hang_seconds` before answering anything).
+    `reasoning`: pieces streamed before the text in the delta field `reasoning_field`
+    (`reasoning_content` as DeepSeek and vLLM, or `reasoning` as OpenRouter and Ollama).
+    Each tool call's JSON arguments stream in `tool_arg_pieces` pieces; every piece (text,
+    reasoning, arguments) waits `chunk_delay` first.
     """
 
     text: list[str] = dataclasses.field(default_factory=list)
     tool_calls: list[tuple[str, dict[str, Any]]] = dataclasses.field(default_factory=list)
+    reasoning: list[str] = dataclasses.field(default_factory=list)
+    reasoning_field: str = "reasoning_content"
+    tool_arg_pieces: int = 2
     error: str | None = None
     chunk_delay: float = 0.0
     hang_seconds: float = 30.0
@@ -101,6 +108,28 @@ class FakeOpenAI:
 
     def chat_requests(self) -> list[Recorded]:
         return [r for r in self.requests if r.path.endswith("/chat/completions")]
+
+    def last_user_content(self) -> str | list[dict[str, Any]]:
+        """The content of the last user message of the last chat request received: a string,
+        or a list of parts (text and image_url) as sent for images."""
+        body = self.chat_requests()[-1].body
+        user = [m for m in body["messages"] if m["role"] == "user"]
+        content: str | list[dict[str, Any]] = user[-1]["content"]
+        return content
+
+    def last_user_text(self) -> str:
+        """last_user_content's text, its text parts joined when it has parts."""
+        content = self.last_user_content()
+        if isinstance(content, str):
+            return content
+        return "\n".join(part["text"] for part in content if part.get("type") == "text")
+
+    def last_chat(self) -> dict[str, Any]:
+        """The body of the last chat-completions request: messages (the system prompt
+        first), temperature, max_tokens, tools..."""
+        requests = self.chat_requests()
+        assert requests, "the fake model received no chat request"
+        return requests[-1].body
 
     def _next_reply(self, body: dict[str, Any]) -> Reply:
         with self._lock:
@@ -202,6 +231,10 @@ class FakeOpenAI:
 
                 try:
                     self._chunk(chunk({"role": "assistant", "content": ""}))
+                    for piece in reply.reasoning:
+                        if reply.chunk_delay:
+                            time.sleep(reply.chunk_delay)
+                        self._chunk(chunk({reply.reasoning_field: piece}))
                     for piece in reply.text:
                         if reply.chunk_delay:
                             time.sleep(reply.chunk_delay)
@@ -215,13 +248,18 @@ class FakeOpenAI:
                         self._chunk(chunk({"content": f"t{time.monotonic_ns()} "}))
                     for index, (name, args) in enumerate(reply.tool_calls):
                         arguments = json.dumps(args)
-                        half = len(arguments) // 2
+                        count = max(1, reply.tool_arg_pieces)
+                        size = -(-len(arguments) // count)
+                        pieces = [arguments[i : i + size] for i in range(0, len(arguments), size)]
                         call_id = f"call_{len(fake.requests)}_{index}"
                         start = {"index": index, "id": call_id, "type": "function"}
-                        start["function"] = {"name": name, "arguments": arguments[:half]}
+                        start["function"] = {"name": name, "arguments": pieces[0] if pieces else ""}
                         self._chunk(chunk({"tool_calls": [start]}))
-                        rest = {"index": index, "function": {"arguments": arguments[half:]}}
-                        self._chunk(chunk({"tool_calls": [rest]}))
+                        for piece in pieces[1:]:
+                            if reply.chunk_delay:
+                                time.sleep(reply.chunk_delay)
+                            rest = {"index": index, "function": {"arguments": piece}}
+                            self._chunk(chunk({"tool_calls": [rest]}))
                     self._chunk(chunk({}, "tool_calls" if reply.tool_calls else "stop"))
                     if body.get("stream_options", {}).get("include_usage"):
                         usage = {

@@ -58,8 +58,19 @@ class BuiltinBackend:
         reply = parse_command(last.content, call_id=f"call_{_calls_so_far(conversation) + 1}")
         if isinstance(reply, ToolCall):
             yield reply
+        elif last.attachments:
+            yield from _chunks(_attached_note(last) + "\n\n" + reply)
         else:
             yield from _chunks(reply)
+
+
+def _attached_note(message: ChatItem) -> str:
+    """The builtin agent reads no attachments itself: it says what arrived and how to look."""
+    names = ", ".join(f"`{a.path}`" for a in message.attachments)
+    return (
+        f"Attached: {names}. I don't read attachments myself; "
+        f"`cat {message.attachments[0].path}` shows one."
+    )
 
 
 def parse_command(message: str, *, call_id: str) -> ToolCall | str:

@@ -8,7 +8,12 @@ The rule (documented in docs/architecture.md):
    does not fit and every turn before it are dropped whole, so a tool call never loses its
    result.
 4. If the current turn alone is over budget, its tool results are cut (oldest first) to a
-   short head with a marker until it fits; the provider reports anything still too long.
+   short head with a marker until it fits, then the text files attached to its message are
+   cut (each to its share of what is left, the note saying so); the provider reports
+   anything still too long.
+5. Attached files ride in their user message (agent.attachments renders them): text inline
+   between markers, images as image parts for vision models (IMAGE_TOKENS each), a note for
+   other models. An older turn with attachments is kept or dropped whole like any other.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
+from compymac_rx.agent.attachments import IMAGE_TOKENS, user_message
 from compymac_rx.agent.types import ChatItem
 
 _PER_MESSAGE = 4
@@ -29,8 +35,10 @@ def estimate_tokens(text: str) -> int:
     return math.ceil(len(text) / 4)
 
 
-def to_message(item: ChatItem) -> dict[str, Any]:
+def to_message(item: ChatItem, *, vision: bool = False) -> dict[str, Any]:
     """One conversation item in the chat-completions wire shape."""
+    if item.attachments:
+        return user_message(item, vision=vision)
     if item.role == "tool":
         return {"role": "tool", "tool_call_id": item.tool_call_id, "content": item.content}
     if item.role == "assistant" and item.tool_calls:
@@ -50,7 +58,16 @@ def to_message(item: ChatItem) -> dict[str, Any]:
 
 
 def message_tokens(message: dict[str, Any]) -> int:
-    size = estimate_tokens(str(message.get("content") or ""))
+    content = message.get("content") or ""
+    if isinstance(content, list):  # text and image parts
+        size = sum(
+            estimate_tokens(str(part.get("text", "")))
+            if part.get("type") == "text"
+            else IMAGE_TOKENS
+            for part in content
+        )
+    else:
+        size = estimate_tokens(str(content))
     if "tool_calls" in message:
         size += estimate_tokens(json.dumps(message["tool_calls"]))
     return size + _PER_MESSAGE
@@ -66,19 +83,23 @@ def _turns(items: Sequence[ChatItem]) -> list[list[ChatItem]]:
 
 
 def trim_to_window(
-    system_prompt: str, conversation: Sequence[ChatItem], budget: int
+    system_prompt: str, conversation: Sequence[ChatItem], budget: int, *, vision: bool = False
 ) -> list[dict[str, Any]]:
-    """The messages to send: system prompt, as many whole recent turns as fit, current turn."""
+    """The messages to send: system prompt, as many whole recent turns as fit, current turn.
+
+    `vision`: the model is sent attached images (agent.vision decides which models are).
+    """
     system = {"role": "system", "content": system_prompt}
     remaining = budget - message_tokens(system)
     turns = _turns(conversation)
     if not turns:
         return [system]
-    current = [to_message(item) for item in turns[-1]]
-    remaining -= _fit_current(current, remaining)
+    current = [to_message(item, vision=vision) for item in turns[-1]]
+    _fit_current(current, remaining)
+    remaining -= _fit_attachments(turns[-1][0], current, remaining, vision)
     kept: list[list[dict[str, Any]]] = []
     for turn in reversed(turns[:-1]):
-        messages = [to_message(item) for item in turn]
+        messages = [to_message(item, vision=vision) for item in turn]
         cost = sum(message_tokens(m) for m in messages)
         if cost > remaining:
             break
@@ -100,4 +121,26 @@ def _fit_current(messages: list[dict[str, Any]], budget: int) -> int:
         before = message_tokens(message)
         message["content"] = content[:_CUT_KEEP_CHARS] + CUT_MARKER
         cost -= before - message_tokens(message)
+    return cost
+
+
+def _fit_attachments(
+    first: ChatItem, messages: list[dict[str, Any]], budget: int, vision: bool
+) -> int:
+    """Cut the text files attached to the current turn's message until the turn fits (each
+    to its share of the room left); returns the turn's cost."""
+    cost = sum(message_tokens(m) for m in messages)
+    lengths = {
+        index: len(a.text)
+        for index, a in enumerate(first.attachments)
+        if a.text is not None and not a.note
+    }
+    for _ in range(4):  # each pass also pays for the notes the cut adds; a few always do
+        shown = sum(lengths.values())
+        if cost <= budget or not shown:
+            break
+        keep = max(0, shown - (cost - budget) * 4 - 200 * len(lengths))
+        lengths = {index: length * keep // shown for index, length in lengths.items()}
+        messages[0] = user_message(first, vision=vision, text_limits=lengths)
+        cost = sum(message_tokens(m) for m in messages)
     return cost

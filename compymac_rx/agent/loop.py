@@ -11,8 +11,10 @@ from compymac_rx.agent.types import (
     ChatItem,
     ModelBackend,
     ModelUsage,
+    ReasoningDelta,
     TextDelta,
     ToolCall,
+    ToolCallDelta,
     TurnSink,
 )
 
@@ -33,8 +35,9 @@ def run_turn(
 ) -> TurnOutcome:
     """Drive the model until it replies without tool calls, the user cancels, or max_steps.
 
-    Each step's text goes to `sink.assistant_message` once complete, also when the user
-    cancels mid-stream, so what was shown is what gets kept. Backend errors propagate.
+    Each step's text (and the reasoning streamed before it) goes to `sink.assistant_message`
+    once complete, also when the user cancels mid-stream, so what was shown is what gets
+    kept. Backend errors propagate.
     """
     conversation = list(history)
     specs = toolbox.specs()
@@ -42,6 +45,7 @@ def run_turn(
         if sink.cancelled():
             return TurnOutcome.CANCELLED
         text_parts: list[str] = []
+        reasoning_parts: list[str] = []
         calls: list[ToolCall] = []
         usage: ModelUsage | None = None
         model_started = time.monotonic()
@@ -49,12 +53,18 @@ def run_turn(
         try:
             for event in stream:
                 if sink.cancelled():
-                    _finish_text(sink, text_parts)
+                    _finish_text(sink, text_parts, reasoning_parts)
                     return TurnOutcome.CANCELLED
                 if isinstance(event, TextDelta):
                     if event.text:
                         text_parts.append(event.text)
                         sink.text_delta(event.text)
+                elif isinstance(event, ReasoningDelta):
+                    if event.text:
+                        reasoning_parts.append(event.text)
+                        sink.reasoning_delta(event.text)
+                elif isinstance(event, ToolCallDelta):
+                    sink.tool_call_delta(event)
                 elif isinstance(event, ModelUsage):
                     usage = event
                 else:
@@ -65,7 +75,7 @@ def run_turn(
             if callable(close):
                 close()
             sink.model_call_finished(_ms_since(model_started), usage)
-        text = _finish_text(sink, text_parts)
+        text = _finish_text(sink, text_parts, reasoning_parts)
         if sink.cancelled():  # a backend may end its stream early because of the stop
             return TurnOutcome.CANCELLED
         if not calls:
@@ -83,10 +93,10 @@ def run_turn(
     return TurnOutcome.STEP_LIMIT
 
 
-def _finish_text(sink: TurnSink, parts: list[str]) -> str:
-    text = "".join(parts)
-    if text:
-        sink.assistant_message(text)
+def _finish_text(sink: TurnSink, parts: list[str], reasoning_parts: list[str]) -> str:
+    text, reasoning = "".join(parts), "".join(reasoning_parts)
+    if text or reasoning:
+        sink.assistant_message(text, reasoning)
     return text
 
 

@@ -19,24 +19,26 @@ import openai
 
 from compymac_rx.agent import outbound
 from compymac_rx.agent.context import estimate_tokens, trim_to_window
+from compymac_rx.agent.params import ModelParams
 from compymac_rx.agent.types import (
     ChatItem,
     ModelError,
     ModelEvent,
     ModelUsage,
+    ReasoningDelta,
     TextDelta,
     ToolCall,
+    ToolCallDelta,
     ToolSpec,
 )
+from compymac_rx.agent.vision import sees_images
 
 log = logging.getLogger(__name__)
 WATCH_SECONDS = 0.25
-SYSTEM_PROMPT = (
-    "You are a coding agent working in a private workspace folder. Use the tools to list, "
-    "read, write, edit and search files and to run shell commands (the workspace is the "
-    "current folder, /workspace; there is no network). Paths are relative to the workspace. "
-    "Keep answers short; say what you changed."
-)
+# Where OpenAI-compatible servers put streamed reasoning: DeepSeek, vLLM and llama.cpp say
+# `reasoning_content`, OpenRouter and Ollama `reasoning`. Neither is in the SDK's types; the
+# SDK keeps unknown fields as attributes.
+REASONING_FIELDS = ("reasoning_content", "reasoning")
 
 
 @functools.cache
@@ -64,15 +66,21 @@ class OpenAIBackend:
         max_retries: int,
         should_stop: Callable[[], bool] | None = None,
         user_url: bool = False,
+        vision: bool | None = None,
+        params: ModelParams | None = None,
     ) -> None:
         """`user_url`: the base URL was chosen by a user, not the operator; it is then
         called only on vetted public addresses (agent.outbound), and every failure to
-        connect reads the same."""
+        connect reads the same. `vision`: send attached images (None: MODEL_VISION_MODELS
+        decides by the model's name). `params`: the turn's system prompt, temperature and max
+        output tokens (its max output tokens, when set, replaces `max_output_tokens`)."""
         self.model = model
+        self.vision = sees_images(model) if vision is None else vision
         self._user_url = user_url
         self._should_stop = should_stop
+        self.params = params or ModelParams()
         self.context_window = context_window
-        self.max_output_tokens = max_output_tokens
+        self.max_output_tokens = self.params.max_output_tokens or max_output_tokens
         # Local servers (Ollama, llama.cpp) take any key; the SDK insists on a non-empty one.
         self._client = openai.OpenAI(
             base_url=base_url,
@@ -89,7 +97,9 @@ class OpenAIBackend:
         budget = (
             self.context_window - self.max_output_tokens - estimate_tokens(json.dumps(tool_params))
         )
-        messages = trim_to_window(SYSTEM_PROMPT, conversation, budget)
+        messages = trim_to_window(
+            self.params.system_prompt, conversation, budget, vision=self.vision
+        )
         if self._should_stop is None:
             yield from self._stream(messages, tool_params)
         else:
@@ -148,6 +158,8 @@ class OpenAIBackend:
             "stream": True,
             "max_tokens": self.max_output_tokens,
         }
+        if self.params.temperature is not None:
+            request["temperature"] = self.params.temperature
         try:
             try:
                 response = create(**request, stream_options={"include_usage": True})
@@ -165,14 +177,23 @@ class OpenAIBackend:
                     yield ModelUsage(chunk.usage.prompt_tokens, chunk.usage.completion_tokens)
                 for choice in chunk.choices:
                     delta = choice.delta
+                    reasoning = _reasoning(delta)
+                    if reasoning:
+                        yield ReasoningDelta(reasoning)
                     if delta.content:
                         yield TextDelta(delta.content)
                     for part in delta.tool_calls or ():
                         slot = calls.setdefault(part.index, {"id": "", "name": "", "args": ""})
                         slot["id"] = part.id or slot["id"]
+                        piece = ""
                         if part.function is not None:
                             slot["name"] += part.function.name or ""
-                            slot["args"] += part.function.arguments or ""
+                            piece = part.function.arguments or ""
+                            slot["args"] += piece
+                        # The live card shows the arguments as they come, under the id the
+                        # finished call will carry.
+                        call_id = slot["id"] or f"call_{part.index}"
+                        yield ToolCallDelta(call_id, slot["name"], piece)
         except openai.OpenAIError as error:
             raise ModelError(self._message(error)) from None
         finally:
@@ -200,6 +221,14 @@ class OpenAIBackend:
             return sorted(model.id for model in self._client.models.list())
         except openai.OpenAIError as error:
             raise ModelError(self._message(error)) from None
+
+
+def _reasoning(delta: Any) -> str:
+    for field in REASONING_FIELDS:
+        value = getattr(delta, field, None)
+        if isinstance(value, str) and value:
+            return value
+    return ""
 
 
 def _tool_param(spec: ToolSpec) -> dict[str, Any]:

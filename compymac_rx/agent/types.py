@@ -24,6 +24,23 @@ class TextDelta:
 
 
 @dataclasses.dataclass(frozen=True)
+class ReasoningDelta:
+    """A piece of the model's reasoning ("thinking"), streamed before or beside the reply."""
+
+    text: str
+
+
+@dataclasses.dataclass(frozen=True)
+class ToolCallDelta:
+    """A piece of a tool call's JSON arguments as it streams; the whole `ToolCall` follows
+    when the stream ends. `call_id` is the id the ToolCall will have."""
+
+    call_id: str
+    name: str
+    arguments: str
+
+
+@dataclasses.dataclass(frozen=True)
 class ModelUsage:
     """Tokens one model call used, as the provider reported them (0 when it did not)."""
 
@@ -31,11 +48,29 @@ class ModelUsage:
     completion_tokens: int
 
 
-ModelEvent = TextDelta | ToolCall | ModelUsage
+ModelEvent = TextDelta | ReasoningDelta | ToolCallDelta | ToolCall | ModelUsage
 
 
 class ModelError(Exception):
     """A provider refused or failed; the message is plain and safe to show in the chat."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Attached:
+    """A file attached to a user message, as read from the workspace for one model call.
+
+    `text` for a text file (already capped), `image` (bytes) for an image; `note` instead of
+    either when the file could not be included (gone, changed into something else...).
+    """
+
+    path: str
+    media_type: str
+    size: int
+    text: str | None = None
+    image: bytes = b""
+    note: str = ""
+    # The text was cut when read (FILE_READ_LIMIT); the context says so.
+    cut_at_read: bool = False
 
 
 @dataclasses.dataclass(frozen=True)
@@ -50,6 +85,8 @@ class ChatItem:
     content: str
     tool_call_id: str | None = None
     tool_calls: tuple[ToolCall, ...] = ()
+    # Files the user attached to this message (user items only).
+    attachments: tuple[Attached, ...] = ()
 
 
 class ToolSpec(Protocol):
@@ -88,11 +125,17 @@ class TurnSink(Protocol):
 
     def text_delta(self, text: str) -> None: ...
 
+    def reasoning_delta(self, text: str) -> None: ...
+
+    def tool_call_delta(self, delta: ToolCallDelta) -> None: ...
+
     def tool_started(self, call: ToolCall) -> None: ...
 
     def tool_finished(self, call: ToolCall, result: ToolResult, duration_ms: int) -> None: ...
 
-    def assistant_message(self, text: str) -> None: ...
+    def assistant_message(self, text: str, reasoning: str = "") -> None:
+        """A step's reply, with the reasoning that came before it ("" when none)."""
+        ...
 
     def model_call_finished(self, duration_ms: int, usage: ModelUsage | None) -> None: ...
 

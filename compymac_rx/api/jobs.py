@@ -77,7 +77,8 @@ async def job_events(
     job_id: str,
     last_event_id: Annotated[str | None, Header(alias="Last-Event-ID")] = None,
 ) -> EventSourceResponse:
-    """Events: `status`, `delta` ({text}), `tool_start`, `tool_end`, `message` ({message}).
+    """Events: `status`, `delta` ({text}), `reasoning` ({text}), `tool_args` ({call_id, tool,
+    text}), `tool_start`, `tool_end`, `message` ({message}).
 
     Send `Last-Event-ID` to resume after the event with that id.
     """

@@ -28,6 +28,11 @@ class AgentSession(SQLModel, table=True):
     archived: bool = False
     # "" = the user's default model; see agent.factory for the format.
     model: str = Field(default="", max_length=200)
+    # The model parameters of this session (agent/params.py): "" and None inherit (the
+    # user's default prompt; the provider's temperature; MODEL_MAX_OUTPUT_TOKENS).
+    system_prompt: str = Field(default="", sa_column=Column(Text, nullable=False))
+    temperature: float | None = None
+    max_output_tokens: int | None = None
     created_at: datetime = Field(default_factory=utcnow)
     last_activity_at: datetime = Field(default_factory=utcnow, index=True)
 
@@ -38,6 +43,8 @@ class Message(SQLModel, table=True):
     __tablename__ = "messages"
     __table_args__ = (
         UniqueConstraint("session_id", "seq", name="uq_messages_session_seq"),
+        # The versions of one turn: user messages with the same parent (chats/versions.py).
+        Index("ix_messages_session_parent", "session_id", "parent_id"),
         # A redelivered job writes the same (job, step) again: the constraint makes it a no-op.
         UniqueConstraint("job_id", "job_step", name="uq_messages_job_step"),
     )
@@ -54,6 +61,14 @@ class Message(SQLModel, table=True):
     job_id: str | None = Field(default=None, index=True, max_length=32)
     job_step: int | None = None
     created_at: datetime = Field(default_factory=utcnow)
+    # Versions (chats/versions.py). A user message starts a turn; `parent_id` is the user
+    # message of the turn before it (None for a first turn), so the versions of a turn are the
+    # user messages sharing a parent, and `chosen` marks the one shown. `hidden` is derived:
+    # the message is off the chosen path (kept in step by versions.refresh_path), so reads of
+    # the conversation filter one column instead of walking the tree.
+    parent_id: int | None = None
+    chosen: bool = True
+    hidden: bool = False
 
 
 @dataclasses.dataclass(frozen=True)
@@ -72,6 +87,8 @@ class MessagePublic:
     content: str
     meta: dict[str, Any]
     job_id: str | None
+    # A user message's turn versions, oldest first, this one among them (empty: only one).
+    versions: tuple[int, ...] = ()
 
 
 def message_public(row: Message) -> MessagePublic:

@@ -12,6 +12,9 @@ import sqlalchemy as sa
 from sqlalchemy import Executable, and_, bindparam, delete, func, insert, update
 from sqlmodel import Session, col, select
 
+from compymac_rx.agent.params import ModelParams
+from compymac_rx.agent.params import resolve as resolve_params
+from compymac_rx.chats import versions
 from compymac_rx.chats.models import (
     AgentSession,
     HistoryRow,
@@ -81,6 +84,8 @@ class NewMessage:
     content: str
     meta: dict[str, Any] = dataclasses.field(default_factory=dict)
     job_step: int | None = None
+    # A user message: the user message of the turn before it (see chats/versions.py).
+    parent_id: int | None = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -91,6 +96,8 @@ class TurnState:
     title_is_auto: bool
     last_seq: int
     job_active: bool
+    # The user message of the last turn shown (the parent of the next one), None if none.
+    last_user_id: int | None
 
 
 @functools.cache
@@ -105,17 +112,34 @@ def _lock_statement(unarchive: bool) -> Executable:
     )
 
 
+@functools.cache
+def _hold_statement() -> Executable:
+    """The lock without a change: the title written as it is."""
+    return (
+        update(_sessions)
+        .where(_sessions.c.id == bindparam("p_session"), _sessions.c.user_id == bindparam("p_user"))
+        .values(title=_sessions.c.title)
+    )
+
+
 def lock_session(
-    session: Session, *, user_id: str, session_id: str, now: datetime, unarchive: bool = False
+    session: Session,
+    *,
+    user_id: str,
+    session_id: str,
+    now: datetime | None,
+    unarchive: bool = False,
 ) -> bool:
     """Touch the session row (its activity time); False when it is not the user's.
 
     Every message write starts here: the update takes the row lock on PostgreSQL and the write
     lock on SQLite (whose driver opens the transaction at the first write), so two writers (a
-    worker and the web process, or two workers) never read the same max(seq).
+    worker and the web process, or two workers) never read the same max(seq). With `now`
+    None the row is locked but its time kept (switching a version is not activity).
     """
     params = {"p_session": session_id, "p_user": user_id, "p_now": now}
-    return bool(execute_core(session, _lock_statement(unarchive), params).rowcount)
+    statement = _hold_statement() if now is None else _lock_statement(unarchive)
+    return bool(execute_core(session, statement, params).rowcount)
 
 
 def _last_seq() -> Any:
@@ -140,9 +164,21 @@ def _turn_state_statement() -> Executable:
         )
         .exists()
     )
-    return sa.select(_sessions.c.title, _sessions.c.title_is_auto, _last_seq(), active).where(
-        _sessions.c.id == bindparam("p_session"), _sessions.c.user_id == bindparam("p_user")
+    last_user = (
+        sa.select(_messages.c.id)
+        .where(
+            _messages.c.session_id == bindparam("p_session"),
+            _messages.c.user_id == bindparam("p_user"),
+            _messages.c.role == "user",
+            _messages.c.hidden == sa.false(),
+        )
+        .order_by(_messages.c.seq.desc())
+        .limit(1)
+        .scalar_subquery()
     )
+    return sa.select(
+        _sessions.c.title, _sessions.c.title_is_auto, _last_seq(), active, last_user
+    ).where(_sessions.c.id == bindparam("p_session"), _sessions.c.user_id == bindparam("p_user"))
 
 
 def turn_state(session: Session, *, user_id: str, session_id: str) -> TurnState | None:
@@ -151,7 +187,8 @@ def turn_state(session: Session, *, user_id: str, session_id: str) -> TurnState 
     row = execute_core(session, _turn_state_statement(), params).first()
     if row is None:
         return None
-    return TurnState(str(row[0]), bool(row[1]), int(row[2]), bool(row[3]))
+    last_user = None if row[4] is None else int(row[4])
+    return TurnState(str(row[0]), bool(row[1]), int(row[2]), bool(row[3]), last_user)
 
 
 def set_title(session: Session, *, user_id: str, session_id: str, title: str) -> None:
@@ -187,6 +224,7 @@ def insert_message(
         "meta": message.meta,
         "job_id": job_id,
         "job_step": message.job_step,
+        "parent_id": message.parent_id,
         "created_at": now,
     }
     result = execute_core(session, _insert_message_statement(), params)
@@ -241,6 +279,10 @@ def append_messages(
     )
     found: dict[int | None, int | None] = dict(zip(steps, stored_steps, strict=True))
     stored: list[MessagePublic] = []
+    # A user message goes after the last turn shown (a turn's own writes never include one).
+    parent = None
+    if any(m.role == "user" for m in messages):
+        parent = versions.last_shown_user_id(session, user_id=user_id, session_id=session_id)
     for message in messages:
         if (old_id := found.get(message.job_step)) is not None:
             old = session.get(Message, old_id)
@@ -248,6 +290,8 @@ def append_messages(
             stored.append(message_public(old))
             continue
         seq += 1
+        if message.role == "user" and message.parent_id is None:
+            message = dataclasses.replace(message, parent_id=parent)
         stored.append(
             insert_message(
                 session,
@@ -259,6 +303,8 @@ def append_messages(
                 now=now,
             )
         )
+        if message.role == "user":
+            parent = stored[-1].id
     return stored
 
 
@@ -295,6 +341,7 @@ def _history_statement(limit: int) -> Executable:
         .where(
             _messages.c.session_id == bindparam("p_session"),
             _messages.c.user_id == bindparam("p_user"),
+            _messages.c.hidden == sa.false(),  # the model sees the chosen versions only
         )
         .order_by(_messages.c.seq.desc())
         .limit(limit)
@@ -302,7 +349,7 @@ def _history_statement(limit: int) -> Executable:
 
 
 def history(session: Session, *, user_id: str, session_id: str, limit: int) -> list[HistoryRow]:
-    """The newest `limit` messages, oldest first, as the model history needs them."""
+    """The newest `limit` messages of the chosen path, oldest first, as the model needs them."""
     params = {"p_session": session_id, "p_user": user_id}
     rows = execute_core(session, _history_statement(limit), params).all()
     return [HistoryRow(int(r[0]), str(r[1]), str(r[2]), dict(r[3])) for r in reversed(rows)]
@@ -325,12 +372,14 @@ def list_messages(
     before_seq: int | None = None,
     after_seq: int | None = None,
 ) -> list[Message]:
-    """Up to `limit` messages, oldest first.
+    """Up to `limit` messages of the chosen path, oldest first.
 
     The newest page by default; the page just before `before_seq`; or the first messages
     after `after_seq` (a live view catching up).
     """
-    query = select(Message).where(Message.session_id == session_id, Message.user_id == user_id)
+    query = select(Message).where(
+        Message.session_id == session_id, Message.user_id == user_id, _shown()
+    )
     if after_seq is not None:
         query = query.where(Message.seq > after_seq).order_by(col(Message.seq))
         return list(session.exec(query.limit(limit)).all())
@@ -338,6 +387,11 @@ def list_messages(
         query = query.where(Message.seq < before_seq)
     rows = session.exec(query.order_by(col(Message.seq).desc()).limit(limit)).all()
     return list(reversed(rows))
+
+
+def _shown() -> sa.ColumnElement[bool]:
+    """On the chosen path: not a hidden version (chats/versions.py)."""
+    return col(Message.hidden) == sa.false()
 
 
 def get_message(
@@ -351,23 +405,17 @@ def get_message(
 
 
 def last_user_message(session: Session, *, user_id: str, session_id: str) -> Message | None:
+    """The user message of the last turn shown."""
     return session.exec(
         select(Message)
-        .where(Message.session_id == session_id, Message.user_id == user_id, Message.role == "user")
+        .where(
+            Message.session_id == session_id,
+            Message.user_id == user_id,
+            Message.role == "user",
+            _shown(),
+        )
         .order_by(col(Message.seq).desc())
     ).first()
-
-
-def delete_messages_after(session: Session, *, user_id: str, session_id: str, seq: int) -> int:
-    result = session.execute(
-        delete(Message).where(
-            col(Message.session_id) == session_id,
-            col(Message.user_id) == user_id,
-            col(Message.seq) > seq,
-        )
-    )
-    session.flush()
-    return int(getattr(result, "rowcount", 0) or 0)
 
 
 def ownerless_sessions(session: Session, *, owners: sa.Select[Any]) -> Sequence[AgentSession]:
@@ -400,6 +448,28 @@ def give_session_to(
     )
 
 
+def set_session_params(
+    session: Session,
+    *,
+    user_id: str,
+    session_id: str,
+    system_prompt: str,
+    temperature: float | None,
+    max_output_tokens: int | None,
+) -> bool:
+    """A session's model parameters; False when it is not the user's."""
+    result = session.execute(
+        update(_sessions)
+        .where(_sessions.c.id == session_id, _sessions.c.user_id == user_id)
+        .values(
+            system_prompt=system_prompt,
+            temperature=temperature,
+            max_output_tokens=max_output_tokens,
+        )
+    )
+    return bool(getattr(result, "rowcount", 0))
+
+
 def all_sessions(session: Session, *, user_id: str) -> Sequence[AgentSession]:
     """Every session of the user, archived ones too, oldest first (an account export)."""
     return session.exec(
@@ -410,10 +480,10 @@ def all_sessions(session: Session, *, user_id: str) -> Sequence[AgentSession]:
 
 
 def all_messages(session: Session, *, user_id: str, session_id: str) -> Sequence[Message]:
-    """A session's whole history, oldest first (an export)."""
+    """A session's conversation as shown (the chosen versions), oldest first (an export)."""
     return session.exec(
         select(Message)
-        .where(Message.session_id == session_id, Message.user_id == user_id)
+        .where(Message.session_id == session_id, Message.user_id == user_id, _shown())
         .order_by(col(Message.seq))
     ).all()
 
@@ -440,6 +510,9 @@ def add_imported_session(
         title_is_auto=False,
         archived=source.archived,
         model=source.model,
+        system_prompt=source.system_prompt,
+        temperature=source.temperature,
+        max_output_tokens=source.max_output_tokens,
         created_at=source.created_at,
         last_activity_at=source.last_activity_at,
     )
@@ -450,8 +523,8 @@ def add_imported_session(
 
 @dataclasses.dataclass(frozen=True)
 class ClaimContext:
-    """A job with what running it needs: its session's workspace and model, the owner's
-    default model and the steps an earlier run stored."""
+    """A job with what running it needs: its session's workspace, model and model
+    parameters, the owner's default model and prompt, and the steps an earlier run stored."""
 
     job: JobRef
     status: str
@@ -460,6 +533,7 @@ class ClaimContext:
     session_model: str
     default_model: str
     steps_done: int
+    params: ModelParams
 
 
 @functools.cache
@@ -482,6 +556,10 @@ def _claim_context_statement() -> Executable:
             _sessions.c.model,
             _preferences.c.default_model,
             steps,
+            _sessions.c.system_prompt,
+            _preferences.c.system_prompt,
+            _sessions.c.temperature,
+            _sessions.c.max_output_tokens,
         )
         .select_from(
             _jobs.join(
@@ -506,4 +584,10 @@ def claim_context(session: Session, *, job_id: str) -> ClaimContext | None:
         session_model=str(row[7]),
         default_model=str(row[8] or ""),
         steps_done=int(row[9]),
+        params=resolve_params(
+            session_prompt=str(row[10] or ""),
+            default_prompt=str(row[11] or ""),
+            temperature=None if row[12] is None else float(row[12]),
+            max_output_tokens=None if row[13] is None else int(row[13]),
+        ),
     )

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 from sqlmodel import Session
 
 from compymac_rx import ratelimit, workspaces
+from compymac_rx.agent import params
 from compymac_rx.audit import service as audit
-from compymac_rx.chats import repository
+from compymac_rx.chats import repository, versions
+from compymac_rx.chats.attachments import AttachmentError, AttachmentRef, check_attachments
 from compymac_rx.chats.changes import announce_deleted, announce_session
 from compymac_rx.chats.models import (
     DEFAULT_TITLE,
@@ -158,7 +162,12 @@ def load_messages(
             before_seq=before_seq,
             after_seq=after_seq,
         )
-        return [message_public(r) for r in rows]
+        users = [r for r in rows if r.role == "user"]
+        siblings = versions.sibling_ids(
+            db, user_id=user_id, session_id=session_id, parents=[r.parent_id for r in users]
+        )
+        found = {r.id: siblings[r.parent_id] for r in users if len(siblings[r.parent_id]) > 1}
+        return [dataclasses.replace(message_public(r), versions=found.get(r.id, ())) for r in rows]
 
 
 def validate_message(text: str) -> str:
@@ -201,33 +210,117 @@ def get_session_model(user_id: str, session_id: str) -> str:
         return row.model
 
 
-def resend_from(user_id: str, session_id: str, message_id: int | None, text: str | None) -> str:
-    """Regenerate (message_id None: the last user message) or edit a user message and resend.
+@dataclasses.dataclass(frozen=True)
+class SessionParams:
+    """A session's own model parameters as entered ("" / None: inherited)."""
 
-    Everything after that user message is removed, then a new turn starts from it. Workspace
-    files the earlier reply changed stay as they are.
+    system_prompt: str
+    temperature: float | None
+    max_output_tokens: int | None
+
+
+def max_tokens_limit() -> int:
+    """The most output tokens a session may ask for: half the context window, so the
+    conversation always keeps the other half."""
+    return get_settings().model_context_tokens // 2
+
+
+def get_session_params(user_id: str, session_id: str) -> SessionParams:
+    with session_scope() as db:
+        row = owned_session(db, user_id, session_id)
+        return SessionParams(row.system_prompt, row.temperature, row.max_output_tokens)
+
+
+def set_session_params(
+    user_id: str, session_id: str, *, system_prompt: str, temperature: str, max_tokens: str
+) -> SessionParams:
+    """Check and store a session's prompt, temperature and max output tokens, as typed in
+    the session dialog (empty: inherit). ChatError with a plain reason for a bad value."""
+    try:
+        checked = SessionParams(
+            params.clean_prompt(system_prompt),
+            params.parse_temperature(temperature),
+            params.parse_max_tokens(max_tokens, max_tokens_limit()),
+        )
+    except params.ParamsRefused as error:
+        raise ChatError(str(error)) from None
+    with session_scope() as db:
+        if not repository.set_session_params(
+            db,
+            user_id=user_id,
+            session_id=session_id,
+            system_prompt=checked.system_prompt,
+            temperature=checked.temperature,
+            max_output_tokens=checked.max_output_tokens,
+        ):
+            raise NotFound()
+    return checked
+
+
+def resend_from(user_id: str, session_id: str, message_id: int | None, text: str | None) -> str:
+    """Regenerate (message_id None: the last turn shown) or edit a user message and resend.
+
+    Either makes a new version of that turn (chats/versions.py): a new user message beside the
+    old one, chosen, and a turn from it. The old version and what followed it stay, hidden,
+    a switch away. Workspace files the earlier reply changed stay as they are.
     """
     # A resend starts a model turn like a new message does: same limit, same key.
     if wait := ratelimit.take("message_user", f"user:{user_id}"):
         raise RateLimited(wait)
+    now = utcnow()
     with session_scope() as db:
-        owned_session(db, user_id, session_id)
-        if jobs.active_job(db, user_id=user_id, session_id=session_id) is not None:
-            raise ChatError("The agent is still working. Stop it first.")
+        state = _locked_idle(db, user_id, session_id, now)
         if message_id is None:
             anchor = repository.last_user_message(db, user_id=user_id, session_id=session_id)
         else:
             anchor = repository.get_message(
                 db, user_id=user_id, session_id=session_id, message_id=message_id
             )
-        if anchor is None or anchor.role != "user":
+        if anchor is None or anchor.role != "user" or anchor.hidden:
             raise ChatError("There is no message of yours to send again.")
-        if text is not None:
-            anchor.content = validate_message(text)
-            db.add(anchor)
-        repository.delete_messages_after(db, user_id=user_id, session_id=session_id, seq=anchor.seq)
-        job_id = jobs.add_job(db, user_id=user_id, session_id=session_id, now=utcnow()).id
+        content = anchor.content if text is None else validate_message(text)
+        versions.unchoose_siblings(
+            db, user_id=user_id, session_id=session_id, parent_id=anchor.parent_id
+        )
+        repository.insert_message(
+            db,
+            user_id=user_id,
+            session_id=session_id,
+            seq=state.last_seq + 1,
+            message=repository.NewMessage("user", content, parent_id=anchor.parent_id),
+            job_id=None,
+            now=now,
+        )
+        versions.refresh_path(db, user_id=user_id, session_id=session_id)
+        job_id = jobs.insert_job(db, user_id=user_id, session_id=session_id, now=now)
     return _queue_job(user_id, session_id, job_id)
+
+
+def choose_version(user_id: str, session_id: str, message_id: int) -> None:
+    """Show the version of a turn that starts with user message `message_id` (and the
+    versions chosen after it when it was last shown); the next turn follows it."""
+    with session_scope() as db:
+        _locked_idle(db, user_id, session_id, None)
+        row = repository.get_message(
+            db, user_id=user_id, session_id=session_id, message_id=message_id
+        )
+        if row is None or row.role != "user":
+            raise ChatError("That version is gone.")
+        versions.choose(db, user_id=user_id, session_id=session_id, message=row)
+
+
+def _locked_idle(
+    db: Session, user_id: str, session_id: str, now: datetime | None
+) -> repository.TurnState:
+    """Lock the user's session (touching its activity time when `now` is given) and refuse
+    while a turn runs: a turn's replies go after the turn shown when it started."""
+    if not repository.lock_session(db, user_id=user_id, session_id=session_id, now=now):
+        raise NotFound()
+    state = repository.turn_state(db, user_id=user_id, session_id=session_id)
+    assert state is not None  # locked just above
+    if state.job_active:
+        raise ChatError("The agent is still working. Stop it first.")
+    return state
 
 
 @dataclasses.dataclass(frozen=True)
@@ -240,14 +333,25 @@ class SentTurn:
     title: str
 
 
-def send_turn(user_id: str, session_id: str, text: str, *, job_id: str | None = None) -> SentTurn:
+def send_turn(
+    user_id: str,
+    session_id: str,
+    text: str,
+    *,
+    job_id: str | None = None,
+    attach: Sequence[str] = (),
+) -> SentTurn:
     """Store the user's message and a queued job in one transaction, then submit the job.
 
     `job_id` (from `new_id`) lets a caller know the job's id before its first event.
+    `attach`: workspace-relative paths of files to attach (chats.attachments); a message
+    with attachments may have no text.
     """
-    text = validate_message(text)
+    text = validate_message(text) if text.strip() or not attach else ""
+    refs = _attachments(user_id, session_id, attach)
     if wait := ratelimit.take("message_user", f"user:{user_id}"):
         raise RateLimited(wait)
+    meta: dict[str, Any] = {"attachments": [r.as_meta() for r in refs]} if refs else {}
     now = utcnow()
     with session_scope() as db:
         # The session row first: its lock orders this against every other writer of it.
@@ -261,14 +365,14 @@ def send_turn(user_id: str, session_id: str, text: str, *, job_id: str | None = 
             raise ChatError("The agent is still working on the last message. Wait, or stop it.")
         title = state.title
         if state.title_is_auto and state.last_seq == 0:
-            title = auto_title(text)
+            title = auto_title(text or ", ".join(r.name for r in refs))
             repository.set_title(db, user_id=user_id, session_id=session_id, title=title)
         message = repository.insert_message(
             db,
             user_id=user_id,
             session_id=session_id,
             seq=state.last_seq + 1,
-            message=repository.NewMessage("user", text),
+            message=repository.NewMessage("user", text, meta, parent_id=state.last_user_id),
             job_id=None,
             now=now,
         )
@@ -277,6 +381,23 @@ def send_turn(user_id: str, session_id: str, text: str, *, job_id: str | None = 
     announce_session(user_id, SessionPublic(session_id, title, False, now))
     _queue_job(user_id, session_id, job_id, message)
     return SentTurn(job_id, message, title)
+
+
+def _attachments(user_id: str, session_id: str, paths: Sequence[str]) -> list[AttachmentRef]:
+    """The files checked beneath the session's workspace, before the transaction: the folder
+    is named by the caller's own user id, and the session's row is checked under its lock."""
+    if not paths:
+        return []
+    try:
+        folder = workspaces.workspace_path(get_settings().workspaces_root, user_id, session_id)
+    except ValueError:  # not an id of ours
+        raise NotFound() from None
+    try:
+        return check_attachments(folder, paths)
+    except FileNotFoundError:
+        raise NotFound() from None
+    except AttachmentError as error:
+        raise ChatError(str(error)) from None
 
 
 def send_message(user_id: str, session_id: str, text: str) -> str:

@@ -9,7 +9,8 @@ from typing import Any
 
 from sqlmodel import Session
 
-from compymac_rx.agent.types import ModelUsage, ToolCall, ToolResult
+from compymac_rx.agent.params import ModelParams
+from compymac_rx.agent.types import ModelUsage, ToolCall, ToolCallDelta, ToolResult
 from compymac_rx.chats import repository as chats
 from compymac_rx.chats.models import MessagePublic, message_payload
 from compymac_rx.chats.repository import NewMessage
@@ -48,8 +49,11 @@ class JobSink:
         # The claim has just read the flag: the first poll can wait its turn.
         self._last_poll = time.monotonic()
         self._cancelled = cancel_requested
-        self._reply = ""
+        # The step's reply and the reasoning before it, kept until the next durable write.
+        self._reply, self._reasoning = "", ""
         self.model = ""
+        # What the turn sent besides the conversation; the trace records it.
+        self.params: ModelParams | None = None
         self.trace: list[dict[str, Any]] = []
         self._deadline = time.monotonic() + get_settings().job_time_limit_seconds
         self.timed_out = False
@@ -76,17 +80,31 @@ class JobSink:
         for message in stored:
             self._publisher.publish("message", message=message_payload(message))
 
+    def _take_reply(self) -> list[NewMessage]:
+        """The kept reply as a message to store (its reasoning in its meta), or none."""
+        if not (self._reply or self._reasoning):
+            return []
+        meta = {"reasoning": self._reasoning} if self._reasoning else {}
+        reply = self._next("assistant", self._reply, meta)
+        self._reply, self._reasoning = "", ""
+        return [reply]
+
     def _store_reply(self) -> None:
-        if self._reply:
-            reply, self._reply = self._reply, ""
-            self._announce(self._store([self._next("assistant", reply, {})]))
+        if pending := self._take_reply():
+            self._announce(self._store(pending))
 
     def text_delta(self, text: str) -> None:
         self._publisher.delta(text)
 
-    def assistant_message(self, text: str) -> None:
+    def reasoning_delta(self, text: str) -> None:
+        self._publisher.reasoning(text)
+
+    def tool_call_delta(self, delta: ToolCallDelta) -> None:
+        self._publisher.tool_args(delta.call_id, delta.name, delta.arguments)
+
+    def assistant_message(self, text: str, reasoning: str = "") -> None:
         self._store_reply()  # never two pending: the loop reports one reply per step
-        self._reply = text
+        self._reply, self._reasoning = text, reasoning
 
     def tool_started(self, call: ToolCall) -> None:
         self._store_reply()
@@ -114,14 +132,16 @@ class JobSink:
         self.trace.append(step)
 
     def _tail(self, error: str | None) -> list[NewMessage]:
-        tail = [self._next("assistant", self._reply, {})] if self._reply else []
-        self._reply = ""
+        tail = self._take_reply()
         if error:
             tail.append(self._next("error", error, {}))
         # The offline builtin agent has no model calls worth timing: no trace row for it.
         if self.trace and self.model != BUILTIN:
             total = sum(int(step["ms"]) for step in self.trace)
-            tail.append(self._next("trace", "", {"steps": self.trace, "total_ms": total}))
+            meta: dict[str, Any] = {"steps": self.trace, "total_ms": total}
+            if self.params is not None:
+                meta["params"] = self.params.trace()
+            tail.append(self._next("trace", "", meta))
         return tail
 
     def finish(self, status: JobStatus, error: str | None) -> None:

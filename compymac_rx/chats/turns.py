@@ -8,14 +8,16 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import timedelta
 from pathlib import Path
 
 from compymac_rx.agent.loop import run_turn
+from compymac_rx.agent.params import ModelParams
 from compymac_rx.agent.sandbox import SandboxLimits
 from compymac_rx.agent.tools import Toolbox
-from compymac_rx.agent.types import ChatItem, ModelError, ToolCall
+from compymac_rx.agent.types import Attached, ChatItem, ModelError, ToolCall
+from compymac_rx.chats import attachments
 from compymac_rx.chats import repository as chats
 from compymac_rx.chats.models import HistoryRow
 from compymac_rx.chats.sink import JobSink
@@ -38,8 +40,13 @@ INTERNAL_ERROR = (
 )
 
 
-def history_to_items(messages: Sequence[HistoryRow]) -> list[ChatItem]:
-    """Stored messages as the model sees them; a tool record is a call and its result."""
+def history_to_items(
+    messages: Sequence[HistoryRow], attached: Mapping[int, Sequence[Attached]] | None = None
+) -> list[ChatItem]:
+    """Stored messages as the model sees them; a tool record is a call and its result.
+
+    `attached`: the files of user messages, by message id, as read for this turn."""
+    files = attached or {}
     items: list[ChatItem] = []
     for message in messages:
         if message.role == "tool":
@@ -50,8 +57,13 @@ def history_to_items(messages: Sequence[HistoryRow]) -> list[ChatItem]:
             )
             items.append(ChatItem("assistant", "", tool_calls=(call,)))
             items.append(ChatItem("tool", message.content, tool_call_id=call.id))
-        elif message.role in ("user", "assistant"):
-            items.append(ChatItem(message.role, message.content))  # type: ignore[arg-type]
+        elif message.role == "user":
+            items.append(
+                ChatItem("user", message.content, attachments=tuple(files.get(message.id, ())))
+            )
+        elif message.role == "assistant" and message.content:
+            # An empty reply holds only reasoning (kept for the reader): nothing said aloud.
+            items.append(ChatItem("assistant", message.content))
     return items
 
 
@@ -63,6 +75,7 @@ class Started:
     history: list[ChatItem]
     steps_done: int
     cancel_requested: bool
+    params: ModelParams = dataclasses.field(default_factory=ModelParams)
 
 
 def _claim(job_id: str) -> tuple[Claim, Started | None]:
@@ -95,13 +108,16 @@ def _claim(job_id: str) -> tuple[Claim, Started | None]:
                 return Claim.WAIT, Started(job, "", "", [], 0, False)
             gone = status is None or JobStatus(status).finished
             return (Claim.GONE if gone else Claim.BUSY), None
+    # Attached files are read after the transaction: the rows above name them.
+    attached = attachments.read_for_history(context.workspace, history)
     return Claim.STARTED, Started(
         dataclasses.replace(job, attempts=attempts),
         context.workspace,
         choose(context.session_model, context.default_model),
-        history_to_items(history),
+        history_to_items(history, attached),
         context.steps_done,
         context.cancel_requested,
+        context.params,
     )
 
 
@@ -132,6 +148,7 @@ def run_job(job_id: str) -> Claim:
         steps_done=started.steps_done,
         cancel_requested=started.cancel_requested,
     )
+    sink.params = started.params
     status, error = JobStatus.DONE, None
     try:
         with Heartbeat(job_id, settings.job_heartbeat_seconds):
@@ -141,7 +158,7 @@ def run_job(job_id: str) -> Claim:
                 settings.file_read_limit,
             )
             backend, sink.model = backend_for_choice(
-                job.user_id, started.model, should_stop=sink.cancelled
+                job.user_id, started.model, should_stop=sink.cancelled, params=started.params
             )
             outcome = run_turn(
                 backend=backend,

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import reflex as rx
 
+from compymac_rx.components.attach import message_chips
 from compymac_rx.components.confirm import form_dialog
 from compymac_rx.components.markdown import safe_markdown
+from compymac_rx.components.thinking import thinking_block
+from compymac_rx.components.versions import version_switch
 from compymac_rx.state.chat import ChatState
 from compymac_rx.state.live_turn import LiveState
 from compymac_rx.state.turns import TurnState
@@ -15,7 +18,11 @@ from compymac_rx.state.views import MessageView
 def tool_card(message: MessageView) -> rx.Component:
     status = rx.cond(
         message.running,
-        rx.hstack(rx.spinner(size="1"), rx.text("running", size="1"), align="center"),
+        rx.hstack(
+            rx.spinner(size="1"),
+            rx.text(rx.cond(message.preparing, "writing arguments", "running"), size="1"),
+            align="center",
+        ),
         rx.cond(
             message.ok,
             rx.badge("ok", color_scheme="green", size="1"),
@@ -40,7 +47,12 @@ def tool_card(message: MessageView) -> rx.Component:
             ),
             aria_label="Tool call " + message.tool + ": show output",
         ),
-        rx.cond(message.running, rx.fragment(), rx.el.pre(message.content)),
+        rx.cond(
+            message.running,
+            # While the model writes the arguments, they grow here (the card stays open).
+            rx.cond(message.preparing, rx.el.pre(message.args, class_name="tool-args")),
+            rx.el.pre(message.content),
+        ),
         rx.cond(
             message.truncated,
             rx.button(
@@ -51,6 +63,7 @@ def tool_card(message: MessageView) -> rx.Component:
                 aria_label="Show the whole output of " + message.tool,
             ),
         ),
+        open=message.preparing,
         class_name="tool-card",
         data_testid="tool-card",
     )
@@ -76,17 +89,26 @@ def trace_timeline(message: MessageView) -> rx.Component:
 
 def user_bubble(message: MessageView) -> rx.Component:
     return rx.vstack(
-        rx.box(safe_markdown(message.content), class_name="bubble user"),
         rx.cond(
-            ~LiveState.running,
-            rx.button(
-                rx.icon("pencil", size=12),
-                "Edit",
-                size="1",
-                variant="ghost",
-                on_click=TurnState.open_edit(message.id, message.content),
-                aria_label="Edit this message and send it again",
+            message.content != "",
+            rx.box(safe_markdown(message.content), class_name="bubble user"),
+        ),
+        message_chips(message),
+        rx.hstack(
+            version_switch(message),
+            rx.cond(
+                ~LiveState.running,
+                rx.button(
+                    rx.icon("pencil", size=12),
+                    "Edit",
+                    size="1",
+                    variant="ghost",
+                    on_click=TurnState.open_edit(message.id, message.content),
+                    aria_label="Edit this message and send it again",
+                ),
             ),
+            align="center",
+            spacing="2",
         ),
         align="end",
         spacing="1",
@@ -105,7 +127,7 @@ def edit_dialog() -> rx.Component:
             width="100%",
             enter_key_submit=True,
         ),
-        description="The replies after this message are replaced by a new turn.",
+        description="This makes a new version of the turn; the earlier one stays.",
         error=TurnState.error,
         submit="Resend",
         on_submit=TurnState.resend,
@@ -132,11 +154,26 @@ def output_dialog() -> rx.Component:
     )
 
 
+def assistant_bubble(message: MessageView) -> rx.Component:
+    """The reply, with the reasoning before it collapsed above (a tool step may have only
+    reasoning)."""
+    return rx.vstack(
+        rx.cond(message.reasoning != "", thinking_block(message.reasoning)),
+        rx.cond(
+            message.content != "",
+            rx.box(safe_markdown(message.content), class_name="bubble assistant"),
+        ),
+        align="start",
+        spacing="1",
+        width="100%",
+    )
+
+
 def message_bubble(message: MessageView) -> rx.Component:
     return rx.match(
         message.role,
         ("user", user_bubble(message)),
-        ("assistant", rx.box(safe_markdown(message.content), class_name="bubble assistant")),
+        ("assistant", assistant_bubble(message)),
         ("tool", tool_card(message)),
         (
             "error",

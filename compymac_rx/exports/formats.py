@@ -13,6 +13,8 @@ from typing import Any, Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from compymac_rx.agent.params import MAX_SYSTEM_PROMPT_CHARS, MAX_TEMPERATURE
+
 SESSION_FORMAT: Final = "compymac-rx/session"
 ACCOUNT_FORMAT: Final = "compymac-rx/account"
 VERSION: Final = 1
@@ -40,6 +42,10 @@ class SessionRecord(_Shape):
     title: str = Field(min_length=1, max_length=500)
     archived: bool = False
     model: str = Field("", max_length=200)
+    # The session's model parameters ("" / None: inherited; agent/params.py).
+    system_prompt: str = Field("", max_length=MAX_SYSTEM_PROMPT_CHARS)
+    temperature: float | None = Field(None, ge=0, le=MAX_TEMPERATURE)
+    max_output_tokens: int | None = Field(None, ge=1)
     created_at: datetime
     last_activity_at: datetime
 

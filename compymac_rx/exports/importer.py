@@ -23,6 +23,7 @@ from compymac_rx.chats import repository
 from compymac_rx.chats import service as chats
 from compymac_rx.chats.changes import announce_session
 from compymac_rx.chats.models import AgentSession
+from compymac_rx.chats.service import max_tokens_limit
 from compymac_rx.db import new_id, session_scope
 from compymac_rx.exports import chatgpt, formats
 from compymac_rx.exports.models import ImportFailed, ParsedSession
@@ -185,6 +186,14 @@ def store(user_id: str, sessions: list[ParsedSession]) -> list[str]:
                 title=" ".join(info.title.split())[: get_settings().max_title_chars] or "Imported",
                 archived=info.archived,
                 model=info.model,
+                system_prompt=info.system_prompt,
+                temperature=info.temperature,
+                # Another server's window may be larger than ours: then ours decides.
+                max_output_tokens=(
+                    info.max_output_tokens
+                    if (info.max_output_tokens or 0) <= max_tokens_limit()
+                    else None
+                ),
                 created_at=info.created_at,
                 last_activity_at=info.last_activity_at,
             )
@@ -195,16 +204,22 @@ def store(user_id: str, sessions: list[ParsedSession]) -> list[str]:
                 workspace_path=source.workspace_path,
                 source=source,
             )
+            # An export holds one version of each turn (the chosen path): it comes in linear.
+            parent: int | None = None
             for seq, message in enumerate(sorted(parsed.messages, key=lambda m: m.seq), 1):
-                repository.insert_message(
+                stored = repository.insert_message(
                     db,
                     user_id=user_id,
                     session_id=session_id,
                     seq=seq,
-                    message=repository.NewMessage(message.role, message.content, message.meta),
+                    message=repository.NewMessage(
+                        message.role, message.content, message.meta, parent_id=parent
+                    ),
                     job_id=None,  # the jobs stay behind; ids would only collide
                     now=message.created_at,
                 )
+                if message.role == "user":
+                    parent = stored.id
             new_ids.append(session_id)
     return new_ids
 

@@ -9,6 +9,9 @@ from typing import Any
 # kinds (the contract between the job and the views):
 #   "status" {status, error?, position?, retry?}
 #   "delta" {text}: coalesced at the source, many tokens per event (jobs/publisher.py)
+#   "reasoning" {text}: the model's streamed reasoning, coalesced the same way
+#   "tool_args" {call_id, tool, text}: a piece of a tool call's arguments while the model
+#       streams them (coalesced per call); "tool_start" follows when the call runs
 #   "tool_start" {call_id, tool, args}
 #   "tool_end" {call_id, message: MESSAGE}, "message" {message: MESSAGE}
 # MESSAGE is the stored row (chats.models.message_payload), so a view applies it without a read.

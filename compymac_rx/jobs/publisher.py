@@ -2,10 +2,12 @@
 
 A model streams a token every few milliseconds, and a quick turn reports "running", its text,
 its reply and "done" within a few milliseconds; an event each would cost every live view a
-state update each. The publisher keeps what the turn reports, in order (consecutive text pieces
-merged into one "delta"), and hands it to the bus as one batch: at most STREAM_FLUSH_MS after
-the first kept event (a timer, so nothing is held back), and at once when the turn ends. A tab
-applies a batch in one state update (state/live.py), so a quick turn costs its tabs one.
+state update each. The publisher keeps what the turn reports, in order (consecutive pieces of
+one stream merged into one event: reply text into a "delta", reasoning into a "reasoning", one
+tool call's argument text into a "tool_args"), and hands it to the bus as one batch: at most
+STREAM_FLUSH_MS after the first kept event (a timer, so nothing is held back), and at once
+when the turn ends. A tab applies a batch in one state update (state/live.py), so a quick turn
+costs its tabs one.
 """
 
 from __future__ import annotations
@@ -35,14 +37,36 @@ class JobPublisher:
         # Held while publishing, so a timer flush and the loop's next event cannot swap places.
         self._lock = threading.Lock()
         self._kept: list[tuple[str, dict[str, Any]]] = []
-        self._text: list[str] = []  # the text run still open at the end of `_kept`
+        # The run of pieces still open at the end of `_kept`: its kind and other payload
+        # fields (a piece of another kind or call closes it), and its text so far.
+        self._run: tuple[str, dict[str, Any]] | None = None
+        self._text: list[str] = []
         self._timer: Scheduled | None = None
 
     def delta(self, text: str) -> None:
+        self._piece("delta", text, {})
+
+    def reasoning(self, text: str) -> None:
+        self._piece("reasoning", text, {})
+
+    def tool_args(self, call_id: str, tool: str, text: str) -> None:
+        """A piece of a tool call's arguments as the model streams them; the first piece of
+        a call (its name known, maybe no text yet) opens its card."""
+        with self._lock:
+            if self._run != ("tool_args", {"call_id": call_id, "tool": tool}) or text:
+                self._piece_locked("tool_args", text, {"call_id": call_id, "tool": tool})
+
+    def _piece(self, kind: str, text: str, fields: dict[str, Any]) -> None:
         if text:
             with self._lock:
-                self._text.append(text)
-                self._after_keep(end=False)
+                self._piece_locked(kind, text, fields)
+
+    def _piece_locked(self, kind: str, text: str, fields: dict[str, Any]) -> None:
+        if self._run != (kind, fields):
+            self._close_text()
+            self._run = (kind, fields)
+        self._text.append(text)
+        self._after_keep(end=False)
 
     def publish(self, kind: str, **payload: Any) -> None:
         """Keep an event; a terminal status publishes everything kept at once."""
@@ -67,9 +91,11 @@ class JobPublisher:
             self._timer = FLUSHER.call_later(self._flush_seconds, self.flush)
 
     def _close_text(self) -> None:
-        if self._text:
-            self._kept.append(("delta", {"text": "".join(self._text)}))
+        if self._run is not None:
+            kind, fields = self._run
+            self._kept.append((kind, {**fields, "text": "".join(self._text)}))
             self._text.clear()
+            self._run = None
 
     def _flush_locked(self) -> None:
         if self._timer is not None:

@@ -12,6 +12,7 @@ from collections.abc import Callable
 
 from compymac_rx.agent.factory import get_model_backend
 from compymac_rx.agent.openai_backend import OpenAIBackend
+from compymac_rx.agent.params import ModelParams
 from compymac_rx.agent.types import ModelBackend, ModelError
 from compymac_rx.keys import service as keys
 from compymac_rx.keys.models import PROVIDER_LABELS
@@ -41,7 +42,13 @@ StopCheck = Callable[[], bool] | None
 
 
 def _openai(
-    base_url: str, api_key: str, model: str, should_stop: StopCheck, *, user_url: bool = False
+    base_url: str,
+    api_key: str,
+    model: str,
+    should_stop: StopCheck,
+    params: ModelParams | None,
+    *,
+    user_url: bool = False,
 ) -> OpenAIBackend:
     settings = get_settings()
     return OpenAIBackend(
@@ -54,13 +61,14 @@ def _openai(
         max_retries=settings.model_max_retries,
         should_stop=should_stop,
         user_url=user_url,
+        params=params,
     )
 
 
-def _server_backend(should_stop: StopCheck) -> OpenAIBackend:
+def _server_backend(should_stop: StopCheck, params: ModelParams | None) -> OpenAIBackend:
     settings = get_settings()
     return _openai(
-        settings.model_base_url, settings.model_api_key, settings.model_name, should_stop
+        settings.model_base_url, settings.model_api_key, settings.model_name, should_stop, params
     )
 
 
@@ -72,13 +80,16 @@ def backend_for_job(
 
 
 def backend_for_choice(
-    user_id: str, choice: str, should_stop: StopCheck = None
+    user_id: str, choice: str, should_stop: StopCheck = None, params: ModelParams | None = None
 ) -> tuple[ModelBackend, str]:
-    """The backend of a resolved choice (see choose), and the choice it ends up using."""
+    """The backend of a resolved choice (see choose), and the choice it ends up using.
+
+    `params` (system prompt, temperature, max output tokens) go to OpenAI-compatible models;
+    the offline builtin agent has no use for them."""
     if choice == BUILTIN:
         return get_model_backend(), choice
     if choice == SERVER:
-        return _server_backend(should_stop), choice
+        return _server_backend(should_stop, params), choice
     provider, _, model = choice.partition(":")
     if provider not in PROVIDER_LABELS or not model:
         raise ModelError(f"Unknown model {choice!r}: pick another one for this session.")
@@ -88,11 +99,11 @@ def backend_for_choice(
     saved = keys.key_for_job(user_id, provider)
     if saved is not None:
         backend = _openai(
-            saved.base_url, saved.api_key, model, should_stop, user_url=saved.user_url
+            saved.base_url, saved.api_key, model, should_stop, params, user_url=saved.user_url
         )
         return backend, choice
     if get_settings().model_server_fallback and server_model_offered():
-        return _server_backend(should_stop), SERVER
+        return _server_backend(should_stop, params), SERVER
     raise ModelError(
         f"No {PROVIDER_LABELS[provider]} API key saved: add one in Settings, "
         "or pick another model for this session."

@@ -34,7 +34,8 @@ class ApiKey(SQLModel, table=True):
 
 
 class ModelPreference(SQLModel, table=True):
-    """A user's default model choice (see agent.factory for the choice format)."""
+    """A user's default model choice (see agent.factory for the choice format) and default
+    system prompt ("" = the app's own, agent.params.DEFAULT_SYSTEM_PROMPT)."""
 
     __tablename__ = "model_preferences"
 
@@ -42,6 +43,7 @@ class ModelPreference(SQLModel, table=True):
         foreign_key="users.id", primary_key=True, max_length=32, ondelete="CASCADE"
     )
     default_model: str = Field(default="", max_length=200)
+    system_prompt: str = Field(default="", sa_column=Column(Text, nullable=False))
 
 
 @dataclasses.dataclass(frozen=True)

@@ -6,7 +6,7 @@ import dataclasses
 from urllib.parse import urlsplit
 
 from compymac_rx import crypto
-from compymac_rx.agent import outbound
+from compymac_rx.agent import outbound, params
 from compymac_rx.agent.openai_backend import OpenAIBackend
 from compymac_rx.agent.types import ModelError
 from compymac_rx.audit import service as audit
@@ -191,6 +191,23 @@ def set_default_model(user_id: str, choice: str) -> None:
         row = repository.get_preference(db, user_id=user_id) or ModelPreference(user_id=user_id)
         row.default_model = choice
         db.add(row)
+
+
+def get_system_prompt(user_id: str) -> str:
+    """The user's default system prompt ("" = the app's own)."""
+    with session_scope() as db:
+        row = repository.get_preference(db, user_id=user_id)
+        return row.system_prompt if row else ""
+
+
+def set_system_prompt(user_id: str, text: str) -> str:
+    """Check and store the user's default system prompt; ParamsRefused with a plain reason."""
+    cleaned = params.clean_prompt(text)
+    with session_scope() as db:
+        row = repository.get_preference(db, user_id=user_id) or ModelPreference(user_id=user_id)
+        row.system_prompt = cleaned
+        db.add(row)
+    return cleaned
 
 
 def rotate_all(batch: int = 100) -> tuple[int, int]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import reflex as rx
 
 from compymac_rx import routes
+from compymac_rx.components.attach import attach_button, attach_dialog, composer_chips
 from compymac_rx.components.connection import disconnected
 from compymac_rx.components.download import download_link
 from compymac_rx.components.file_panel import file_panel
@@ -16,7 +17,9 @@ from compymac_rx.components.layout import (
 )
 from compymac_rx.components.live_text import live_text
 from compymac_rx.components.message import edit_dialog, message_bubble, output_dialog
+from compymac_rx.components.model_params import session_params_button, session_params_dialog
 from compymac_rx.components.sidebar import sidebar
+from compymac_rx.components.thinking import live_thinking
 from compymac_rx.state.chat import COMPOSER_ID, ChatState
 from compymac_rx.state.files import FilesState
 from compymac_rx.state.live_turn import RECENT_MAX, LiveState
@@ -79,6 +82,7 @@ def _header() -> rx.Component:
             ~LiveState.running & ((ChatState.messages.length() + LiveState.recent_count) > 0),
             icon_action("refresh-cw", "Regenerate the last reply", TurnState.regenerate),
         ),
+        session_params_button(),
         _export_menu(),
         icon_action("folder-open", "Show the workspace files", FilesState.toggle),
         rx.box(_status_badge(), role="status", aria_live="polite", data_testid="job-status"),
@@ -149,6 +153,7 @@ def _conversation() -> rx.Component:
             ),
             rx.foreach(ChatState.messages, _history_message),
             _recent_slots(),
+            rx.cond(LiveState.thinking, live_thinking()),
             rx.foreach(LiveState.tools, message_bubble),
             rx.cond(
                 LiveState.streaming,
@@ -174,7 +179,9 @@ def _composer() -> rx.Component:
     return rx.form(
         rx.vstack(
             alert_line(ChatState.notice),
+            composer_chips(),
             rx.hstack(
+                attach_button(),
                 rx.text_area(
                     id=COMPOSER_ID,
                     name="message",
@@ -276,6 +283,8 @@ def chat_page() -> rx.Component:
             rx.cond(ChatState.current_id != "", file_panel()),
             edit_dialog(),
             output_dialog(),
+            rx.cond(ChatState.current_id != "", attach_dialog()),
+            session_params_dialog(),
             # Clicks "Load older" when it scrolls into view (assets/load_older.js: a file,
             # because the CSP runs no inline script the build did not emit).
             rx.script(src="/load_older.js"),

@@ -3,7 +3,9 @@
 Two implementations, one per database, both built by revision 0006 and kept current by the
 database itself (FTS5 triggers on SQLite, generated tsvector columns with GIN indexes on
 PostgreSQL). Every query takes the owner's id and filters on it; the SQLite index even
-narrows by it inside the match.
+narrows by it inside the match. Hidden versions of a turn (chats/versions.py) are left out:
+a hit opens the conversation as shown, where a hidden message is not; switching versions
+makes them findable again.
 """
 
 from __future__ import annotations
@@ -82,7 +84,7 @@ class SqliteSearchIndex:
                 "  WHERE search_messages MATCH :match ORDER BY rowid DESC LIMIT :window) c"
                 " JOIN messages m ON m.id = c.id"
                 " JOIN agent_sessions s ON s.id = m.session_id"
-                " WHERE m.user_id = :user AND s.user_id = :user"
+                " WHERE m.user_id = :user AND s.user_id = :user AND m.hidden = false"
                 + _archived_filter(archived)
                 + " ORDER BY m.id DESC"
             ),
@@ -123,7 +125,7 @@ class PostgresSearchIndex:
                 "  ORDER BY created_at DESC, id DESC LIMIT :window) c"
                 " JOIN messages m ON m.id = c.id"
                 " JOIN agent_sessions s ON s.id = m.session_id"
-                " WHERE m.user_id = :user AND s.user_id = :user"
+                " WHERE m.user_id = :user AND s.user_id = :user AND m.hidden = false"
                 + _archived_filter(archived)
                 + " ORDER BY m.created_at DESC, m.id DESC"
             ),

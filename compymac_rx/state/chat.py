@@ -14,6 +14,7 @@ from compymac_rx.db import new_id
 from compymac_rx.offload import off_loop
 from compymac_rx.settings import get_settings
 from compymac_rx.state import loading
+from compymac_rx.state.attach import AttachState
 from compymac_rx.state.auth import AuthState
 from compymac_rx.state.files import FilesState
 from compymac_rx.state.guard import signed_in
@@ -51,6 +52,7 @@ class ChatState(AuthState):
         sidebar = await self.get_state(SessionsState)
         live = await self.get_state(LiveState)
         files = await self.get_state(FilesState)
+        (await self.get_state(AttachState))._reset(session_id)
         token = self.router.session.client_token
         user_tabs.watch(token, user.id)  # the sidebar follows changes made in other tabs
         # Watch first, then read: an event published in between arrives twice, and the
@@ -96,11 +98,20 @@ class ChatState(AuthState):
         # is dropped here before it costs a state update.
         job_id = new_id()
         hub.shown(self.router.session.client_token, job_id, 0)
+        attach = await self.get_state(AttachState)
         try:
-            sent = await off_loop(chats.send_turn, user.id, self.current_id, text, job_id=job_id)
+            sent = await off_loop(
+                chats.send_turn,
+                user.id,
+                self.current_id,
+                text,
+                job_id=job_id,
+                attach=attach._paths(),
+            )
         except chats.ChatError as error:
             self.notice = str(error)
             return None
+        attach._sent()
         if self.notice:
             self.notice = ""
         live = await self.get_state(LiveState)
@@ -171,10 +182,14 @@ class ChatState(AuthState):
         (await self.get_state(LiveState))._trimmed = False
 
     async def _restarted(self, user_id: str, job_id: str) -> None:
-        """A turn started again from an earlier message: the history after it is gone."""
+        """A turn started again from an earlier message (a new version of it)."""
+        await self._reload(user_id)
+        (await self.get_state(LiveState))._started(job_id, None)
+
+    async def _reload(self, user_id: str) -> None:
+        """The history again, as the chosen versions now make it (one off-loop read)."""
         rows = await off_loop(chats.load_messages, user_id, self.current_id)
         self.messages = [message_view(m) for m in rows]
         self.has_older = len(rows) >= get_settings().history_page_size
         live = await self.get_state(LiveState)
         live._open(user_id, self.current_id, rows[-1].seq if rows else 0)
-        live._started(job_id, None)

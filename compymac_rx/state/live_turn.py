@@ -15,7 +15,7 @@ import reflex as rx
 from compymac_rx.jobs.bus import get_bus
 from compymac_rx.jobs.events import BusUnavailable, JobEvent
 from compymac_rx.state.auth import AuthState
-from compymac_rx.state.fold import LiveTurn, Outcome, Ring, fold
+from compymac_rx.state.fold import LiveTurn, Outcome, Ring, fold, next_piece
 from compymac_rx.state.live import hub
 from compymac_rx.state.views import MessageView
 
@@ -45,6 +45,12 @@ class LiveState(AuthState):
     stream_base: str = ""
     stream_chunk: str = ""
     stream_index: int = 0
+    # The reasoning of the step being streamed ("Thinking"), sent the same way.
+    thinking: bool = False
+    think_key: str = ""
+    think_base: str = ""
+    think_chunk: str = ""
+    think_index: int = 0
     tools: rx.Field[list[MessageView]] = rx.field(default_factory=list)
     # The slots, one var each (Reflex sends only the vars that changed), as many as RECENT_MAX
     # says: `recent_0` ... `recent_11`, read and set by name (pages/chat.py, `_land`).
@@ -60,7 +66,9 @@ class LiveState(AuthState):
     _turn: rx.Field[LiveTurn] = rx.field(default_factory=LiveTurn)
     # The seq of the last message shown (history or recent): older copies are skipped.
     _shown_seq: int = 0
+    # What the browser has of the streamed text and reasoning.
     _text: str = ""
+    _thought: str = ""
     _restarts: int = 0
     # `recent` dropped its oldest messages: the history before them must leave the view too.
     _trimmed: bool = False
@@ -126,7 +134,7 @@ class LiveState(AuthState):
             return False
         log.info("a tab is back on job %s: resumed after seq %d", job_id, turn.seq)
         await self._apply(replay)  # the caller shows the files afresh
-        self._stream(self._raw_turn().text, restart=True)
+        self._publish(restart=True)  # the texts whole, under new keys
         return True
 
     def _publish(self, *, restart: bool = False) -> None:
@@ -142,12 +150,14 @@ class LiveState(AuthState):
             ("job_error", turn.error),
             ("queue_position", turn.position),
             ("streaming", turn.text != ""),
+            ("thinking", turn.reasoning != ""),
         ):
             if getattr(self, name) != value:
                 setattr(self, name, value)
         if self.tools != turn.tools:
             self.tools = list(turn.tools)
-        self._stream(turn.text, restart)
+        self._text = self._stream("stream", self._text, turn.text, restart)
+        self._thought = self._stream("think", self._thought, turn.reasoning, restart)
         self._turn = turn  # a plain assignment marks the backend var changed
         if not self._token:
             self._token = self.router.session.client_token  # the router is rebuilt per read
@@ -172,14 +182,20 @@ class LiveState(AuthState):
         self._recent = [*self._recent[-(RECENT_MAX - 1) :], message]
         self._shown_seq = message.seq
 
-    def _stream(self, text: str, restart: bool) -> None:
-        """Send what is new of the text: a piece when it grew, the whole when it restarted."""
-        if text == self._text and not restart:
-            return
-        if not restart and self._text and text.startswith(self._text):
-            self.stream_chunk, self.stream_index = text[len(self._text) :], self.stream_index + 1
+    def _stream(self, prefix: str, sent: str, text: str, restart: bool) -> str:
+        """Send what is new of a text through the vars `<prefix>_key/_base/_chunk/_index`:
+        a piece when it grew, the whole under a new key when it started over."""
+        change = next_piece(sent, text, restart=restart)
+        if change is None:
+            return sent
+        kind, piece = change
+        if kind == "piece":
+            setattr(self, f"{prefix}_chunk", piece)
+            setattr(self, f"{prefix}_index", getattr(self, f"{prefix}_index") + 1)
         else:
             self._restarts += 1
-            self.stream_key = f"{self._turn.job_id}:{self._restarts}"
-            self.stream_base, self.stream_chunk, self.stream_index = text, "", 0
-        self._text = text
+            setattr(self, f"{prefix}_key", f"{self._turn.job_id}:{self._restarts}")
+            setattr(self, f"{prefix}_base", piece)
+            setattr(self, f"{prefix}_chunk", "")
+            setattr(self, f"{prefix}_index", 0)
+        return text

@@ -1,4 +1,5 @@
-"""Turn controls beside the conversation: the session's model, regenerate, edit and resend."""
+"""Turn controls beside the conversation: the session's model, regenerate, edit and resend,
+and switching a turn's versions."""
 
 from __future__ import annotations
 
@@ -31,7 +32,7 @@ class TurnState(AuthState):
     @rx.event
     @signed_in
     async def regenerate(self, user: CurrentUser) -> None:
-        """Send the last user message again; its old reply is replaced."""
+        """Send the last user message again: a new version of the turn (the old one stays)."""
         chat = await self.get_state(ChatState)
         try:
             job_id = await off_loop(chats.resend_from, user.id, chat.current_id, None, None)
@@ -51,7 +52,7 @@ class TurnState(AuthState):
     @rx.event
     @signed_in
     async def resend(self, user: CurrentUser, form: dict[str, Any]) -> None:
-        """Edit one of your messages and send it again; the replies after it are replaced."""
+        """Edit one of your messages and send it again, as a new version of its turn."""
         chat = await self.get_state(ChatState)
         text = form.get("text", "")
         if not isinstance(text, str):
@@ -63,6 +64,18 @@ class TurnState(AuthState):
             return
         self.edit_id = 0
         await chat._restarted(user.id, job_id)
+
+    @rx.event
+    @signed_in
+    async def show_version(self, user: CurrentUser, message_id: MessageId) -> None:
+        """Show another version of a turn (the user message `message_id` starts it)."""
+        chat = await self.get_state(ChatState)
+        try:
+            await off_loop(chats.choose_version, user.id, chat.current_id, message_id)
+        except chats.ChatError as error:
+            chat.notice = str(error)
+            return
+        await chat._reload(user.id)
 
 
 def _set_model(user_id: str, session_id: str, choice: str) -> bool:

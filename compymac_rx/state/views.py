@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from compymac_rx import routes
+from compymac_rx.chats.attachments import refs_of
 from compymac_rx.chats.models import MessagePublic, SessionPublic
 from compymac_rx.search.models import SearchHit, Snippet
 
@@ -34,6 +35,17 @@ class MessageView:
     call_id: str = ""
     # A tool's output is shown as a preview; the full text is fetched when asked for.
     truncated: bool = False
+    # A user message's turn versions: "2/3" (empty: one version), and the ids of the
+    # versions before and after it (0: none).
+    version: str = ""
+    prev_id: int = 0
+    next_id: int = 0
+    # A user message's attached files, as chip labels ("notes.md · 1.2 KB").
+    attachments: list[str] = dataclasses.field(default_factory=list)
+    # A tool call whose arguments the model is still writing (`args` shows them so far).
+    preparing: bool = False
+    # An assistant reply's reasoning, shown in a collapsed "Thinking" block above it.
+    reasoning: str = ""
 
 
 @dataclasses.dataclass
@@ -98,9 +110,33 @@ def format_args(args: object) -> str:
     return json.dumps(args, ensure_ascii=False)
 
 
+# How much of the system prompt the trace shows (the whole is in the stored trace).
+TRACE_PROMPT_CHARS = 300
+PROMPT_SOURCES = {"session": "this session's", "default": "your default", "builtin": "built-in"}
+
+
+def params_lines(params: dict[str, Any]) -> list[str]:
+    """What the turn sent besides the conversation: the parameters, then the system prompt."""
+    temperature = params.get("temperature")
+    max_tokens = params.get("max_tokens")
+    settings = [
+        "temperature " + ("default" if temperature is None else f"{temperature:g}"),
+        "max tokens " + ("default" if max_tokens is None else str(max_tokens)),
+    ]
+    prompt = str(params.get("system_prompt", ""))
+    if len(prompt) > TRACE_PROMPT_CHARS:
+        prompt = prompt[:TRACE_PROMPT_CHARS].rstrip() + "…"
+    source = PROMPT_SOURCES.get(str(params.get("prompt_source", "")), "")
+    return [
+        "params " + " · ".join(settings),
+        f"system ({source} prompt) {prompt}",
+    ]
+
+
 def trace_lines(meta: dict[str, Any]) -> str:
-    """One line per step of a turn: model calls with tokens, tool calls with status."""
-    lines = []
+    """The turn's parameters, then one line per step: model calls with tokens, tool calls
+    with status."""
+    lines = params_lines(meta["params"]) if isinstance(meta.get("params"), dict) else []
     for step in meta.get("steps", []) or []:
         if step.get("kind") == "model":
             tokens = ""
@@ -130,6 +166,26 @@ def message_view(message: MessagePublic) -> MessageView:
         return MessageView(
             message.id, message.seq, "trace", trace_lines(message.meta), duration=total
         )
+    if message.role == "user":
+        chips = [attachment_label(r.name, r.size) for r in refs_of(message.meta)]
+        if message.id not in message.versions:
+            return MessageView(message.id, message.seq, "user", message.content, attachments=chips)
+        at, count = message.versions.index(message.id), len(message.versions)
+        return MessageView(
+            message.id,
+            message.seq,
+            "user",
+            message.content,
+            version=f"{at + 1}/{count}",
+            prev_id=message.versions[at - 1] if at > 0 else 0,
+            next_id=message.versions[at + 1] if at + 1 < count else 0,
+            attachments=chips,
+        )
+    if message.role == "assistant":
+        reasoning = str(message.meta.get("reasoning", ""))
+        return MessageView(
+            message.id, message.seq, "assistant", message.content, reasoning=reasoning
+        )
     if message.role != "tool":
         return MessageView(message.id, message.seq, message.role, message.content)
     meta = message.meta
@@ -146,6 +202,22 @@ def message_view(message: MessagePublic) -> MessageView:
         ok=bool(meta.get("ok", True)),
         truncated=truncated,
     )
+
+
+def attachment_label(name: str, size: int) -> str:
+    if size < 1000:
+        amount = f"{size} B"
+    elif size < 1_000_000:
+        amount = f"{size / 1000:.1f} KB"
+    else:
+        amount = f"{size / 1_000_000:.1f} MB"
+    return f"{name} · {amount}"
+
+
+def preparing_tool_view(call_id: str, tool: str, raw_args: str) -> MessageView:
+    """A tool card while the model writes the call's arguments: their tail so far."""
+    shown = raw_args if len(raw_args) <= PREVIEW_CHARS else "…" + raw_args[-PREVIEW_CHARS:]
+    return MessageView(0, 0, "tool", "", tool, shown, running=True, call_id=call_id, preparing=True)
 
 
 def live_tool_view(call_id: str, tool: str, args: object) -> MessageView:

@@ -16,6 +16,7 @@ from compymac_rx.agent.types import (
     ModelUsage,
     TextDelta,
     ToolCall,
+    ToolCallDelta,
     ToolResult,
     ToolSpec,
 )
@@ -37,6 +38,12 @@ class RecordingSink:
         if self._cancel_after_deltas is not None and deltas >= self._cancel_after_deltas:
             self.cancel = True
 
+    def reasoning_delta(self, text: str) -> None:
+        self.events.append(("reasoning", text))
+
+    def tool_call_delta(self, delta: ToolCallDelta) -> None:
+        self.events.append(("tool_args", delta))
+
     def tool_started(self, call: ToolCall) -> None:
         self.events.append(("started", call))
 
@@ -44,8 +51,10 @@ class RecordingSink:
         assert duration_ms >= 0
         self.events.append(("finished", (call, result)))
 
-    def assistant_message(self, text: str) -> None:
+    def assistant_message(self, text: str, reasoning: str = "") -> None:
         self.events.append(("message", text))
+        if reasoning:
+            self.events.append(("message_reasoning", reasoning))
 
     def model_call_finished(self, duration_ms: int, usage: ModelUsage | None) -> None:
         assert duration_ms >= 0

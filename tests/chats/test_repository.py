@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import pytest
 from sqlmodel import Session
 
-from compymac_rx.chats import repository
+from compymac_rx.chats import repository, versions
 from compymac_rx.chats import service as chats
 from compymac_rx.chats.repository import NewMessage
 from compymac_rx.db import session_scope, utcnow
@@ -88,7 +88,7 @@ def test_writes_by_another_user_change_nothing(owned: Owned) -> None:
         args = {"user_id": owned.stranger, "session_id": owned.session_id}
         assert not repository.lock_session(db, now=now, **args)
         repository.set_title(db, title="taken over", **args)
-        assert repository.delete_messages_after(db, seq=0, **args) == 0
+        versions.unchoose_siblings(db, parent_id=None, **args)
         assert not repository.delete_session(db, **args)
         with pytest.raises(LookupError):
             repository.append_messages(db, messages=[NewMessage("user", "x")], now=now, **args)
@@ -97,15 +97,18 @@ def test_writes_by_another_user_change_nothing(owned: Owned) -> None:
         row = repository.get_session(db, **args)
         assert row is not None and row.title != "taken over"
         assert repository.count_messages(db, **args) == 2
+        first = repository.last_user_message(db, **args)
+        assert first is not None and first.chosen
         # The controls: the same calls by the owner act.
         assert repository.lock_session(db, now=now, **args)
         repository.set_title(db, title="renamed", **args)
-        assert repository.delete_messages_after(db, seq=1, **args) == 1
+        versions.unchoose_siblings(db, parent_id=None, **args)
     with session_scope() as db:
         args = {"user_id": owned.owner, "session_id": owned.session_id}
         row = repository.get_session(db, **args)
         assert row is not None and row.title == "renamed"
-        assert repository.count_messages(db, **args) == 1
+        first = repository.last_user_message(db, **args)
+        assert first is not None and not first.chosen
         assert repository.delete_session(db, **args)
     with session_scope() as db:
         assert repository.get_session(db, user_id=owned.owner, session_id=owned.session_id) is None

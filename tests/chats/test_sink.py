@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from compymac_rx.agent.params import ModelParams
 from compymac_rx.agent.types import ModelUsage, ToolCall, ToolResult
 from compymac_rx.chats import repository as chats_repository
 from compymac_rx.chats import service as chats
@@ -178,3 +179,30 @@ def test_cancelled_reads_the_flag_and_the_time_limit(monkeypatch: pytest.MonkeyP
     late = Turn()
     late.sink._deadline = 0.0  # the time limit has passed
     assert late.sink.cancelled() and late.sink.timed_out
+
+
+def test_reasoning_is_stored_with_its_reply_and_the_trace_records_the_params() -> None:
+    turn = Turn()
+    turn.sink.model = "openai:fake-small"
+    turn.sink.params = ModelParams("Answer in French.", "session", 0.3, 321)
+    turn.sink.reasoning_delta("Which file? ")
+    turn.sink.model_call_finished(10, None)
+    turn.sink.assistant_message("", "Which file? ")  # a tool step: reasoning, no text
+    call = ToolCall("c1", "list_files", {})
+    turn.sink.tool_started(call)
+    turn.sink.tool_finished(call, ToolResult("a.txt"), duration_ms=2)
+    turn.sink.assistant_message("Voilà.", "Done.")
+    turn.sink.finish(JobStatus.DONE, None)
+    with session_scope() as db:
+        rows = chats_repository.all_messages(db, user_id=turn.user_id, session_id=turn.session_id)
+        metas = [(m.role, m.content, m.meta) for m in rows]
+    assert metas[0] == ("assistant", "", {"reasoning": "Which file? "})
+    assert metas[2] == ("assistant", "Voilà.", {"reasoning": "Done."})
+    trace = metas[3][2]
+    assert trace["params"] == {
+        "system_prompt": "Answer in French.",
+        "prompt_source": "session",
+        "temperature": 0.3,
+        "max_tokens": 321,
+    }
+    assert ("reasoning", "Which file? ") in turn.events()

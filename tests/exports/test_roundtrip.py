@@ -195,3 +195,18 @@ def test_a_failure_midway_rolls_back_every_session_of_the_file(
     # Positive control: the same file without the failure imports both sessions.
     monkeypatch.setattr(importer.repository, "insert_message", real)
     assert len(importer.import_file(bob.id, "account.zip", data)) == 2 and _count(bob.id) == 2
+
+
+def test_a_sessions_model_parameters_travel_with_it() -> None:
+    alice, bob = make_user(), make_user()
+    session_id = chats.create_session(alice.id).id
+    chats.set_session_params(
+        alice.id, session_id, system_prompt="Be brief.", temperature="0.4", max_tokens="500"
+    )
+    data = json.loads(exports.session_json(alice.id, session_id))
+    [copied] = importer.import_file(bob.id, "brief.json", json.dumps(data).encode())
+    assert chats.get_session_params(bob.id, copied) == chats.SessionParams("Be brief.", 0.4, 500)
+    # From a server with a larger window: our limit decides, the rest is kept.
+    data["session"]["max_output_tokens"] = 10**6
+    [larger] = importer.import_file(bob.id, "big.json", json.dumps(data).encode())
+    assert chats.get_session_params(bob.id, larger) == chats.SessionParams("Be brief.", 0.4, None)

@@ -40,3 +40,19 @@ def test_a_tool_record_without_its_call_id_still_pairs_call_and_result() -> None
     [call, result] = history_to_items([HistoryRow(9, "tool", "out", {"tool": "run_command"})])
     assert call.tool_calls[0].id == result.tool_call_id == "call_9"
     assert call.tool_calls[0].name == "run_command" and call.tool_calls[0].arguments == {}
+
+
+def test_reasoning_stays_with_the_reader_and_a_reasoning_only_reply_is_left_out() -> None:
+    rows = [
+        HistoryRow(1, "user", "what is there?", {}),
+        HistoryRow(2, "assistant", "", {"reasoning": "List first."}),
+        HistoryRow(3, "tool", "a.txt", {"call_id": "c1", "tool": "list_files", "args": {}}),
+        HistoryRow(4, "assistant", "One file.", {"reasoning": "Say so."}),
+    ]
+    call = ToolCall(id="c1", name="list_files", arguments={})
+    assert history_to_items(rows) == [
+        ChatItem("user", "what is there?"),
+        ChatItem("assistant", "", tool_calls=(call,)),
+        ChatItem("tool", "a.txt", tool_call_id="c1"),
+        ChatItem("assistant", "One file."),
+    ]

@@ -163,3 +163,55 @@ def test_stop_ends_a_turn_whose_provider_stalls(fake_openai: FakeOpenAI) -> None
     assert time.monotonic() - stopped < 3
     roles = [m.role for m in chats.load_messages(user.id, session.id)]
     assert roles[:1] == ["user"] and "assistant" not in roles
+
+
+def test_a_turn_sends_the_sessions_params_and_the_users_default_prompt(
+    fake_openai: FakeOpenAI,
+) -> None:
+    user = make_user()
+    keys.save_key(user.id, "openai", PLANTED)
+    keys.set_system_prompt(user.id, "  Always answer in French.  ")
+    tuned, plain = chats.create_session(user.id), chats.create_session(user.id)
+    for session in (tuned, plain):
+        chats.set_session_model(user.id, session.id, "openai:fake-small")
+    chats.set_session_params(
+        user.id,
+        tuned.id,
+        system_prompt="You are a pirate.",
+        temperature="0.25",
+        max_tokens="300",
+    )
+    fake_openai.script(Reply(reasoning=["Arr, ", "think."], text=["Ahoy."]))
+    job = wait_for_job(user.id, chats.send_message(user.id, tuned.id, "hi"))
+    assert job.status == "done", job.error
+    body = fake_openai.last_chat()
+    assert body["messages"][0] == {"role": "system", "content": "You are a pirate."}
+    assert (body["temperature"], body["max_tokens"]) == (0.25, 300)
+    reply, trace = chats.load_messages(user.id, tuned.id)[-2:]
+    assert (reply.content, reply.meta) == ("Ahoy.", {"reasoning": "Arr, think."})
+    assert trace.meta["params"]["temperature"] == 0.25
+
+    job = wait_for_job(user.id, chats.send_message(user.id, plain.id, "hi"))
+    assert job.status == "done", job.error
+    body = fake_openai.last_chat()
+    assert body["messages"][0] == {"role": "system", "content": "Always answer in French."}
+    assert "temperature" not in body
+    assert body["max_tokens"] == 4096  # MODEL_MAX_OUTPUT_TOKENS
+
+
+def test_bad_params_are_refused_and_another_users_session_is_not_found() -> None:
+    user, stranger = make_user(), make_user()
+    session = chats.create_session(user.id)
+    with pytest.raises(chats.ChatError, match="Temperature is a number from 0 to 2"):
+        chats.set_session_params(
+            user.id, session.id, system_prompt="", temperature="3", max_tokens=""
+        )
+    with pytest.raises(chats.ChatError, match="from 1 to 16384"):
+        chats.set_session_params(
+            user.id, session.id, system_prompt="", temperature="", max_tokens="999999"
+        )
+    with pytest.raises(chats.NotFound):
+        chats.set_session_params(
+            stranger.id, session.id, system_prompt="x", temperature="", max_tokens=""
+        )
+    assert chats.get_session_params(user.id, session.id) == chats.SessionParams("", None, None)

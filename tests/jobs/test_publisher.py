@@ -191,3 +191,25 @@ def test_the_scheduler_runs_calls_in_time_order_and_skips_cancelled_ones() -> No
     scheduler.call_later(0.03, lambda: 1 / 0)  # type: ignore[func-returns-value]
     assert done.wait(2)
     assert ran == ["early", "late"]
+
+
+def test_reasoning_and_each_calls_arguments_are_coalesced_runs_of_their_own() -> None:
+    bus, pub = publisher(flush_seconds=10)
+    pub.reasoning("Let ")
+    pub.reasoning("me think.")
+    pub.delta("Sure")
+    pub.tool_args("c1", "write_file", "")
+    pub.tool_args("c1", "write_file", "")  # nothing new: no second event
+    pub.tool_args("c1", "write_file", '{"pa')
+    pub.tool_args("c1", "write_file", 'th": 1}')
+    pub.tool_args("c2", "list_files", "{}")
+    pub.publish("tool_start", call_id="c1", tool="write_file", args={"path": 1})
+    pub.flush()
+    events = bus.replay("j1")
+    assert [(e.kind, e.payload) for e in events] == [
+        ("reasoning", {"text": "Let me think."}),
+        ("delta", {"text": "Sure"}),
+        ("tool_args", {"call_id": "c1", "tool": "write_file", "text": '{"path": 1}'}),
+        ("tool_args", {"call_id": "c2", "tool": "list_files", "text": "{}"}),
+        ("tool_start", {"call_id": "c1", "tool": "write_file", "args": {"path": 1}}),
+    ]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from compymac_rx.jobs.events import JobEvent
-from compymac_rx.state.fold import LiveTurn, Outcome, Ring, fold
+from compymac_rx.state.fold import LiveTurn, Outcome, Ring, fold, next_piece
 
 JOB, SESSION, USER = "job1", "s1", "u1"
 
@@ -124,3 +124,63 @@ def test_the_ring_drops_nothing_while_it_has_room() -> None:
     assert [ring.push(), ring.push()] == [0, 1]
     assert not ring.dropped and ring.count == 2
     assert [ring.order(0), ring.order(1)] == [0, 1]
+
+
+def test_reasoning_streams_apart_from_the_text_and_lands_with_the_reply() -> None:
+    turn = fresh()
+    fold(turn, event(1, "reasoning", text="Let me "))
+    fold(turn, event(2, "reasoning", text="think."))
+    fold(turn, event(3, "delta", text="Answer"))
+    assert (turn.reasoning, turn.text) == ("Let me think.", "Answer")
+    reply = stored(9, 5, "assistant", "Answer", reasoning="Let me think.")
+    fold(turn, event(4, "message", message=reply))
+    assert (turn.reasoning, turn.text) == ("", "")
+    (landed,) = turn.landed
+    assert (landed.content, landed.reasoning) == ("Answer", "Let me think.")
+
+
+def test_a_retry_or_the_end_drops_half_streamed_reasoning() -> None:
+    turn = fresh()
+    fold(turn, event(1, "reasoning", text="hmm"))
+    fold(turn, event(2, "status", status="running", retry=True))
+    assert turn.reasoning == ""
+    fold(turn, event(3, "reasoning", text="again"))
+    fold(turn, event(4, "status", status="cancelled"))
+    assert turn.reasoning == ""
+
+
+def test_tool_arguments_grow_in_the_card_which_then_runs_in_place() -> None:
+    turn = fresh()
+    fold(turn, event(1, "tool_args", call_id="c1", tool="write_file", text=""))
+    fold(turn, event(2, "tool_args", call_id="c1", tool="write_file", text='{"path": "no'))
+    fold(turn, event(3, "tool_args", call_id="c2", tool="list_files", text="{}"))
+    fold(turn, event(4, "tool_args", call_id="c1", tool="write_file", text='tes.md"}'))
+    assert [(t.call_id, t.tool, t.args, t.preparing) for t in turn.tools] == [
+        ("c1", "write_file", '{"path": "notes.md"}', True),
+        ("c2", "list_files", "{}", True),
+    ]
+    fold(turn, event(5, "tool_start", call_id="c1", tool="write_file", args={"path": "notes.md"}))
+    assert [(t.call_id, t.args, t.preparing, t.running) for t in turn.tools] == [
+        ("c1", "notes.md", False, True),
+        ("c2", "{}", True, True),
+    ]
+    assert "c1" not in turn.args
+
+
+def test_long_arguments_show_their_tail_and_keep_a_bounded_buffer() -> None:
+    turn = fresh()
+    for seq in range(1, 11):
+        fold(turn, event(seq, "tool_args", call_id="c1", tool="write_file", text=str(seq) * 500))
+    (card,) = turn.tools
+    assert card.args.startswith("…") and card.args.endswith("10" * 250)
+    assert len(card.args) == 2001
+    assert len(turn.args["c1"]) == 2001
+
+
+def test_next_piece_sends_growth_as_pieces_and_restarts_as_a_base() -> None:
+    assert next_piece("", "") is None
+    assert next_piece("", "Hel") == ("base", "Hel")
+    assert next_piece("Hel", "Hello") == ("piece", "lo")
+    assert next_piece("Hello", "Hello") is None
+    assert next_piece("Hello", "Bye") == ("base", "Bye")
+    assert next_piece("Hello", "Hello", restart=True) == ("base", "Hello")

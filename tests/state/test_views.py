@@ -29,3 +29,16 @@ def test_a_trace_row_becomes_a_timeline() -> None:
         "tool   run_command · 40 ms · failed",
         "model  openai:m · 80 ms",
     ]
+
+
+def test_a_user_message_shows_its_attachments_as_chip_labels() -> None:
+    meta = {
+        "attachments": [
+            {"path": "a/notes.md", "name": "notes.md", "size": 999, "media_type": "text/markdown"},
+            {"path": "shot.png", "name": "shot.png", "size": 2_345_678, "media_type": "image/png"},
+            {"path": "broken"},  # not a well-formed reference: left out, nothing breaks
+        ]
+    }
+    view = message_view(MessagePublic(8, 4, "user", "look", meta, None))
+    assert view.attachments == ["notes.md · 999 B", "shot.png · 2.3 MB"]
+    assert message_view(MessagePublic(9, 5, "user", "plain", {}, None)).attachments == []
