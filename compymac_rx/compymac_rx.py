@@ -10,6 +10,7 @@ from compymac_rx import routes
 from compymac_rx.api.app import API_PREFIX, api_app
 from compymac_rx.chats.tasks import get_runner
 from compymac_rx.components.backend import dev_head_components
+from compymac_rx.components.connection import connection_overlay
 from compymac_rx.exports.http import export_routes
 from compymac_rx.files.http import file_routes
 from compymac_rx.http.stack import secure
@@ -46,6 +47,7 @@ from compymac_rx.state.live_turn import LiveState
 from compymac_rx.state.model_params import PromptState
 from compymac_rx.state.security import SecurityState
 from compymac_rx.state.settings import SettingsState
+from compymac_rx.state.sidebar_live import deliver_user_events
 from compymac_rx.state.tokens import TokensState
 from compymac_rx.state.usage import UsageState
 
@@ -54,6 +56,11 @@ async def live_events(app: rx.App) -> None:
     """Per process: pick up jobs a previous run left, then feed live events to tabs."""
     await off_loop(get_runner().recover)
     await deliver_events(app, LiveState, apply_events)
+
+
+async def sidebar_events(app: rx.App) -> None:
+    """Per process: feed each user's session changes to that user's tabs."""
+    await deliver_user_events(app)
 
 
 async def loop_watch() -> None:
@@ -81,9 +88,11 @@ app = rx.App(
         # Outermost: every request, refused or not, gets an id, an access line and metrics.
         observe,
     ],
-    stylesheets=["/app.css", "/thinking.css"],
+    stylesheets=["/app.css", "/thinking.css", "/connection.css", "/shortcuts.css"],
     head_components=dev_head_components(),
 )
+# Our connection banner in place of Reflex's toast (same slot of the app's wraps).
+app.app_wraps[5, "Overlay"] = connection_overlay
 # Before Reflex's own hydration: a reused tab token is reset before its state is sent.
 app.add_middleware(EventGuard(), index=0)
 app.add_page(chat_page, route=routes.HOME, on_load=ChatState.load_page, title="CompyMac RX")
@@ -118,4 +127,5 @@ app.add_page(
     second_factor_page, route=routes.SECOND_FACTOR, on_load=SignInState.load, title="Sign-in code"
 )
 app.register_lifespan_task(live_events)
+app.register_lifespan_task(sidebar_events)
 app.register_lifespan_task(loop_watch)

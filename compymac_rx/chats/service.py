@@ -14,6 +14,7 @@ from compymac_rx.agent import params
 from compymac_rx.audit import service as audit
 from compymac_rx.chats import repository, versions
 from compymac_rx.chats.attachments import AttachmentError, AttachmentRef, check_attachments
+from compymac_rx.chats.changes import announce_deleted, announce_session
 from compymac_rx.chats.models import (
     DEFAULT_TITLE,
     AgentSession,
@@ -81,7 +82,9 @@ def create_session(user_id: str) -> SessionPublic:
         row = repository.add_session(
             db, user_id=user_id, session_id=session_id, workspace_path=str(path.resolve())
         )
-        return _public(row)
+        created = _public(row)
+    announce_session(user_id, created)
+    return created
 
 
 def list_sessions(user_id: str, *, archived: bool = False) -> list[SessionPublic]:
@@ -108,7 +111,9 @@ def rename_session(user_id: str, session_id: str, title: str) -> SessionPublic:
         row = owned_session(db, user_id, session_id)
         row.title, row.title_is_auto = title, False
         db.add(row)
-        return _public(row)
+        renamed = _public(row)
+    announce_session(user_id, renamed)
+    return renamed
 
 
 def set_archived(user_id: str, session_id: str, archived: bool) -> SessionPublic:
@@ -116,7 +121,9 @@ def set_archived(user_id: str, session_id: str, archived: bool) -> SessionPublic
         row = owned_session(db, user_id, session_id)
         row.archived = archived
         db.add(row)
-        return _public(row)
+        changed = _public(row)
+    announce_session(user_id, changed)
+    return changed
 
 
 def delete_session(user_id: str, session_id: str) -> None:
@@ -131,6 +138,7 @@ def delete_session(user_id: str, session_id: str) -> None:
         job_id = job.id if job is not None else None
         repository.delete_session(db, user_id=user_id, session_id=session_id)
         audit.own("chat.delete", user_id, target=f"chat:{session_id}", db=db)
+    announce_deleted(user_id, session_id)
     if job_id is not None:
         # The row is gone, so the turn's next poll of its flag stops it (see cancel_requested);
         # a waiting one is also taken off the queue.
@@ -369,6 +377,8 @@ def send_turn(
             now=now,
         )
         job_id = jobs.insert_job(db, user_id=user_id, session_id=session_id, now=now, job_id=job_id)
+    # The session moves to the top of the user's other tabs' sidebars, with its (maybe new) title.
+    announce_session(user_id, SessionPublic(session_id, title, False, now))
     _queue_job(user_id, session_id, job_id, message)
     return SentTurn(job_id, message, title)
 

@@ -183,7 +183,7 @@ def title_bar(title: str, size: str, *actions: rx.Component, **props: Any) -> rx
 
 
 def centered_message(
-    title: str, size: str, text: str, action: rx.Component, **props: Any
+    title: str | rx.Var[str], size: str, text: str | rx.Var[str], action: rx.Component, **props: Any
 ) -> rx.Component:
     """A whole pane saying one thing (nothing here yet, nothing found) and what to do."""
     spacing = {"spacing": props.pop("spacing")} if "spacing" in props else {}

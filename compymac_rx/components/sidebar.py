@@ -9,6 +9,7 @@ from compymac_rx.components.backend import backend_href
 from compymac_rx.components.confirm import confirm_delete_dialog, form_dialog
 from compymac_rx.components.layout import icon_action, title_bar
 from compymac_rx.components.native_form import native_form
+from compymac_rx.components.shortcuts import NEW_SESSION_BUTTON_ID, shortcuts_dialog
 from compymac_rx.state.search import SEARCH_BOX_ID, SearchState
 from compymac_rx.state.sessions import SessionsState
 from compymac_rx.state.views import SearchResultView, SessionItem, SnippetPart
@@ -50,6 +51,9 @@ def _row(item: SessionItem) -> rx.Component:
         align="center",
         width="100%",
         data_testid="session-row",
+        # Keyed by session, not position: when a change from another tab moves the rows, an
+        # open menu stays with its own session.
+        key=item.id,
     )
 
 
@@ -213,6 +217,7 @@ def sidebar() -> rx.Component:
             "New session",
             on_click=SessionsState.new_session,
             width="100%",
+            id=NEW_SESSION_BUTTON_ID,
         ),
         _search_box(),
         rx.scroll_area(
@@ -232,6 +237,7 @@ def sidebar() -> rx.Component:
                 high_contrast=True,
             ),
             rx.cond(SessionsState.is_admin, rx.link("Users", href=routes.ADMIN, size="1")),
+            shortcuts_dialog(),
             rx.link(
                 rx.icon_button(rx.icon("settings", size=14), variant="soft", size="1"),
                 href=routes.SETTINGS,

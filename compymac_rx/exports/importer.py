@@ -20,6 +20,8 @@ import pydantic
 from compymac_rx import beneath, workspaces
 from compymac_rx.audit import service as audit
 from compymac_rx.chats import repository
+from compymac_rx.chats import service as chats
+from compymac_rx.chats.changes import announce_session
 from compymac_rx.chats.models import AgentSession
 from compymac_rx.chats.service import max_tokens_limit
 from compymac_rx.db import new_id, session_scope
@@ -243,4 +245,7 @@ def import_file(user_id: str, filename: str, data: bytes) -> list[str]:
         target="import",
         detail={"file": name, "bytes": len(data), "sessions": len(new_ids)},
     )
+    for session_id in new_ids:
+        if (row := chats.get_session(user_id, session_id)) is not None:
+            announce_session(user_id, row)
     return new_ids

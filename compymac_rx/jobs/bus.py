@@ -9,7 +9,7 @@ import time
 from collections.abc import AsyncIterator
 from typing import Protocol
 
-from compymac_rx.jobs.events import JobEvent
+from compymac_rx.jobs.events import JobEvent, UserEvent
 from compymac_rx.settings import get_settings
 
 
@@ -35,6 +35,15 @@ class EventBus(Protocol):
         """Every event published from now on, on the caller's event loop."""
         ...
 
+    def publish_user(self, event: UserEvent) -> None:
+        """Deliver to the user's live tabs, wherever they are; nothing is kept. Safe from any
+        thread; may block (not on the event loop); never raises for an unreachable bus."""
+        ...
+
+    def subscribe_users(self) -> AsyncIterator[UserEvent]:
+        """Every user event published from now on, on the caller's event loop."""
+        ...
+
 
 class MemoryEventBus:
     """One process: jobs run in threads, subscribers are asyncio queues on their loops."""
@@ -46,6 +55,9 @@ class MemoryEventBus:
         self._expires: dict[str, float] = {}
         self._subscribers: list[tuple[asyncio.AbstractEventLoop, asyncio.Queue[JobEvent]]] = []
         self._seqs: dict[str, int] = {}
+        self._user_subscribers: list[
+            tuple[asyncio.AbstractEventLoop, asyncio.Queue[UserEvent]]
+        ] = []
 
     def next_seq(self, job_id: str, *, at_least: int, count: int = 1) -> int:
         with self._lock:
@@ -88,6 +100,24 @@ class MemoryEventBus:
         finally:
             with self._lock:
                 self._subscribers.remove(entry)
+
+    def publish_user(self, event: UserEvent) -> None:
+        with self._lock:
+            subscribers = list(self._user_subscribers)
+        for loop, queue in subscribers:
+            if not loop.is_closed():
+                loop.call_soon_threadsafe(queue.put_nowait, event)
+
+    async def subscribe_users(self) -> AsyncIterator[UserEvent]:
+        entry = (asyncio.get_running_loop(), asyncio.Queue[UserEvent]())
+        with self._lock:
+            self._user_subscribers.append(entry)
+        try:
+            while True:
+                yield await entry[1].get()
+        finally:
+            with self._lock:
+                self._user_subscribers.remove(entry)
 
 
 def _put_all(queue: asyncio.Queue[JobEvent], events: tuple[JobEvent, ...]) -> None:

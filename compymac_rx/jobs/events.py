@@ -45,5 +45,26 @@ class JobEvent:
         return [cls(**item) for item in (data if isinstance(data, list) else [data])]
 
 
+@dataclasses.dataclass(frozen=True)
+class UserEvent:
+    """A change for every open tab of one user, not tied to a job (the sidebar's sessions).
+
+    kinds: "session" {session: SESSION}, "session_deleted" {session_id}; SESSION is
+    chats.models.session_payload, so a tab applies it without a read. Not kept for replay: a
+    tab that was away reads the list again when it reconnects.
+    """
+
+    user_id: str
+    kind: str
+    payload: dict[str, Any]
+
+    def to_json(self) -> str:
+        return json.dumps(dataclasses.asdict(self), separators=(",", ":"))
+
+    @classmethod
+    def from_json(cls, raw: str | bytes) -> UserEvent:
+        return cls(**json.loads(raw))
+
+
 class BusUnavailable(Exception):
     """The bus could not be reached: what it holds is unknown, which is not the same as none."""

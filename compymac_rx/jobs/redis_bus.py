@@ -19,12 +19,15 @@ from typing import Any, TypeVar
 import redis
 import redis.asyncio as aredis
 
-from compymac_rx.jobs.events import BusUnavailable, JobEvent
+from compymac_rx.jobs.events import BusUnavailable, JobEvent, UserEvent
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 CHANNEL = "compymac:events"
+# One channel per user for what all of a user's tabs show (the sidebar); every backend
+# process listens to the pattern and hands each event to the tabs it holds.
+USER_CHANNEL_PATTERN = "compymac:user:*"
 STREAM_MAXLEN = 20_000
 PUBLISH_RETRY_SECONDS = 10.0
 RESUBSCRIBE_DELAY = 0.2
@@ -43,6 +46,10 @@ end
 redis.call('EXPIRE', KEYS[1], ARGV[2])
 return last - count + 1
 """
+
+
+def user_channel(user_id: str) -> str:
+    return f"compymac:user:{user_id}"
 
 
 def stream_key(job_id: str) -> str:
@@ -137,6 +144,35 @@ class RedisEventBus:
                             yield event
             except (redis.RedisError, OSError) as error:
                 log.warning("event subscription lost (%s); resubscribing", type(error).__name__)
+                await asyncio.sleep(RESUBSCRIBE_DELAY)
+            finally:
+                try:
+                    await pubsub.aclose()  # type: ignore[no-untyped-call]
+                    await client.aclose()
+                except (redis.RedisError, OSError):
+                    pass
+
+    def publish_user(self, event: UserEvent) -> None:
+        try:
+            self._redis.publish(user_channel(event.user_id), event.to_json())
+        except redis.RedisError as error:
+            # A view of a change already committed: the tabs read the list when they reconnect.
+            log.error("dropped a %s event: redis unreachable (%s)", event.kind, error)
+
+    async def subscribe_users(self) -> AsyncIterator[UserEvent]:
+        """Live user events; resubscribes by itself when Redis goes away and comes back."""
+        while True:
+            client = aredis.Redis.from_url(self._url, socket_connect_timeout=2)
+            pubsub = client.pubsub(ignore_subscribe_messages=True)
+            try:
+                await pubsub.psubscribe(USER_CHANNEL_PATTERN)
+                async for message in pubsub.listen():
+                    if message.get("type") == "pmessage":
+                        yield UserEvent.from_json(message["data"])
+            except (redis.RedisError, OSError) as error:
+                log.warning(
+                    "user event subscription lost (%s); resubscribing", type(error).__name__
+                )
                 await asyncio.sleep(RESUBSCRIBE_DELAY)
             finally:
                 try:

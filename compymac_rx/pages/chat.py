@@ -6,6 +6,7 @@ import reflex as rx
 
 from compymac_rx import routes
 from compymac_rx.components.attach import attach_button, attach_dialog, composer_chips
+from compymac_rx.components.connection import disconnected
 from compymac_rx.components.download import download_link
 from compymac_rx.components.file_panel import file_panel
 from compymac_rx.components.layout import (
@@ -188,6 +189,8 @@ def _composer() -> rx.Component:
                     aria_label="Message",
                     enter_key_submit=True,
                     auto_focus=True,
+                    # Nothing typed while the connection is down could be sent.
+                    disabled=disconnected(),
                     flex="1",
                     rows="2",
                 ),
@@ -203,7 +206,11 @@ def _composer() -> rx.Component:
                         aria_label="Stop the running turn",
                     ),
                     rx.button(
-                        rx.icon("send", size=14), "Send", type="submit", aria_label="Send message"
+                        rx.icon("send", size=14),
+                        "Send",
+                        type="submit",
+                        aria_label="Send message",
+                        disabled=disconnected(),
                     ),
                 ),
                 width="100%",
@@ -234,9 +241,13 @@ def _empty_home() -> rx.Component:
 
 def _not_found() -> rx.Component:
     return centered_message(
-        "Session not found",
+        rx.cond(SessionsState.deleted_open, "Session deleted", "Session not found"),
         "5",
-        "It does not exist, was deleted, or is not yours.",
+        rx.cond(
+            SessionsState.deleted_open,
+            "This session was deleted in another tab or window.",
+            "It does not exist, was deleted, or is not yours.",
+        ),
         rx.link("Back to your sessions", href=routes.HOME),
         data_testid="not-found",
     )
@@ -279,6 +290,8 @@ def chat_page() -> rx.Component:
             rx.script(src="/load_older.js"),
             # Ctrl+K (or "/") focuses the search box; a search hit scrolls into view.
             rx.script(src="/search.js"),
+            # The keyboard shortcuts (their list: the sidebar's keyboard button, or "?").
+            rx.script(src="/shortcuts.js"),
             class_name="layout",
         ),
     )

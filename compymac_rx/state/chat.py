@@ -18,7 +18,7 @@ from compymac_rx.state.attach import AttachState
 from compymac_rx.state.auth import AuthState
 from compymac_rx.state.files import FilesState
 from compymac_rx.state.guard import signed_in
-from compymac_rx.state.live import hub
+from compymac_rx.state.live import hub, user_tabs
 from compymac_rx.state.live_turn import LiveState
 from compymac_rx.state.payloads import MessageId
 from compymac_rx.state.sessions import SessionsState
@@ -54,6 +54,7 @@ class ChatState(AuthState):
         files = await self.get_state(FilesState)
         (await self.get_state(AttachState))._reset(session_id)
         token = self.router.session.client_token
+        user_tabs.watch(token, user.id)  # the sidebar follows changes made in other tabs
         # Watch first, then read: an event published in between arrives twice, and the
         # sequence check drops the copy, so there is neither a gap nor a duplicate.
         if session_id:
@@ -66,6 +67,8 @@ class ChatState(AuthState):
         )
         sidebar._show(page.sessions, session_id)
         self.notice, self.output_title, self.output_text = "", "", ""
+        if await self._resumed(user.id, page):
+            return None
         if page.session is None:
             hub.forget(token)
             self.current_id, self.title, self.messages, self.has_older = "", "", [], False
@@ -151,6 +154,24 @@ class ChatState(AuthState):
     @rx.event
     def close_output(self) -> None:
         self.output_title, self.output_text = "", ""
+
+    async def _resumed(self, user_id: str, page: loading.OpenedPage) -> bool:
+        """Back on the session it showed while the same turn runs (a reconnect): the history
+        it has is whole (nothing else can change it while a turn runs), so the turn goes on
+        from its last seq instead of the page loading again."""
+        live = await self.get_state(LiveState)
+        if page.session is None or page.job is None or self.hit_seq or self.not_found:
+            return False
+        if self.current_id != page.session.id:
+            return False
+        if not await live._resume(user_id, page.session.id, page.job.id, page.replay):
+            return False
+        self.title = page.session.title
+        if live._trimmed:
+            await self._leave_older()
+        files = await self.get_state(FilesState)
+        files._show(session_id=page.session.id, entries=page.files)
+        return True
 
     async def _leave_older(self) -> None:
         """The live view dropped its oldest messages: the history before them goes too, and

@@ -43,7 +43,7 @@ from compymac_rx.identity.http import token_from_cookie_header
 from compymac_rx.offload import off_loop
 from compymac_rx.ratelimit import client_address
 from compymac_rx.state.frame_log import quiet_malformed_frames
-from compymac_rx.state.live import hub
+from compymac_rx.state.live import hub, user_tabs
 
 if TYPE_CHECKING:
     from reflex.app import App
@@ -176,7 +176,9 @@ async def _bind(root: BaseState, user: CurrentUser | None) -> None:
         # Another user (or nobody) now: nothing of the previous one may be sent.
         page = await root.get_state(AuthState)
         page.reset()  # type: ignore[no-untyped-call]  # every var, backend ones too, of it and its loaded substates
-        hub.forget(root.router.session.client_token)
+        token = root.router.session.client_token
+        hub.forget(token)
+        user_tabs.forget(token)
     binding._bound, binding._owner = True, owner
 
 

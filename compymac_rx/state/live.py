@@ -65,6 +65,44 @@ class LiveHub:
 hub = LiveHub()
 
 
+class UserTabs:
+    """client token -> user id, for the workspace tabs connected to this process: where a
+    user's sidebar changes go (state/sidebar_live.py)."""
+
+    def __init__(self) -> None:
+        self._user_of: dict[str, str] = {}
+        self._tokens_of: dict[str, set[str]] = defaultdict(set)
+
+    def watch(self, token: str, user_id: str) -> None:
+        self.forget(token)
+        self._user_of[token] = user_id
+        self._tokens_of[user_id].add(token)
+
+    def forget(self, token: str) -> None:
+        previous = self._user_of.pop(token, None)
+        if previous is not None:
+            self._tokens_of[previous].discard(token)
+            if not self._tokens_of[previous]:
+                del self._tokens_of[previous]
+
+    def tokens_for(self, user_id: str) -> list[str]:
+        return list(self._tokens_of.get(user_id, ()))
+
+
+user_tabs = UserTabs()
+
+
+def connected_here(app: rx.App, token: str) -> bool:
+    """The tab's socket is open, on this process."""
+    namespace = app.event_namespace
+    if namespace is None:
+        return False
+    # A plain dict lookup: `token_to_sid` would rebuild a mapping of every tab.
+    manager = namespace._token_manager
+    record = manager.token_to_socket.get(token)
+    return record is not None and record.instance_id == manager.instance_id
+
+
 class Deliveries:
     """Per tab: the events waiting to be applied, and at most one task applying them."""
 
@@ -84,7 +122,7 @@ class Deliveries:
     async def _drain(self, token: str) -> None:
         try:
             while batch := self._pending.pop(token, None):
-                if not self._connected(token):
+                if not connected_here(self._app, token):
                     hub.forget(token)
                     return
                 try:
@@ -98,15 +136,6 @@ class Deliveries:
         finally:
             self._pending.pop(token, None)
             del self._tasks[token]
-
-    def _connected(self, token: str) -> bool:
-        namespace = self._app.event_namespace
-        if namespace is None:
-            return False
-        # A plain dict lookup: `token_to_sid` would rebuild a mapping of every tab.
-        manager = namespace._token_manager
-        record = manager.token_to_socket.get(token)
-        return record is not None and record.instance_id == manager.instance_id
 
 
 async def deliver_events(app: rx.App, state_cls: type[Any], apply: Apply) -> None:

@@ -121,6 +121,22 @@ class LiveState(AuthState):
         self._publish()
         return changed
 
+    async def _resume(
+        self, user_id: str, session_id: str, job_id: str, replay: list[JobEvent]
+    ) -> bool:
+        """A tab back (a reconnect) on the session whose turn it was following, still running:
+        fold in only what it has not seen (the fold drops what it has) and send the text whole
+        once, since pieces sent while the socket was going down may never have arrived.
+        False when the page must be loaded afresh instead (another session or turn, no replay)."""
+        turn = self._raw_turn()
+        following = (turn.user_id, turn.session_id, turn.job_id) == (user_id, session_id, job_id)
+        if not replay or not following or turn.seq < 0:
+            return False
+        log.info("a tab is back on job %s: resumed after seq %d", job_id, turn.seq)
+        await self._apply(replay)  # the caller shows the files afresh
+        self._publish(restart=True)  # the texts whole, under new keys
+        return True
+
     def _publish(self, *, restart: bool = False) -> None:
         """Copy the folded turn into the vars, touching only those that changed."""
         turn = self._raw_turn()

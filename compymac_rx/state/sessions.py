@@ -7,14 +7,17 @@ from reflex.event import EventSpec
 
 from compymac_rx import routes
 from compymac_rx.accounts.models import CurrentUser
+from compymac_rx.chats import changes
 from compymac_rx.chats import service as chats
 from compymac_rx.chats.models import SessionPublic
 from compymac_rx.db import utcnow
+from compymac_rx.jobs.events import UserEvent
 from compymac_rx.offload import off_loop
 from compymac_rx.state.auth import AuthState
 from compymac_rx.state.confirm import ConfirmDelete
 from compymac_rx.state.guard import signed_in
 from compymac_rx.state.payloads import Id, ShortText
+from compymac_rx.state.sidebar_fold import remove, upsert
 from compymac_rx.state.views import SessionItem, session_item
 
 
@@ -26,11 +29,40 @@ class SessionsState(ConfirmDelete, AuthState):
     rename_id: str = ""
     rename_title: str = ""
     notice: str = ""
+    # The open session was deleted in another tab (or window, or through the API).
+    deleted_open: bool = False
+    # The rows behind `sessions`, for the server only: changes from other tabs are put in place.
+    _rows: rx.Field[list[SessionPublic]] = rx.field(default_factory=list)
 
     def _show(self, rows: list[SessionPublic], current_id: str) -> None:
+        self._set_rows(rows)
+        self.current_id, self.sidebar_open, self.deleted_open = current_id, False, False
+
+    def _set_rows(self, rows: list[SessionPublic]) -> None:
+        self._rows = rows
         now = utcnow()
-        self.sessions = [session_item(row, now) for row in rows]
-        self.current_id, self.sidebar_open = current_id, False
+        items = [session_item(row, now) for row in rows]
+        if items != self.sessions:
+            self.sessions = items
+
+    def _apply_change(self, event: UserEvent) -> bool:
+        """A change to one of the user's sessions, made anywhere (this tab too).
+        True when it deleted the session this tab has open."""
+        if event.kind == changes.SESSION_DELETED:
+            session_id = str(event.payload.get("session_id", ""))
+            rows = remove(self._rows, session_id)
+            deleted_open = bool(session_id) and session_id == self.current_id
+        elif event.kind == changes.SESSION:
+            row = changes.session_from_payload(event.payload["session"])
+            rows = upsert(self._rows, row, archived_view=self.show_archived)
+            deleted_open = False
+        else:
+            return False
+        if rows is not None:
+            self._set_rows(rows)
+        if deleted_open:
+            self.current_id, self.deleted_open = "", True
+        return deleted_open
 
     async def _refresh(self, user_id: str) -> None:
         rows = await off_loop(chats.list_sessions, user_id, archived=self.show_archived)
@@ -38,13 +70,9 @@ class SessionsState(ConfirmDelete, AuthState):
 
     def _touched(self, session_id: str, title: str) -> None:
         """A message was sent there: it moves to the top, with its (maybe new) title."""
-        if self.show_archived:
-            return
-        first = self.sessions[0] if self.sessions else None
-        if first is not None and first.id == session_id and first.title == title:
-            return
-        rest = [item for item in self.sessions if item.id != session_id]
-        self.sessions = [SessionItem(session_id, title, False, "just now"), *rest]
+        row = SessionPublic(session_id, title, False, utcnow())
+        if (rows := upsert(self._rows, row, archived_view=self.show_archived)) is not None:
+            self._set_rows(rows)
 
     @rx.event
     @signed_in

@@ -12,11 +12,16 @@ import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from compymac_rx.ops.loopwatch import STALL_MARK
 from tests.fake_openai import FakeOpenAI
+from tests.services import Postgres, Redis
+
+if TYPE_CHECKING:
+    from tests.integration.apps import AppBackend
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -182,6 +187,49 @@ def app_server(
     }
     with run_app(data_dir, free_port(), extra) as app:
         yield app
+
+
+class CeleryProfileApp(RunningApp):
+    """The production profile's app, whose backend a test may stop and start again."""
+
+    def __init__(self, backend: AppBackend, data_dir: Path) -> None:
+        super().__init__(backend.url, data_dir)
+        self.backend = backend
+
+
+@pytest.fixture(scope="session")
+def celery_app(
+    postgres: Postgres, redis_server_session: Redis, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[CeleryProfileApp]:
+    """PostgreSQL, the Redis bus, Redis state and the Celery runner (no worker: these tests
+    need none), run from a copy of the project so that its build is its own."""
+    from tests.conftest import fresh_pg_database
+    from tests.integration.apps import BIN, AppBackend
+
+    folder = tmp_path_factory.mktemp("celery-profile")
+    env = {
+        "DATABASE_URL": postgres.url(fresh_pg_database(postgres)),
+        "REDIS_URL": redis_server_session.url,
+        "REFLEX_REDIS_URL": redis_server_session.url,
+        "EVENT_BUS": "redis",
+        "JOB_RUNNER": "celery",
+        "RATE_LIMIT_STORE": "redis",
+        "DATA_DIR": str(folder / "data"),
+        "SIGNUPS_PER_HOUR_PER_IP": "1000",
+    }
+    subprocess.run(
+        [str(BIN / "alembic"), "upgrade", "head"],
+        cwd=ROOT,
+        env={**os.environ, **env},
+        check=True,
+        capture_output=True,
+    )
+    backend = AppBackend(folder / "app", env, "celery-app")
+    try:
+        backend.start()
+        yield CeleryProfileApp(backend, Path(env["DATA_DIR"]))
+    finally:
+        backend.stop()
 
 
 # `playwright` and `browser` are session fixtures in tests/conftest.py: one sync Playwright per
