@@ -23,11 +23,17 @@ def labeled_input(
     field_id: str = "",
     required: bool = False,
     label_weight: str | None = None,
+    default_value: Any = None,
 ) -> rx.Component:
-    """A label above a full-width input; the label names the input for screen readers."""
+    """A label above a full-width input; the label names the input for screen readers.
+
+    A `default_value` Var fills the (uncontrolled) input once it is known: the input is keyed
+    by it, so React mounts it anew with the value instead of keeping the empty one."""
     field_id = field_id or name
     label_style = {"font_weight": label_weight} if label_weight else {}
-    extra = {"required": True} if required else {}
+    extra: dict[str, Any] = {"required": True} if required else {}
+    if default_value is not None:
+        extra |= {"default_value": default_value, "key": default_value}
     return rx.vstack(
         rx.el.label(label, html_for=field_id, font_size="14px", **label_style),
         rx.input(
@@ -187,10 +193,13 @@ def centered_message(
 ) -> rx.Component:
     """A whole pane saying one thing (nothing here yet, nothing found) and what to do."""
     spacing = {"spacing": props.pop("spacing")} if "spacing" in props else {}
+    # The padding keeps the text off a phone's screen edge; centred lines read as one block.
+    props.setdefault("padding", "24px")
+    props.setdefault("data_testid", "empty-state")
     return rx.center(
         rx.vstack(
-            rx.heading(title, size=size),
-            rx.text(text, color_scheme="gray"),
+            rx.heading(title, size=size, text_align="center"),
+            rx.text(text, color_scheme="gray", text_align="center"),
             action,
             align="center",
             **spacing,

@@ -9,6 +9,7 @@ from compymac_rx import routes
 from compymac_rx.accounts import service as accounts
 from compymac_rx.accounts.models import CurrentUser
 from compymac_rx.identity.factory import get_identity_provider
+from compymac_rx.identity.form_email import form_email_from_cookie_header
 from compymac_rx.settings import get_settings
 from compymac_rx.state.guard import current_user, session_ended
 
@@ -51,6 +52,8 @@ class SignInState(rx.State):
     magic_link: bool = False
     # EMAIL_VERIFICATION=required and the password was right: offer to mail the link again.
     offer_resend: bool = False
+    # After a failed sign-in or sign-up: the email that was typed, filled in again.
+    email: str = ""
 
     @rx.event
     def load(self) -> EventSpec | None:
@@ -65,6 +68,9 @@ class SignInState(rx.State):
         settings = get_settings()
         self.magic_link = settings.magic_link and provider.uses_password_form
         self.offer_resend = query.get("error", "") == "unverified"
+        self.email = (
+            form_email_from_cookie_header(self.router.headers.cookie) if query.get("error") else ""
+        )
         template = accounts.AUTH_ERROR_MESSAGES.get(query.get("error", ""), "")
         wait = query.get("wait", "0")
         self.error = template.format(
@@ -79,3 +85,12 @@ class SignInState(rx.State):
     @rx.var
     def password_hint(self) -> str:
         return f"At least {get_settings().password_min_length} characters."
+
+    @rx.var
+    def signup_href(self) -> str:
+        """ "Create one" keeps where the visitor was going (and so does "Sign in" back)."""
+        return routes.signup_url(next_path=self.next_path)
+
+    @rx.var
+    def signin_href(self) -> str:
+        return routes.signin_url(next_path=self.next_path)
