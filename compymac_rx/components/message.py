@@ -5,6 +5,7 @@ from __future__ import annotations
 import reflex as rx
 
 from compymac_rx.components.confirm import form_dialog
+from compymac_rx.components.copy import copy_button
 from compymac_rx.components.markdown import safe_markdown
 from compymac_rx.state.chat import ChatState
 from compymac_rx.state.live_turn import LiveState
@@ -77,18 +78,33 @@ def trace_timeline(message: MessageView) -> rx.Component:
 def user_bubble(message: MessageView) -> rx.Component:
     return rx.vstack(
         rx.box(safe_markdown(message.content), class_name="bubble user"),
-        rx.cond(
-            ~LiveState.running,
-            rx.button(
-                rx.icon("pencil", size=12),
-                "Edit",
-                size="1",
-                variant="ghost",
-                on_click=TurnState.open_edit(message.id, message.content),
-                aria_label="Edit this message and send it again",
+        rx.hstack(
+            copy_button(message.content, "Copy message", "copy-message"),
+            rx.cond(
+                ~LiveState.running,
+                rx.button(
+                    rx.icon("pencil", size=12),
+                    "Edit",
+                    size="1",
+                    variant="ghost",
+                    on_click=TurnState.open_edit(message.id, message.content),
+                    aria_label="Edit this message and send it again",
+                ),
             ),
+            spacing="3",
+            align="center",
         ),
         align="end",
+        spacing="1",
+        width="100%",
+    )
+
+
+def assistant_bubble(message: MessageView) -> rx.Component:
+    return rx.vstack(
+        rx.box(safe_markdown(message.content), class_name="bubble assistant"),
+        copy_button(message.content, "Copy message", "copy-message"),
+        align="start",
         spacing="1",
         width="100%",
     )
@@ -136,7 +152,7 @@ def message_bubble(message: MessageView) -> rx.Component:
     return rx.match(
         message.role,
         ("user", user_bubble(message)),
-        ("assistant", rx.box(safe_markdown(message.content), class_name="bubble assistant")),
+        ("assistant", assistant_bubble(message)),
         ("tool", tool_card(message)),
         (
             "error",
