@@ -12,6 +12,7 @@ from typing import Any
 import reflex as rx
 
 from compymac_rx import routes
+from compymac_rx.components.theme import theme_menu
 
 
 def labeled_input(
@@ -130,6 +131,8 @@ def signed_in_page(
                 rx.link("← Back to sessions", href=routes.HOME),
                 rx.spacer(),
                 rx.text(email, size="2", color_scheme="gray"),
+                theme_menu(),
+                align="center",
                 width="100%",
             ),
             rx.heading(title, size="6"),

@@ -9,6 +9,7 @@ from compymac_rx.components.backend import backend_href
 from compymac_rx.components.confirm import confirm_delete_dialog, form_dialog
 from compymac_rx.components.layout import icon_action, title_bar
 from compymac_rx.components.native_form import native_form
+from compymac_rx.components.theme import theme_menu
 from compymac_rx.state.search import SEARCH_BOX_ID, SearchState
 from compymac_rx.state.sessions import SessionsState
 from compymac_rx.state.views import SearchResultView, SessionItem, SnippetPart
@@ -232,6 +233,7 @@ def sidebar() -> rx.Component:
                 high_contrast=True,
             ),
             rx.cond(SessionsState.is_admin, rx.link("Users", href=routes.ADMIN, size="1")),
+            theme_menu(),
             rx.link(
                 rx.icon_button(rx.icon("settings", size=14), variant="soft", size="1"),
                 href=routes.SETTINGS,
