@@ -149,13 +149,22 @@ def _conversation() -> rx.Component:
             rx.foreach(ChatState.messages, _history_message),
             _recent_slots(),
             rx.foreach(LiveState.tools, message_bubble),
-            rx.cond(
-                LiveState.streaming,
-                rx.box(
-                    live_text(),
-                    class_name="bubble assistant",
-                    data_testid="live-reply",
+            # A polite live region that stays on the page (one added with its text in it is
+            # often not announced): screen readers read the reply as it streams in.
+            rx.box(
+                rx.cond(
+                    LiveState.streaming,
+                    rx.box(
+                        live_text(),
+                        class_name="bubble assistant",
+                        data_testid="live-reply",
+                    ),
                 ),
+                aria_live="polite",
+                data_testid="live-region",
+                display="flex",
+                flex_direction="column",
+                width="100%",
             ),
             spacing="3",
             padding="16px",
