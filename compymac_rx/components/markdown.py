@@ -10,7 +10,7 @@ it is more parser surface, and `$` is common in shell output.
 
 Fenced code blocks get a header (the fence's language, a copy button) above Reflex's own
 highlighter (react-syntax-highlighter, which builds React elements from tokens: no HTML
-string), in its light or dark palette with the colour mode.
+string), in a light or dark palette with the colour mode.
 """
 
 from __future__ import annotations
@@ -81,7 +81,17 @@ def _code_block(code: Any, **props: Any) -> Component:
             align="center",
             class_name="code-head",
         ),
-        CodeBlock.create(code, language=language, wrap_long_lines=True, margin="0", **props),
+        CodeBlock.create(
+            code,
+            language=language,
+            # Coldark's palettes keep every token at WCAG AA contrast (one-light's do not).
+            theme=rx.color_mode_cond(
+                light=rx.code_block.themes.coldark_cold, dark=rx.code_block.themes.coldark_dark
+            ),
+            wrap_long_lines=True,
+            margin="0",
+            **props,
+        ),
         class_name="code-block",
         data_testid="code-block",
     )

@@ -234,10 +234,12 @@ def sidebar() -> rx.Component:
             ),
             rx.cond(SessionsState.is_admin, rx.link("Users", href=routes.ADMIN, size="1")),
             theme_menu(),
+            # A link with an icon (a button inside a link is two controls in one).
             rx.link(
-                rx.icon_button(rx.icon("settings", size=14), variant="soft", size="1"),
+                rx.icon("settings", size=16, aria_hidden="true"),
                 href=routes.SETTINGS,
                 aria_label="Settings: API keys and models",
+                class_name="icon-link",
             ),
             native_form(
                 rx.button("Sign out", variant="soft", size="1", type="submit"),

@@ -167,7 +167,9 @@ def signin_page() -> rx.Component:
         rx.vstack(
             _resend_verification(),
             rx.text(
-                "No account yet? ", rx.link("Create one", href=SignInState.signup_href), size="2"
+                "No account yet? ",
+                rx.link("Create one", href=SignInState.signup_href, underline="always"),
+                size="2",
             ),
             rx.link("Forgot your password?", href=routes.FORGOT, size="2"),
             rx.cond(
@@ -186,7 +188,11 @@ def signup_page() -> rx.Component:
         "Create your account",
         routes.AUTH_SIGNUP,
         "Create account",
-        rx.text("Have an account? ", rx.link("Sign in", href=SignInState.signin_href), size="2"),
+        rx.text(
+            "Have an account? ",
+            rx.link("Sign in", href=SignInState.signin_href, underline="always"),
+            size="2",
+        ),
         new=True,
     )
 

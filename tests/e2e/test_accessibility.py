@@ -34,10 +34,12 @@ def _audit(page: Page, name: str, theme: str) -> list[str]:
         if violation["impact"] not in BLOCKING:
             continue
         for node in violation["nodes"]:
-            found.append(
+            line = (
                 f"{name} [{theme}] {violation['id']} ({violation['impact']}): "
-                f"{node['target']} {node.get('failureSummary', '')[:300]}"
+                f"{node['target']} {node.get('failureSummary', '')}"
             )
+            print(line)  # pytest shows the whole text on failure; the assertion cuts it
+            found.append(line)
     return found
 
 
@@ -72,11 +74,11 @@ def test_every_page_passes_axe(browser: Browser, app_server: RunningApp, theme: 
     found += _audit(page, "session", theme)
 
     page.goto(f"{app_server.url}/settings")
-    expect(page.get_by_role("heading", name="Settings")).to_be_visible(timeout=TIMEOUT)
+    expect(page.get_by_role("heading", name="Settings", exact=True)).to_be_visible(timeout=TIMEOUT)
     found += _audit(page, "settings", theme)
 
     page.goto(f"{app_server.url}/account")
-    expect(page.get_by_role("heading", name="Account")).to_be_visible(timeout=TIMEOUT)
+    expect(page.get_by_role("heading", name="Account", exact=True)).to_be_visible(timeout=TIMEOUT)
     found += _audit(page, "account", theme)
 
     page.goto(f"{app_server.url}/admin")
