@@ -79,6 +79,7 @@ def _code_block(code: Any, **props: Any) -> Component:
             rx.spacer(),
             copy_button(code, "Copy code", "copy-code"),
             align="center",
+            width="100%",
             class_name="code-head",
         ),
         CodeBlock.create(
