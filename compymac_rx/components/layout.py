@@ -137,6 +137,8 @@ def signed_in_page(
             ),
             rx.heading(title, size="6"),
             *body,
+            # A dialog opened from state gives focus back to what opened it when it closes.
+            rx.script(src="/dialog_focus.js"),
             max_width=max_width,
             margin="0 auto",
             padding="24px",

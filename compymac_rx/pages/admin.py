@@ -235,6 +235,7 @@ def admin_page() -> rx.Component:
                 ),
             ),
             _confirm_dialog(),
+            rx.script(src="/dialog_focus.js"),
             spacing="4",
             padding_y="24px",
             width="100%",

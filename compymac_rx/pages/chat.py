@@ -279,6 +279,8 @@ def chat_page() -> rx.Component:
             rx.script(src="/load_older.js"),
             # Ctrl+K (or "/") focuses the search box; a search hit scrolls into view.
             rx.script(src="/search.js"),
+            # A dialog opened from state gives focus back to what opened it when it closes.
+            rx.script(src="/dialog_focus.js"),
             class_name="layout",
         ),
     )

@@ -11,6 +11,7 @@ from tests.e2e.helpers import (
     DOCS,
     TIMEOUT,
     new_session,
+    send,
     send_and_wait,
     sign_in,
     sign_up,
@@ -197,3 +198,35 @@ def test_readme_screenshots_light_dark_and_phone(browser: Browser, app_server: R
     assert mobile.evaluate("document.scrollingElement.scrollWidth") <= 390
     mobile.screenshot(path=str(DOCS / "screenshot-phone.png"))
     phone.close()
+
+
+IN_DIALOG = "!!document.activeElement && !!document.activeElement.closest('[role=dialog]')"
+
+
+def test_dialog_focus_and_the_polite_live_region(browser: Browser, app_server: RunningApp) -> None:
+    context = browser.new_context()
+    page = context.new_page()
+    sign_up(page, app_server, unique_email("focus"))
+    new_session(page)
+    region = page.get_by_test_id("live-region")
+    expect(region).to_have_attribute("aria-live", "polite")
+    send(page, "help")
+    # The streamed reply appears inside the live region, which stays on the page.
+    expect(region.get_by_test_id("live-reply")).to_be_visible(timeout=TIMEOUT)
+    expect(page.get_by_test_id("job-status")).to_contain_text("done", timeout=TIMEOUT)
+    expect(region).to_be_attached()
+
+    edit = page.get_by_role("button", name="Edit this message and send it again")
+    edit.focus()
+    page.keyboard.press("Enter")
+    dialog = page.get_by_role("dialog")
+    expect(dialog).to_be_visible(timeout=TIMEOUT)
+    assert page.evaluate(IN_DIALOG)  # focus moved into the dialog
+    for _ in range(6):  # and Tab keeps it there
+        page.keyboard.press("Tab")
+        assert page.evaluate(IN_DIALOG)
+    page.keyboard.press("Escape")
+    expect(dialog).to_be_hidden(timeout=TIMEOUT)
+    # Focus returns to the button that opened it.
+    expect(edit).to_be_focused()
+    context.close()
