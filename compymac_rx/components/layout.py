@@ -24,17 +24,11 @@ def labeled_input(
     field_id: str = "",
     required: bool = False,
     label_weight: str | None = None,
-    default_value: Any = None,
 ) -> rx.Component:
-    """A label above a full-width input; the label names the input for screen readers.
-
-    A `default_value` Var fills the (uncontrolled) input once it is known: the input is keyed
-    by it, so React mounts it anew with the value instead of keeping the empty one."""
+    """A label above a full-width input; the label names the input for screen readers."""
     field_id = field_id or name
     label_style = {"font_weight": label_weight} if label_weight else {}
-    extra: dict[str, Any] = {"required": True} if required else {}
-    if default_value is not None:
-        extra |= {"default_value": default_value, "key": default_value}
+    extra = {"required": True} if required else {}
     return rx.vstack(
         rx.el.label(label, html_for=field_id, font_size="14px", **label_style),
         rx.input(

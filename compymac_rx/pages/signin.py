@@ -10,7 +10,7 @@ from compymac_rx import routes
 from compymac_rx.components.backend import backend_href
 from compymac_rx.components.layout import labeled_input
 from compymac_rx.components.native_form import native_form
-from compymac_rx.state.auth import SignInState
+from compymac_rx.state.auth import EMAIL_FIELD_ID, SignInState
 
 
 def _field(
@@ -20,7 +20,6 @@ def _field(
     autocomplete: str,
     *,
     field_id: str = "",
-    default_value: Any = None,
 ) -> rx.Component:
     return labeled_input(
         label,
@@ -30,7 +29,6 @@ def _field(
         field_id=field_id,
         required=True,
         label_weight="500",
-        default_value=default_value,
     )
 
 
@@ -40,7 +38,7 @@ def _email() -> rx.Component:
 
 def _kept_email() -> rx.Component:
     """The sign-in and sign-up email: after a failed attempt it holds what was typed."""
-    return _field("Email", "email", "email", "email", default_value=SignInState.email)
+    return _field("Email", "email", "email", "email", field_id=EMAIL_FIELD_ID)
 
 
 def _hidden(name: str, value: Any) -> rx.Component:

@@ -35,6 +35,9 @@ class AuthState(rx.State):
         )
 
 
+EMAIL_FIELD_ID = "email"
+
+
 class SignInState(rx.State):
     """The public sign-in and sign-up pages: errors and the post-sign-in destination."""
 
@@ -52,12 +55,11 @@ class SignInState(rx.State):
     magic_link: bool = False
     # EMAIL_VERIFICATION=required and the password was right: offer to mail the link again.
     offer_resend: bool = False
-    # After a failed sign-in or sign-up: the email that was typed, filled in again.
-    email: str = ""
 
     @rx.event
     def load(self) -> EventSpec | None:
         query = self.router.url.query_parameters
+        headers = self.router.headers
         self.next_path = routes.safe_next(query.get("next"))
         self.invite = str(query.get("invite", ""))[:100]
         self.link_token = str(query.get("token", ""))[:100]
@@ -68,9 +70,6 @@ class SignInState(rx.State):
         settings = get_settings()
         self.magic_link = settings.magic_link and provider.uses_password_form
         self.offer_resend = query.get("error", "") == "unverified"
-        self.email = (
-            form_email_from_cookie_header(self.router.headers.cookie) if query.get("error") else ""
-        )
         template = accounts.AUTH_ERROR_MESSAGES.get(query.get("error", ""), "")
         wait = query.get("wait", "0")
         self.error = template.format(
@@ -80,6 +79,11 @@ class SignInState(rx.State):
         )
         if current_user() is not None:
             return rx.redirect(self.next_path)
+        if query.get("error") and (email := form_email_from_cookie_header(headers.cookie)):
+            # After a failed sign-in or sign-up: the email that was typed, filled in again.
+            # Set on the field in the browser (not a remount with a new default), so a field
+            # being typed into on a page without an error is never replaced.
+            return rx.set_value(EMAIL_FIELD_ID, email)
         return None
 
     @rx.var
