@@ -92,7 +92,7 @@ class SignInState(rx.State):
 
     @rx.var
     def signup_href(self) -> str:
-        """ "Create one" keeps where the visitor was going (and so does "Sign in" back)."""
+        """The sign-up link keeps where the visitor was going (so does the way back)."""
         return routes.signup_url(next_path=self.next_path)
 
     @rx.var
