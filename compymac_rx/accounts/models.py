@@ -47,6 +47,11 @@ class User(SQLModel, table=True):
     totp_secret_enc: str | None = None
     totp_enabled_at: datetime | None = None
     totp_last_step: int | None = None
+    # The colour mode the person chose ("light", "dark", "system"): kept here so that it
+    # follows them to a new browser (accounts/appearance.py).
+    color_mode: str = Field(
+        default="system", max_length=8, sa_column_kwargs={"server_default": "system"}
+    )
 
 
 class AuthSession(SQLModel, table=True):

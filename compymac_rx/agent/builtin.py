@@ -19,6 +19,12 @@ _COMMANDS = """\
 - `run <command>`: run a shell command in your sandboxed workspace
 - `help`: this guide"""
 
+# Keys are added by each user on the Settings page (no operator step is needed first); the
+# session header's model menu then offers that provider's models.
+MODEL_HINT = """\
+To chat with a real model, add your API key on the Settings page, then pick the model in \
+the session header."""
+
 HELP_TEXT = f"""\
 **Commands**
 
@@ -31,15 +37,16 @@ write notes/todo.md
 - try the built-in assistant
 ```
 
-then `cat notes/todo.md`, `ls notes` or `run wc -l notes/todo.md`."""
+then `cat notes/todo.md`, `ls notes` or `run wc -l notes/todo.md`.
+
+{MODEL_HINT}"""
 
 GUIDE_TEXT = f"""\
 I'm the built-in assistant: I work offline and understand a few commands, not free text.
 
 {_COMMANDS}
 
-A real model can be configured by the operator (`MODEL_BACKEND=openai`); you may then be able \
-to add your own API key on the settings page."""
+{MODEL_HINT}"""
 
 
 class BuiltinBackend:

@@ -27,7 +27,9 @@ def confirm_dialog(
             rx.hstack(
                 rx.alert_dialog.cancel(rx.button("Cancel", variant="soft", on_click=on_cancel)),
                 rx.alert_dialog.action(
-                    rx.button(confirm_label, color_scheme="red", on_click=on_confirm)
+                    rx.button(
+                        confirm_label, color_scheme="red", high_contrast=True, on_click=on_confirm
+                    )
                 ),
                 justify="end",
                 spacing="3",

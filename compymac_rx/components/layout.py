@@ -12,6 +12,7 @@ from typing import Any
 import reflex as rx
 
 from compymac_rx import routes
+from compymac_rx.components.theme import theme_menu
 
 
 def labeled_input(
@@ -124,10 +125,14 @@ def signed_in_page(
                 rx.link("← Back to sessions", href=routes.HOME),
                 rx.spacer(),
                 rx.text(email, size="2", color_scheme="gray"),
+                theme_menu(),
+                align="center",
                 width="100%",
             ),
             rx.heading(title, size="6"),
             *body,
+            # A dialog opened from state gives focus back to what opened it when it closes.
+            rx.script(src="/dialog_focus.js"),
             max_width=max_width,
             margin="0 auto",
             padding="24px",
@@ -187,10 +192,13 @@ def centered_message(
 ) -> rx.Component:
     """A whole pane saying one thing (nothing here yet, nothing found) and what to do."""
     spacing = {"spacing": props.pop("spacing")} if "spacing" in props else {}
+    # The padding keeps the text off a phone's screen edge; centred lines read as one block.
+    props.setdefault("padding", "24px")
+    props.setdefault("data_testid", "empty-state")
     return rx.center(
         rx.vstack(
-            rx.heading(title, size=size),
-            rx.text(text, color_scheme="gray"),
+            rx.heading(title, size=size, text_align="center"),
+            rx.text(text, color_scheme="gray", text_align="center"),
             action,
             align="center",
             **spacing,

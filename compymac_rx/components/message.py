@@ -6,6 +6,7 @@ import reflex as rx
 
 from compymac_rx.components.attach import message_chips
 from compymac_rx.components.confirm import form_dialog
+from compymac_rx.components.copy import copy_button
 from compymac_rx.components.markdown import safe_markdown
 from compymac_rx.components.thinking import thinking_block
 from compymac_rx.components.versions import version_switch
@@ -96,6 +97,7 @@ def user_bubble(message: MessageView) -> rx.Component:
         message_chips(message),
         rx.hstack(
             version_switch(message),
+            copy_button(message.content, "Copy message", "copy-message"),
             rx.cond(
                 ~LiveState.running,
                 rx.button(
@@ -161,7 +163,10 @@ def assistant_bubble(message: MessageView) -> rx.Component:
         rx.cond(message.reasoning != "", thinking_block(message.reasoning)),
         rx.cond(
             message.content != "",
-            rx.box(safe_markdown(message.content), class_name="bubble assistant"),
+            rx.fragment(
+                rx.box(safe_markdown(message.content), class_name="bubble assistant"),
+                copy_button(message.content, "Copy message", "copy-message"),
+            ),
         ),
         align="start",
         spacing="1",

@@ -10,6 +10,7 @@ from compymac_rx.components.confirm import confirm_delete_dialog, form_dialog
 from compymac_rx.components.layout import icon_action, title_bar
 from compymac_rx.components.native_form import native_form
 from compymac_rx.components.shortcuts import NEW_SESSION_BUTTON_ID, shortcuts_dialog
+from compymac_rx.components.theme import theme_menu
 from compymac_rx.state.search import SEARCH_BOX_ID, SearchState
 from compymac_rx.state.sessions import SessionsState
 from compymac_rx.state.views import SearchResultView, SessionItem, SnippetPart
@@ -238,10 +239,13 @@ def sidebar() -> rx.Component:
             ),
             rx.cond(SessionsState.is_admin, rx.link("Users", href=routes.ADMIN, size="1")),
             shortcuts_dialog(),
+            theme_menu(),
+            # A link with an icon (a button inside a link is two controls in one).
             rx.link(
-                rx.icon_button(rx.icon("settings", size=14), variant="soft", size="1"),
+                rx.icon("settings", size=16, aria_hidden="true"),
                 href=routes.SETTINGS,
                 aria_label="Settings: API keys and models",
+                class_name="icon-link",
             ),
             native_form(
                 rx.button("Sign out", variant="soft", size="1", type="submit"),

@@ -37,7 +37,13 @@ def _form() -> rx.Component:
                 max_length=100,
                 flex="1",
             ),
-            rx.select(EXPIRY_DAYS, name="days", default_value="30", aria_label="Expires in days"),
+            rx.select.root(
+                # The trigger is what a screen reader focuses: it carries the name.
+                rx.select.trigger(aria_label="Expires in days"),
+                rx.select.content(*[rx.select.item(days, value=days) for days in EXPIRY_DAYS]),
+                name="days",
+                default_value="30",
+            ),
             rx.text("days", size="2"),
             rx.text(
                 rx.checkbox(name="write", aria_label="Allow changes (write scope)"),

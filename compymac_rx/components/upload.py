@@ -5,6 +5,18 @@ from __future__ import annotations
 from typing import Any
 
 import reflex as rx
+from reflex_base.components.component import BaseComponent, Component
+from reflex_components_core.el.elements.forms import Input  # type: ignore[import-untyped]
+
+
+def _label_file_inputs(component: BaseComponent, label: str) -> None:
+    """Name the drop zone's hidden file input: rx.upload makes it with no way to label it,
+    and a screen reader can still reach it."""
+    if isinstance(component, Input):
+        component.custom_attrs["aria-label"] = label
+    if isinstance(component, Component):
+        for child in component.children:
+            _label_file_inputs(child, label)
 
 
 def upload_picker(
@@ -27,17 +39,19 @@ def upload_picker(
     size = "1" if compact else "2"
     zone_props: dict[str, Any] = {"accept": accept} if accept else {}
     button_props: dict[str, Any] = {"size": "1"} if compact else {}
+    zone = rx.upload(
+        rx.text(prompt, size=size),
+        id=upload_id,
+        multiple=True,
+        border="1px dashed var(--gray-a7)",
+        padding="8px" if compact else "12px",
+        width="100%",
+        aria_label=zone_label,
+        **zone_props,
+    )
+    _label_file_inputs(zone, zone_label)
     return rx.fragment(
-        rx.upload(
-            rx.text(prompt, size=size),
-            id=upload_id,
-            multiple=True,
-            border="1px dashed var(--gray-a7)",
-            padding="8px" if compact else "12px",
-            width="100%",
-            aria_label=zone_label,
-            **zone_props,
-        ),
+        zone,
         rx.hstack(
             rx.foreach(rx.selected_files(upload_id), lambda f: rx.text(f, size="1")),
             rx.button(

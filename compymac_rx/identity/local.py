@@ -13,6 +13,7 @@ from compymac_rx.accounts import resets
 from compymac_rx.accounts import service as accounts
 from compymac_rx.accounts.models import CurrentUser
 from compymac_rx.identity import mail_links
+from compymac_rx.identity.form_email import remember_form_email
 from compymac_rx.identity.http import (
     client_ip,
     same_origin,
@@ -56,9 +57,8 @@ async def login(request: Request) -> Response:
     except accounts.SecondFactorNeeded as pending:
         return mail_links.second_factor_step(pending, next_path)
     except accounts.AuthError as error:
-        return see_other(
-            routes.signin_url(next_path=next_path, error=error.code, wait=error.retry_after)
-        )
+        url = routes.signin_url(next_path=next_path, error=error.code, wait=error.retry_after)
+        return remember_form_email(see_other(url), email)
     return _signed_in(token, next_path)
 
 
@@ -82,7 +82,7 @@ async def signup(request: Request) -> Response:
         url = routes.signup_url(
             next_path=next_path, error=error.code, wait=error.retry_after, invite=invite
         )
-        return see_other(url)
+        return remember_form_email(see_other(url), email)
     return _signed_in(token, next_path)
 
 

@@ -74,7 +74,7 @@ def _delete_account() -> rx.Component:
             size="2",
         ),
         _password_input("delete_password", "Password to confirm", "current-password"),
-        rx.button("Delete my account", type="submit", color_scheme="red"),
+        rx.button("Delete my account", type="submit", color_scheme="red", high_contrast=True),
         on_submit=AccountState.delete_account,
     )
 

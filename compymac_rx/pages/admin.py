@@ -9,6 +9,7 @@ import reflex as rx
 from compymac_rx import routes
 from compymac_rx.components.confirm import confirm_dialog
 from compymac_rx.components.layout import data_table, pager, section, title_bar
+from compymac_rx.components.theme import theme_menu
 from compymac_rx.identity.directory import DirectoryUser
 from compymac_rx.pages.usage import usage_section
 from compymac_rx.state.admin import AdminState
@@ -203,6 +204,7 @@ def admin_page() -> rx.Component:
                     ),
                 ),
                 rx.link("Back to the workspace", href=routes.HOME),
+                theme_menu(),
                 align="center",
                 spacing="4",
             ),
@@ -233,6 +235,7 @@ def admin_page() -> rx.Component:
                 ),
             ),
             _confirm_dialog(),
+            rx.script(src="/dialog_focus.js"),
             spacing="4",
             padding_y="24px",
             width="100%",

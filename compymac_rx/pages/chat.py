@@ -155,13 +155,22 @@ def _conversation() -> rx.Component:
             _recent_slots(),
             rx.cond(LiveState.thinking, live_thinking()),
             rx.foreach(LiveState.tools, message_bubble),
-            rx.cond(
-                LiveState.streaming,
-                rx.box(
-                    live_text(),
-                    class_name="bubble assistant",
-                    data_testid="live-reply",
+            # A polite live region that stays on the page (one added with its text in it is
+            # often not announced): screen readers read the reply as it streams in.
+            rx.box(
+                rx.cond(
+                    LiveState.streaming,
+                    rx.box(
+                        live_text(),
+                        class_name="bubble assistant",
+                        data_testid="live-reply",
+                    ),
                 ),
+                aria_live="polite",
+                data_testid="live-region",
+                display="flex",
+                flex_direction="column",
+                width="100%",
             ),
             spacing="3",
             padding="16px",
@@ -292,6 +301,8 @@ def chat_page() -> rx.Component:
             rx.script(src="/search.js"),
             # The keyboard shortcuts (their list: the sidebar's keyboard button, or "?").
             rx.script(src="/shortcuts.js"),
+            # A dialog opened from state gives focus back to what opened it when it closes.
+            rx.script(src="/dialog_focus.js"),
             class_name="layout",
         ),
     )

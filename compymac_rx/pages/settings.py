@@ -17,6 +17,7 @@ from compymac_rx.components.layout import (
     signed_in_page,
 )
 from compymac_rx.components.model_params import default_prompt_section
+from compymac_rx.components.theme import theme_choice
 from compymac_rx.components.tokens import tokens_section
 from compymac_rx.components.upload import upload_picker
 from compymac_rx.keys.models import PROVIDER_LABELS
@@ -148,6 +149,9 @@ def settings_page() -> rx.Component:
             on_change=SettingsState.set_default_model,
         ),
         default_prompt_section(),
+        rx.heading("Appearance", size="4"),
+        intro_text("Light, dark, or as your system is set. Kept with your account."),
+        theme_choice(),
         tokens_section(),
         _your_data(),
         _delete_dialog(),

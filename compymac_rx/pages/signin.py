@@ -10,11 +10,16 @@ from compymac_rx import routes
 from compymac_rx.components.backend import backend_href
 from compymac_rx.components.layout import labeled_input
 from compymac_rx.components.native_form import native_form
-from compymac_rx.state.auth import SignInState
+from compymac_rx.state.auth import EMAIL_FIELD_ID, SignInState
 
 
 def _field(
-    label: str, name: str, kind: str, autocomplete: str, *, field_id: str = ""
+    label: str,
+    name: str,
+    kind: str,
+    autocomplete: str,
+    *,
+    field_id: str = "",
 ) -> rx.Component:
     return labeled_input(
         label,
@@ -29,6 +34,11 @@ def _field(
 
 def _email() -> rx.Component:
     return _field("Email", "email", "email", "email")
+
+
+def _kept_email() -> rx.Component:
+    """The sign-in and sign-up email: after a failed attempt it holds what was typed."""
+    return _field("Email", "email", "email", "email", field_id=EMAIL_FIELD_ID)
 
 
 def _hidden(name: str, value: Any) -> rx.Component:
@@ -121,7 +131,7 @@ def _issuer_button() -> rx.Component:
 def _password_form(action: str, submit: str, new: bool) -> rx.Component:
     return _post(
         action,
-        _email(),
+        _kept_email(),
         _field("Password", "password", "password", "new-password" if new else "current-password"),
         rx.cond(new, rx.text(SignInState.password_hint, size="1", color_scheme="gray")),
         _hidden("next", SignInState.next_path),
@@ -154,7 +164,11 @@ def signin_page() -> rx.Component:
         "Sign in",
         rx.vstack(
             _resend_verification(),
-            rx.text("No account yet? ", rx.link("Create one", href=routes.SIGNUP), size="2"),
+            rx.text(
+                "No account yet? ",
+                rx.link("Create one", href=SignInState.signup_href, underline="always"),
+                size="2",
+            ),
             rx.link("Forgot your password?", href=routes.FORGOT, size="2"),
             rx.cond(
                 SignInState.magic_link,
@@ -172,7 +186,11 @@ def signup_page() -> rx.Component:
         "Create your account",
         routes.AUTH_SIGNUP,
         "Create account",
-        rx.text("Have an account? ", rx.link("Sign in", href=routes.SIGNIN), size="2"),
+        rx.text(
+            "Have an account? ",
+            rx.link("Sign in", href=SignInState.signin_href, underline="always"),
+            size="2",
+        ),
         new=True,
     )
 

@@ -9,6 +9,7 @@ from compymac_rx import routes
 from compymac_rx.accounts import service as accounts
 from compymac_rx.accounts.models import CurrentUser
 from compymac_rx.identity.factory import get_identity_provider
+from compymac_rx.identity.form_email import form_email_from_cookie_header
 from compymac_rx.settings import get_settings
 from compymac_rx.state.guard import current_user, session_ended
 
@@ -34,6 +35,9 @@ class AuthState(rx.State):
         )
 
 
+EMAIL_FIELD_ID = "email"
+
+
 class SignInState(rx.State):
     """The public sign-in and sign-up pages: errors and the post-sign-in destination."""
 
@@ -55,6 +59,7 @@ class SignInState(rx.State):
     @rx.event
     def load(self) -> EventSpec | None:
         query = self.router.url.query_parameters
+        headers = self.router.headers
         self.next_path = routes.safe_next(query.get("next"))
         self.invite = str(query.get("invite", ""))[:100]
         self.link_token = str(query.get("token", ""))[:100]
@@ -74,8 +79,22 @@ class SignInState(rx.State):
         )
         if current_user() is not None:
             return rx.redirect(self.next_path)
+        if query.get("error") and (email := form_email_from_cookie_header(headers.cookie)):
+            # After a failed sign-in or sign-up: the email that was typed, filled in again.
+            # Set on the field in the browser (not a remount with a new default), so a field
+            # being typed into on a page without an error is never replaced.
+            return rx.set_value(EMAIL_FIELD_ID, email)
         return None
 
     @rx.var
     def password_hint(self) -> str:
         return f"At least {get_settings().password_min_length} characters."
+
+    @rx.var
+    def signup_href(self) -> str:
+        """The sign-up link keeps where the visitor was going (so does the way back)."""
+        return routes.signup_url(next_path=self.next_path)
+
+    @rx.var
+    def signin_href(self) -> str:
+        return routes.signin_url(next_path=self.next_path)

@@ -18,3 +18,5 @@ MessageId = Annotated[int, Field(ge=0, le=2**53)]
 WorkspacePath = Annotated[str, StringConstraints(max_length=4096)]
 ShortText = Annotated[str, StringConstraints(max_length=1000)]
 Choice = Annotated[str, StringConstraints(max_length=300)]
+# A colour mode as Reflex names them (accounts/appearance.py keeps the user's choice).
+ColorModeName = Annotated[str, StringConstraints(pattern=r"^(light|dark|system)$")]

@@ -97,10 +97,16 @@ def test_help_lists_the_commands() -> None:
 def test_free_text_gets_the_guide() -> None:
     text = text_of(reply_to("Can you refactor my code?"))
     assert text == GUIDE_TEXT
-    assert "a real model can be configured by the operator" in text.lower()
-    assert "MODEL_BACKEND=openai" in text
-    assert "settings page" in text
+    assert "add your api key on the settings page" in text.lower()
+    assert "operator" not in text.lower()
     assert text_of(events()) == GUIDE_TEXT
+
+
+def test_help_says_where_keys_are_added() -> None:
+    # Keys are the user's own, added on the Settings page: no operator step first.
+    text = text_of(reply_to("help"))
+    assert "add your API key on the Settings page" in text
+    assert "operator" not in text
 
 
 def test_text_streams_in_word_chunks() -> None:

@@ -77,6 +77,7 @@ ALLOWED = {
         "disable_two_factor",
     },
     "SignInState": {"load"},
+    "ThemeState": {"load_color_mode", "choose_color_mode"},
     "TokensState": {"load", "create", "dismiss_secret", "revoke"},
     "TransferState": {"import_files"},
     "UsageState": {"load", "set_range"},
