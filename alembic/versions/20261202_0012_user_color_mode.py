@@ -17,18 +17,19 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 
+# Plain ADD/DROP COLUMN (SQLite >= 3.35 and PostgreSQL): a batch rebuild of `users` would have
+# to drop a table that every other table references, which SQLite refuses mid-migration.
 def upgrade() -> None:
-    with op.batch_alter_table("users", schema=None) as batch_op:
-        batch_op.add_column(
-            sa.Column(
-                "color_mode",
-                sqlmodel.sql.sqltypes.AutoString(length=8),
-                nullable=False,
-                server_default="system",
-            )
-        )
+    op.add_column(
+        "users",
+        sa.Column(
+            "color_mode",
+            sqlmodel.sql.sqltypes.AutoString(length=8),
+            nullable=False,
+            server_default="system",
+        ),
+    )
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("users", schema=None) as batch_op:
-        batch_op.drop_column("color_mode")
+    op.drop_column("users", "color_mode")
