@@ -225,19 +225,20 @@ def sidebar() -> rx.Component:
             rx.cond(SearchState.query != "", _search_results(), _sessions_list()),
             flex="1",
             type="auto",
+            scrollbars="vertical",
+        ),
+        # The email on a line of its own (an address is long), the controls below it.
+        rx.link(
+            rx.text(SessionsState.user_email, size="1", truncate=True),
+            href=routes.ACCOUNT,
+            title="Account",
+            width="100%",
+            color_scheme="gray",
+            high_contrast=True,
         ),
         rx.hstack(
-            # The email opens the Account page (password, sign-ins, security events).
-            rx.link(
-                rx.text(SessionsState.user_email, size="1", truncate=True),
-                href=routes.ACCOUNT,
-                title="Account",
-                flex="1",
-                min_width="0",
-                color_scheme="gray",
-                high_contrast=True,
-            ),
             rx.cond(SessionsState.is_admin, rx.link("Users", href=routes.ADMIN, size="1")),
+            rx.spacer(),
             shortcuts_dialog(),
             theme_menu(),
             # A link with an icon (a button inside a link is two controls in one).

@@ -67,8 +67,8 @@ def _export_menu() -> rx.Component:
 def _header() -> rx.Component:
     return rx.hstack(
         _menu_button(),
-        rx.heading(ChatState.title, size="4", truncate=True),
-        rx.spacer(),
+        # The title takes the room left; on a phone the controls wrap onto a second line.
+        rx.heading(ChatState.title, size="4", truncate=True, flex="1 1 140px", min_width="0"),
         rx.select.root(
             rx.select.trigger(aria_label="Model for this session", max_width="220px"),
             rx.select.content(
@@ -89,6 +89,7 @@ def _header() -> rx.Component:
         padding="10px 16px",
         border_bottom="1px solid var(--gray-a5)",
         align="center",
+        flex_wrap="wrap",
         width="100%",
     )
 
