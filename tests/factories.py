@@ -5,9 +5,12 @@ from __future__ import annotations
 import itertools
 import time
 
+import httpx
+
 from compymac_rx.accounts import service as accounts
 from compymac_rx.accounts.models import CurrentUser
 from compymac_rx.chats import service as chats
+from compymac_rx.identity.http import session_cookie_name
 from compymac_rx.jobs.models import JobPublic, JobStatus
 
 PASSWORD = "correct horse battery"
@@ -39,3 +42,10 @@ def wait_for_job(user_id: str, job_id: str, timeout: float = 15.0) -> JobPublic:
             return job
         time.sleep(0.02)
     raise AssertionError(f"job {job_id} did not finish in {timeout} s")
+
+
+def session_cookies_set(response: httpx.Response) -> list[str]:
+    """The Set-Cookie headers of `response` that set the sign-in cookie itself (a failed form
+    may set others, such as the remembered email)."""
+    name = f"{session_cookie_name()}="
+    return [c for c in response.headers.get_list("set-cookie") if c.startswith(name)]

@@ -10,7 +10,7 @@ from tests.e2e.conftest import CeleryProfileApp, RunningApp
 from tests.e2e.helpers import TIMEOUT, conversation, new_session, send, sign_up, unique_email
 
 SLOW_PROMPT = "what can you do?"
-GUIDE_END = "settings page"
+GUIDE_END = "Settings page"
 
 
 def drop_the_connection(page: Page) -> None:

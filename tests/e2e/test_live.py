@@ -19,7 +19,7 @@ from tests.e2e.helpers import (
 
 # Anything the builtin agent does not know gets its guide: a reply long enough to watch stream.
 SLOW_PROMPT = "what can you do?"
-GUIDE_END = "settings page"
+GUIDE_END = "Settings page"
 
 
 def test_two_tabs_show_the_same_live_turn(browser: Browser, app_server: RunningApp) -> None:

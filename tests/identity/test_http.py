@@ -10,7 +10,7 @@ from compymac_rx import routes
 from compymac_rx.accounts import service as accounts
 from compymac_rx.identity.factory import get_identity_provider
 from compymac_rx.identity.http import auth_routes, token_from_cookie_header
-from tests.factories import PASSWORD, make_user
+from tests.factories import PASSWORD, make_user, session_cookies_set
 
 ORIGIN = {"origin": "http://testserver"}
 
@@ -46,7 +46,9 @@ def test_bad_credentials_go_back_to_sign_in_with_a_generic_error(client: TestCli
     )
     assert response.status_code == 303
     assert response.headers["location"] == "/signin?next=%2Fs%2Fx1&error=invalid"
-    assert "set-cookie" not in response.headers
+    assert session_cookies_set(response) == []
+    # What is set is only the typed email, for the form to show again.
+    assert "who@example.com" in response.headers["set-cookie"]
     # Positive control: the right password through the same route sets the cookie.
     good = {"email": "who@example.com", "password": PASSWORD}
     assert "set-cookie" in client.post(routes.AUTH_LOGIN, data=good, headers=ORIGIN).headers

@@ -27,7 +27,7 @@ async def pattern_subscribers(url: str) -> int:
         await client.aclose()
 
 
-def test_the_memory_bus_hands_user_events_to_every_subscriber() -> None:
+async def test_the_memory_bus_hands_user_events_to_every_subscriber() -> None:
     bus = MemoryEventBus(replay_seconds=60)
 
     async def scenario() -> tuple[list[UserEvent], list[UserEvent]]:
@@ -45,7 +45,7 @@ def test_the_memory_bus_hands_user_events_to_every_subscriber() -> None:
         await second.aclose()
         return got, more
 
-    got, more = asyncio.run(scenario())
+    got, more = await scenario()
     assert got == [change("u1", "A")] * 2
     assert more == [change("u2", "B")] * 2
     # Nothing kept: a user event is not a job's replayable event.

@@ -93,9 +93,14 @@ def seed(user_ids: list[str], rng: random.Random, count: int) -> list[str]:
     sessions = [(new_id(), uid) for uid in user_ids for _ in range(2)]
     now = utcnow()
     with get_engine().begin() as c:
+        # Plain SQL with the columns every revision has: the migration test seeds at 0010.
         c.execute(
-            sa.insert(AgentSession.__table__),  # type: ignore[attr-defined]
-            [{"id": s, "user_id": u, "workspace_path": "/nonexistent"} for s, u in sessions],
+            sa.text(
+                "INSERT INTO agent_sessions (id, user_id, title, title_is_auto, workspace_path,"
+                " archived, created_at, last_activity_at) VALUES (:id, :user_id, 'New session',"
+                " true, '/nonexistent', false, :now, :now)"
+            ),
+            [{"id": s, "user_id": u, "now": now} for s, u in sessions],
         )
         rows = []
         for _ in range(count):
@@ -171,10 +176,12 @@ def test_the_migration_fills_the_rollups_from_existing_turns(data_dir: Path) -> 
     config = Config(str(ROOT / "alembic.ini"))
     config.set_main_option("script_location", str(ROOT / "alembic"))
     config.attributes["configure_logger"] = False
+    # The people sign up at head (today's code writes today's columns); their turns are
+    # written at 0010, before the rollups existed.
+    people = [make_user(f"q{n}@example.com").id for n in range(3)]
     command.downgrade(config, "0010")
     get_engine().dispose()
     assert "usage_user_days" not in sa.inspect(get_engine()).get_table_names()
-    people = [make_user(f"q{n}@example.com").id for n in range(3)]
     seed(people, random.Random(5), 200)
     command.upgrade(config, "head")
     get_engine().dispose()
