@@ -18,6 +18,7 @@ from compymac_rx.state.auth import AuthState
 from compymac_rx.state.files import FilesState
 from compymac_rx.state.guard import signed_in
 from compymac_rx.state.payloads import WorkspacePath
+from compymac_rx.state.uploads import save_uploads
 from compymac_rx.state.views import attachment_label
 
 ATTACH_UPLOAD_ID = "attach-upload"
@@ -111,20 +112,10 @@ class AttachState(AuthState):
     @signed_in
     async def upload(self, user: CurrentUser, uploads: list[rx.UploadFile]) -> None:
         """New files into the workspace (as the file panel saves them), then chosen."""
-        limit = get_settings().upload_max_bytes
-        saved: list[str] = []
-        for upload in uploads:
-            try:
-                if upload.size is not None and upload.size > limit:
-                    raise files.FileError(f"{upload.name} is too big: at most {limit:,} bytes.")
-                data = await upload.read(limit + 1)
-                name = upload.name or "upload"
-                saved.append(
-                    await off_loop(files.save_upload, user.id, self._session_id, name, data)
-                )
-            except files.FileError as error:
-                self.notice = str(error)
-                break
+        result = await save_uploads(user.id, self._session_id, uploads)
+        if result.error:
+            self.notice = result.error
+        saved = result.paths
         await self._list(user.id)
         for path in saved:
             found = next((c for c in self.choices if c.path == path), None)

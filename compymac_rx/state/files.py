@@ -15,6 +15,7 @@ from compymac_rx.state.auth import AuthState
 from compymac_rx.state.confirm import ConfirmDelete
 from compymac_rx.state.guard import signed_in
 from compymac_rx.state.payloads import WorkspacePath
+from compymac_rx.state.uploads import save_uploads
 
 UPLOAD_ID = "workspace-upload"
 
@@ -97,22 +98,12 @@ class FilesState(ConfirmDelete, AuthState):
     @rx.event
     @signed_in
     async def upload(self, user: CurrentUser, uploads: list[rx.UploadFile]) -> None:
-        limit = get_settings().upload_max_bytes
-        saved: list[str] = []
-        for upload in uploads:
-            try:
-                if upload.size is not None and upload.size > limit:
-                    raise files.FileError(f"{upload.name} is too big: at most {limit:,} bytes.")
-                data = await upload.read(limit + 1)
-                name = upload.name or "upload"
-                saved.append(
-                    await off_loop(files.save_upload, user.id, self._session_id, name, data)
-                )
-            except files.FileError as error:
-                self.notice = str(error)
-                break
+        saved = await save_uploads(user.id, self._session_id, uploads)
+        if saved.error:
+            self.notice = saved.error
         else:
-            self.notice = f"Uploaded {', '.join(saved)}." if saved else "Choose a file first."
+            names = ", ".join(saved.paths)
+            self.notice = f"Uploaded {names}." if saved.paths else "Choose a file first."
         # The selection is cleared by the button itself (components/upload.py): a
         # returned clear_selected_files would run through eval, which the CSP forbids.
         await self._refresh(user.id)
