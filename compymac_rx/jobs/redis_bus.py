@@ -133,17 +133,24 @@ class RedisEventBus:
 
     async def subscribe(self) -> AsyncIterator[JobEvent]:
         """Live events; resubscribes by itself when Redis goes away and comes back."""
+        async for data in self._listen(CHANNEL, pattern=False, what="event"):
+            for event in JobEvent.batch_from_json(data):
+                yield event
+
+    async def _listen(self, channel: str, *, pattern: bool, what: str) -> AsyncIterator[Any]:
+        """The data of each message on `channel` (a glob when `pattern`), forever: a lost
+        connection is logged and subscribed again after RESUBSCRIBE_DELAY."""
+        kind = "pmessage" if pattern else "message"
         while True:
             client = aredis.Redis.from_url(self._url, socket_connect_timeout=2)
             pubsub = client.pubsub(ignore_subscribe_messages=True)
             try:
-                await pubsub.subscribe(CHANNEL)
+                await (pubsub.psubscribe if pattern else pubsub.subscribe)(channel)
                 async for message in pubsub.listen():
-                    if message.get("type") == "message":
-                        for event in JobEvent.batch_from_json(message["data"]):
-                            yield event
+                    if message.get("type") == kind:
+                        yield message["data"]
             except (redis.RedisError, OSError) as error:
-                log.warning("event subscription lost (%s); resubscribing", type(error).__name__)
+                log.warning("%s subscription lost (%s); resubscribing", what, type(error).__name__)
                 await asyncio.sleep(RESUBSCRIBE_DELAY)
             finally:
                 try:
@@ -161,25 +168,8 @@ class RedisEventBus:
 
     async def subscribe_users(self) -> AsyncIterator[UserEvent]:
         """Live user events; resubscribes by itself when Redis goes away and comes back."""
-        while True:
-            client = aredis.Redis.from_url(self._url, socket_connect_timeout=2)
-            pubsub = client.pubsub(ignore_subscribe_messages=True)
-            try:
-                await pubsub.psubscribe(USER_CHANNEL_PATTERN)
-                async for message in pubsub.listen():
-                    if message.get("type") == "pmessage":
-                        yield UserEvent.from_json(message["data"])
-            except (redis.RedisError, OSError) as error:
-                log.warning(
-                    "user event subscription lost (%s); resubscribing", type(error).__name__
-                )
-                await asyncio.sleep(RESUBSCRIBE_DELAY)
-            finally:
-                try:
-                    await pubsub.aclose()  # type: ignore[no-untyped-call]
-                    await client.aclose()
-                except (redis.RedisError, OSError):
-                    pass
+        async for data in self._listen(USER_CHANNEL_PATTERN, pattern=True, what="user event"):
+            yield UserEvent.from_json(data)
 
     def ping(self) -> bool:
         try:
