@@ -32,6 +32,8 @@ class Reply:
     (the server waits `hang_seconds` before answering anything).
     `reasoning`: pieces streamed before the text in the delta field `reasoning_field`
     (`reasoning_content` as DeepSeek and vLLM, or `reasoning` as OpenRouter and Ollama).
+    `broken`: after the text, "error_chunk" sends an error object (quoting the key, as some
+    providers do) and ends; "cut" drops the connection mid-body.
     Each tool call's JSON arguments stream in `tool_arg_pieces` pieces; every piece (text,
     reasoning, arguments) waits `chunk_delay` first.
     """
@@ -42,6 +44,7 @@ class Reply:
     reasoning_field: str = "reasoning_content"
     tool_arg_pieces: int = 2
     error: str | None = None
+    broken: str | None = None
     chunk_delay: float = 0.0
     hang_seconds: float = 30.0
     prompt_tokens: int = 11
@@ -239,6 +242,14 @@ class FakeOpenAI:
                         if reply.chunk_delay:
                             time.sleep(reply.chunk_delay)
                         self._chunk(chunk({"content": piece}))
+                    if reply.broken == "error_chunk":
+                        key = self.headers.get("Authorization", "")
+                        self._chunk({"error": {"message": f"overloaded ({key})", "code": 503}})
+                        self.wfile.write(b"0\r\n\r\n")
+                        return
+                    if reply.broken == "cut":
+                        self.close_connection = True
+                        return
                     started = time.monotonic()
                     for number in range(reply.stamped_tokens):
                         # On a fixed schedule, so a late write does not delay the rest.

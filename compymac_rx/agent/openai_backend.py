@@ -13,13 +13,16 @@ import logging
 import queue
 import threading
 from collections.abc import Callable, Generator, Iterator, Sequence
-from typing import Any
+from typing import Any, cast
 
+import httpx2
 import openai
+from openai._response import APIResponse
 
 from compymac_rx.agent import outbound
 from compymac_rx.agent.context import estimate_tokens, trim_to_window
 from compymac_rx.agent.params import ModelParams
+from compymac_rx.agent.stop_watch import STOPS, WATCH_SECONDS, response_socket
 from compymac_rx.agent.types import (
     ChatItem,
     ModelError,
@@ -34,10 +37,8 @@ from compymac_rx.agent.types import (
 from compymac_rx.agent.vision import sees_images
 
 log = logging.getLogger(__name__)
-WATCH_SECONDS = 0.25
 # Where OpenAI-compatible servers put streamed reasoning: DeepSeek, vLLM and llama.cpp say
-# `reasoning_content`, OpenRouter and Ollama `reasoning`. Neither is in the SDK's types; the
-# SDK keeps unknown fields as attributes.
+# `reasoning_content`, OpenRouter and Ollama `reasoning`.
 REASONING_FIELDS = ("reasoning_content", "reasoning")
 
 
@@ -100,57 +101,11 @@ class OpenAIBackend:
         messages = trim_to_window(
             self.params.system_prompt, conversation, budget, vision=self.vision
         )
-        if self._should_stop is None:
-            yield from self._stream(messages, tool_params)
-        else:
-            yield from self._watched(messages, tool_params, self._should_stop)
-
-    def _watched(
-        self,
-        messages: list[dict[str, Any]],
-        tool_params: list[dict[str, Any]],
-        should_stop: Callable[[], bool],
-    ) -> Iterator[ModelEvent]:
-        """The stream read on a helper thread, so Stop works while the provider sends
-        nothing (a stalled connection, a slow first token): we stop waiting at once, and the
-        helper closes the response when its read returns (at the latest at the timeout)."""
-        events: queue.Queue[ModelEvent | BaseException | None] = queue.Queue()
-        abandoned = threading.Event()
-
-        def read() -> None:
-            source = self._stream(messages, tool_params)
-            try:
-                for event in source:
-                    if abandoned.is_set():
-                        return
-                    events.put(event)
-                events.put(None)
-            except BaseException as error:
-                events.put(error)
-            finally:
-                source.close()
-
-        threading.Thread(target=read, name="model-stream", daemon=True).start()
-        try:
-            while True:
-                try:
-                    item = events.get(timeout=WATCH_SECONDS)
-                except queue.Empty:
-                    if should_stop():
-                        return
-                    continue
-                if item is None:
-                    return
-                if isinstance(item, BaseException):
-                    raise item
-                yield item
-        finally:
-            abandoned.set()
+        yield from self._stream(messages, tool_params)
 
     def _stream(
         self, messages: list[dict[str, Any]], tool_params: list[dict[str, Any]]
     ) -> Generator[ModelEvent, None, None]:
-        create: Any = self._client.chat.completions.create  # plain dicts, as on the wire
         request: dict[str, Any] = {
             "model": self.model,
             "messages": messages,
@@ -160,43 +115,37 @@ class OpenAIBackend:
         }
         if self.params.temperature is not None:
             request["temperature"] = self.params.temperature
-        try:
-            try:
-                response = create(**request, stream_options={"include_usage": True})
-            except openai.BadRequestError as error:
-                # Some older local servers refuse stream_options; token counts are then unknown.
-                if "stream_options" not in str(error):
-                    raise
-                response = create(**request)
-        except openai.OpenAIError as error:
-            raise ModelError(self._message(error)) from None
+        response = self._open(request)
+        if response is None:
+            return  # stopped before the provider answered
+        sock = response_socket(response.http_response)
+        unwatch = STOPS.watch(self._should_stop, sock) if self._should_stop and sock else None
         calls: dict[int, dict[str, str]] = {}
         try:
-            for chunk in response:
-                if chunk.usage is not None:
-                    yield ModelUsage(chunk.usage.prompt_tokens, chunk.usage.completion_tokens)
-                for choice in chunk.choices:
-                    delta = choice.delta
+            for chunk in _chunks(response.iter_lines()):
+                usage = chunk.get("usage")
+                if usage:
+                    yield ModelUsage(
+                        int(usage.get("prompt_tokens") or 0),
+                        int(usage.get("completion_tokens") or 0),
+                    )
+                for choice in chunk.get("choices") or ():
+                    delta = choice.get("delta") or {}
                     reasoning = _reasoning(delta)
                     if reasoning:
                         yield ReasoningDelta(reasoning)
-                    if delta.content:
-                        yield TextDelta(delta.content)
-                    for part in delta.tool_calls or ():
-                        slot = calls.setdefault(part.index, {"id": "", "name": "", "args": ""})
-                        slot["id"] = part.id or slot["id"]
-                        piece = ""
-                        if part.function is not None:
-                            slot["name"] += part.function.name or ""
-                            piece = part.function.arguments or ""
-                            slot["args"] += piece
-                        # The live card shows the arguments as they come, under the id the
-                        # finished call will carry.
-                        call_id = slot["id"] or f"call_{part.index}"
-                        yield ToolCallDelta(call_id, slot["name"], piece)
-        except openai.OpenAIError as error:
-            raise ModelError(self._message(error)) from None
+                    content = delta.get("content")
+                    if content:
+                        yield TextDelta(content)
+                    for part in delta.get("tool_calls") or ():
+                        yield self._tool_piece(calls, part)
+        except (openai.OpenAIError, httpx2.HTTPError, OSError) as error:
+            if self._stopped():
+                return  # the stop watch shut the socket down
+            raise self._failure(error) from None
         finally:
+            if unwatch is not None:
+                unwatch()
             # Closing the HTTP response is what stops a provider mid-stream on cancel.
             response.close()
         for index in sorted(calls):
@@ -206,6 +155,89 @@ class OpenAIBackend:
                 name=slot["name"],
                 arguments=_arguments(slot["args"]),
             )
+
+    def _open(self, request: dict[str, Any]) -> APIResponse[bytes] | None:
+        """The response once its headers arrived; None if Stop came first.
+
+        Without a stop check the call is made here. With one, it is made on a short-lived
+        thread while this one polls the check, because no socket exists to shut down yet; the
+        body is then read on this thread (see stop_watch)."""
+        if self._should_stop is None:
+            return self._request(request)
+        should_stop = self._should_stop
+        box: queue.Queue[APIResponse[bytes] | BaseException] = queue.Queue(1)
+        lock = threading.Lock()
+        abandoned = False
+
+        def opener() -> None:
+            try:
+                response = self._request(request)
+            except BaseException as error:
+                box.put(error)
+                return
+            with lock:
+                if abandoned:
+                    response.close()
+                    return
+                box.put(response)
+
+        threading.Thread(target=opener, name="model-request", daemon=True).start()
+        while True:
+            try:
+                item = box.get(timeout=WATCH_SECONDS)
+            except queue.Empty:
+                if should_stop():
+                    with lock:
+                        if box.empty():
+                            abandoned = True
+                            return None
+                continue
+            if isinstance(item, BaseException):
+                raise item
+            return item
+
+    def _request(self, request: dict[str, Any]) -> APIResponse[bytes]:
+        # The raw response, not the SDK's Stream: that builds a pydantic model per chunk, about
+        # a third of a streaming turn's CPU in the profile (bench/stream.py). The SDK still
+        # builds the request, sends the key, retries the connection and maps HTTP errors.
+        create: Any = self._client.chat.completions.with_streaming_response.create
+        try:
+            try:
+                return cast(
+                    "APIResponse[bytes]",
+                    create(**request, stream_options={"include_usage": True}).__enter__(),
+                )
+            except openai.BadRequestError as error:
+                # Some older local servers refuse stream_options; token counts are then unknown.
+                if "stream_options" not in str(error):
+                    raise
+                return cast("APIResponse[bytes]", create(**request).__enter__())
+        except openai.OpenAIError as error:
+            raise ModelError(self._message(error)) from None
+
+    def _stopped(self) -> bool:
+        return self._should_stop is not None and self._should_stop()
+
+    def _failure(self, error: BaseException) -> ModelError:
+        if isinstance(error, openai.OpenAIError):
+            return ModelError(self._message(error))
+        if isinstance(error, httpx2.TimeoutException):
+            return ModelError(TIMED_OUT)
+        log.debug("model stream broke: %r", error)
+        return ModelError("The model provider's reply broke off. Try again.")
+
+    @staticmethod
+    def _tool_piece(calls: dict[int, dict[str, str]], part: dict[str, Any]) -> ToolCallDelta:
+        index = int(part.get("index") or 0)
+        slot = calls.setdefault(index, {"id": "", "name": "", "args": ""})
+        slot["id"] = part.get("id") or slot["id"]
+        function = part.get("function") or {}
+        slot["name"] += function.get("name") or ""
+        piece = function.get("arguments") or ""
+        slot["args"] += piece
+        # The live card shows the arguments as they come, under the id the finished call
+        # will carry.
+        return ToolCallDelta(slot["id"] or f"call_{index}", slot["name"], piece)
 
     def _message(self, error: openai.OpenAIError) -> str:
         if self._user_url and isinstance(error, openai.APIConnectionError):
@@ -223,12 +255,37 @@ class OpenAIBackend:
             raise ModelError(self._message(error)) from None
 
 
-def _reasoning(delta: Any) -> str:
+def _reasoning(delta: dict[str, Any]) -> str:
     for field in REASONING_FIELDS:
-        value = getattr(delta, field, None)
+        value = delta.get(field)
         if isinstance(value, str) and value:
             return value
     return ""
+
+
+def _chunks(lines: Iterator[str]) -> Iterator[dict[str, Any]]:
+    """The JSON chunks of a chat-completions event stream, as plain dicts.
+
+    Only `data:` lines carry chunks (each on one line, as every provider sends them); comments
+    and `event:` lines are skipped; `[DONE]` ends the stream."""
+    for line in lines:
+        if not line.startswith("data:"):
+            continue
+        data = line[5:].strip()
+        if data.startswith("[DONE]"):
+            return
+        try:
+            chunk = json.loads(data)
+        except json.JSONDecodeError:
+            log.debug("skipped a malformed stream line (%d chars)", len(data))
+            continue
+        if not isinstance(chunk, dict):
+            continue
+        if chunk.get("error"):
+            # Never the provider's text: some quote part of the key back (plain_message).
+            log.debug("the provider sent an error mid-stream")
+            raise ModelError(FAILED)
+        yield chunk
 
 
 def _tool_param(spec: ToolSpec) -> dict[str, Any]:
@@ -251,6 +308,8 @@ def _arguments(raw: str) -> dict[str, Any]:
     return value if isinstance(value, dict) else {"_invalid_arguments": raw[:200]}
 
 
+TIMED_OUT = "The model provider did not answer in time. Try again."
+FAILED = "The model call failed."
 # What the user reads for each kind of provider failure, first match wins (subclasses first).
 _PLAIN_MESSAGES: tuple[tuple[type[openai.OpenAIError], str], ...] = (
     (
@@ -265,7 +324,7 @@ _PLAIN_MESSAGES: tuple[tuple[type[openai.OpenAIError], str], ...] = (
         openai.RateLimitError,
         "The model provider is rate-limiting this key (429). Wait a moment and retry.",
     ),
-    (openai.APITimeoutError, "The model provider did not answer in time. Try again."),
+    (openai.APITimeoutError, TIMED_OUT),
     (
         openai.APIConnectionError,
         "Could not reach the model provider. Check its base URL and that it is up.",
@@ -293,4 +352,4 @@ def plain_message(error: openai.OpenAIError) -> str:
         return "The model provider refused the request (400)."
     if isinstance(error, openai.APIStatusError):
         return f"The model provider failed ({error.status_code}). Try again later."
-    return "The model call failed."
+    return FAILED

@@ -12,7 +12,14 @@ from compymac_rx.agent.context import CUT_MARKER, trim_to_window
 from compymac_rx.agent.loop import TurnOutcome, run_turn
 from compymac_rx.agent.openai_backend import OpenAIBackend
 from compymac_rx.agent.tools import Toolbox
-from compymac_rx.agent.types import ChatItem, ModelError, ModelUsage, ToolCall
+from compymac_rx.agent.types import (
+    ChatItem,
+    ModelError,
+    ModelEvent,
+    ModelUsage,
+    TextDelta,
+    ToolCall,
+)
 from tests.agent.test_loop import LIMITS, RecordingSink
 from tests.fake_openai import FakeOpenAI, Reply
 
@@ -158,6 +165,24 @@ def test_provider_errors_become_plain_messages(
         list(model.stream([ChatItem("user", "hi")], toolbox.specs()))
     assert phrase in str(raised.value)
     assert KEY not in str(raised.value) and "1234" not in str(raised.value)
+
+
+@pytest.mark.parametrize(
+    ("broken", "phrase"),
+    [("error_chunk", "The model call failed."), ("cut", "reply broke off")],
+)
+def test_a_stream_that_breaks_mid_reply_is_a_plain_error(
+    fake_openai: FakeOpenAI, toolbox: Toolbox, broken: str, phrase: str
+) -> None:
+    fake_openai.script(Reply(text=["Hel", "lo"], broken=broken))
+    model = backend(fake_openai)
+    seen: list[ModelEvent] = []
+    with pytest.raises(ModelError) as raised:
+        for event in model.stream([ChatItem("user", "hi")], toolbox.specs()):
+            seen.append(event)
+    assert [e.text for e in seen if isinstance(e, TextDelta)] == ["Hel", "lo"]
+    assert phrase in str(raised.value)
+    assert KEY not in str(raised.value)
 
 
 def test_a_server_without_stream_options_still_works(
