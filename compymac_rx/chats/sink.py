@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Sequence
 from typing import Any
@@ -24,8 +25,6 @@ from compymac_rx.settings import get_settings
 
 log = logging.getLogger(__name__)
 
-CANCEL_POLL_SECONDS = 0.2
-
 
 class JobSink:
     """The agent loop's TurnSink: durable parts to the database, every step to the bus.
@@ -40,15 +39,14 @@ class JobSink:
         publisher: JobPublisher,
         *,
         steps_done: int = 0,
-        cancel_requested: bool = False,
+        stop_flag: threading.Event | None = None,
     ) -> None:
         self._job = job
         self._publisher = publisher
         # A redelivered job resumes: its stored steps are in the history, new ones follow.
         self._step = steps_done
-        # The claim has just read the flag: the first poll can wait its turn.
-        self._last_poll = time.monotonic()
-        self._cancelled = cancel_requested
+        # Set once the turn is asked to stop (run_job has jobs.cancels watch the job's row).
+        self.stop_flag = stop_flag or threading.Event()
         # The step's reply and the reasoning before it, kept until the next durable write.
         self._reply, self._reasoning = "", ""
         self.model = ""
@@ -181,8 +179,4 @@ class JobSink:
         if now >= self._deadline:
             self.timed_out = True
             return True
-        if not self._cancelled and now - self._last_poll >= CANCEL_POLL_SECONDS:
-            self._last_poll = now
-            with session_scope() as db:
-                self._cancelled = jobs.cancel_requested(db, job_id=self._job.id)
-        return self._cancelled
+        return self.stop_flag.is_set()

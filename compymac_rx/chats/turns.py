@@ -24,6 +24,7 @@ from compymac_rx.chats.sink import JobSink
 from compymac_rx.db import session_scope, utcnow
 from compymac_rx.jobs import repository as jobs
 from compymac_rx.jobs.bus import get_bus
+from compymac_rx.jobs.cancels import CANCELS
 from compymac_rx.jobs.heartbeat import Heartbeat
 from compymac_rx.jobs.models import JobRef, JobStatus
 from compymac_rx.jobs.publisher import JobPublisher
@@ -142,16 +143,21 @@ def run_job(job_id: str) -> Claim:
         return Claim.STARTED
     # A retry tells the tabs to drop the half-streamed step they show: it starts again.
     publisher.publish("status", status=JobStatus.RUNNING.value, retry=job.attempts > 1)
-    sink = JobSink(
-        job,
-        publisher,
-        steps_done=started.steps_done,
-        cancel_requested=started.cancel_requested,
-    )
-    sink.params = started.params
+    with CANCELS.watching(job.id, requested=started.cancel_requested) as stop_flag:
+        sink = JobSink(job, publisher, steps_done=started.steps_done, stop_flag=stop_flag)
+        sink.params = started.params
+        status, error = _run_turn(job, started, sink)
+        sink.finish(status, error)
+    publisher.flush()  # when the turn had ended elsewhere, no final status flushed the rest
+    return Claim.STARTED
+
+
+def _run_turn(job: JobRef, started: Started, sink: JobSink) -> tuple[JobStatus, str | None]:
+    """The agent loop for a claimed job; its final status and the user's error, if any."""
+    settings = get_settings()
     status, error = JobStatus.DONE, None
     try:
-        with Heartbeat(job_id, settings.job_heartbeat_seconds):
+        with Heartbeat(job.id, settings.job_heartbeat_seconds):
             toolbox = Toolbox(
                 Path(started.workspace),
                 SandboxLimits.from_settings(settings),
@@ -174,12 +180,10 @@ def run_job(job_id: str) -> Claim:
             status = JobStatus.CANCELLED
     except ModelError as exc:
         # A provider refusal is the user's business, not a crash: no traceback in the log.
-        log.info("job %s: model error: %s", job_id, exc)
+        log.info("job %s: model error: %s", job.id, exc)
         status, error = JobStatus.FAILED, str(exc)
     except Exception:
         # A bug, not the user's business: a sentence for them, the traceback for the log.
-        log.exception("job %s failed", job_id)
+        log.exception("job %s failed", job.id)
         status, error = JobStatus.FAILED, INTERNAL_ERROR
-    sink.finish(status, error)
-    publisher.flush()  # when the turn had ended elsewhere, no final status flushed the rest
-    return Claim.STARTED
+    return status, error

@@ -132,14 +132,18 @@ def request_cancel(session: Session, *, user_id: str, job_id: str) -> bool:
 
 @functools.cache
 def _cancel_requested_statement() -> Executable:
-    return sa.select(_jobs.c.cancel_requested).where(_jobs.c.id == bindparam("p_job"))
+    return sa.select(_jobs.c.id, _jobs.c.cancel_requested).where(
+        _jobs.c.id.in_(bindparam("p_jobs", expanding=True))
+    )
 
 
-def cancel_requested(session: Session, *, job_id: str) -> bool:
-    """Polled several times a second while a turn runs: a cached Core statement. A job that
-    is gone (its session deleted) counts as cancelled: nothing it did could be stored."""
-    flag = execute_core(session, _cancel_requested_statement(), {"p_job": job_id}).scalar()
-    return flag is None or bool(flag)
+def cancels_requested(session: Session, *, job_ids: Sequence[str]) -> set[str]:
+    """Which of these jobs were asked to stop: the running jobs of a process, polled together
+    several times a second (jobs/cancels.py). A job that is gone (its session deleted) counts
+    as cancelled: nothing it did could be stored."""
+    rows = execute_core(session, _cancel_requested_statement(), {"p_jobs": list(job_ids)})
+    going = {job_id for job_id, asked in rows if not asked}
+    return set(job_ids) - going
 
 
 def jobs_with_status(session: Session, *, statuses: Sequence[str]) -> Sequence[Job]:

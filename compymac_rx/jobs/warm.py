@@ -30,7 +30,7 @@ def warm_job_statements(db: Session) -> None:
         db, job_id=NO_SUCH_ID, user_id=NO_SUCH_ID, limit=1, now=now, stale_before=now
     )
     repository.job_status(db, job_id=NO_SUCH_ID)
-    repository.cancel_requested(db, job_id=NO_SUCH_ID)
+    repository.cancels_requested(db, job_ids=[NO_SUCH_ID])
     for usage in (None, TurnUsage("", 0, 0, 0)):
         repository.finish(
             db, job_id=NO_SUCH_ID, status=JobStatus.DONE, error=None, now=now, usage=usage

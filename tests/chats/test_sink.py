@@ -3,19 +3,18 @@ tells the tabs. Driven directly (no runner, no model) against a real job row."""
 
 from __future__ import annotations
 
+import time
 from typing import Any
-
-import pytest
 
 from compymac_rx.agent.params import ModelParams
 from compymac_rx.agent.types import ModelUsage, ToolCall, ToolResult
 from compymac_rx.chats import repository as chats_repository
 from compymac_rx.chats import service as chats
-from compymac_rx.chats import sink
 from compymac_rx.chats.sink import JobSink
 from compymac_rx.db import session_scope, utcnow
 from compymac_rx.jobs import repository
 from compymac_rx.jobs.bus import MemoryEventBus
+from compymac_rx.jobs.cancels import CANCELS
 from compymac_rx.jobs.models import Job, JobRef, JobStatus
 from compymac_rx.jobs.publisher import JobPublisher
 from compymac_rx.keys.choice import BUILTIN
@@ -169,13 +168,15 @@ def test_a_resumed_turn_numbers_its_steps_after_the_stored_ones() -> None:
     assert turn.stored() == [("assistant", "after the restart", 3)]
 
 
-def test_cancelled_reads_the_flag_and_the_time_limit(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(sink, "CANCEL_POLL_SECONDS", 0.0)
+def test_cancelled_reads_the_flag_and_the_time_limit() -> None:
     turn = Turn()
-    assert not turn.sink.cancelled()  # the control: a running turn goes on
-    with session_scope() as db:
-        assert repository.request_cancel(db, user_id=turn.user_id, job_id=turn.job_id)
-    assert turn.sink.cancelled()
+    with CANCELS.watching(turn.job_id) as flag:
+        turn.sink.stop_flag = flag
+        time.sleep(CANCELS.poll_seconds * 2)
+        assert not turn.sink.cancelled()  # the control: a running turn goes on
+        with session_scope() as db:
+            assert repository.request_cancel(db, user_id=turn.user_id, job_id=turn.job_id)
+        assert flag.wait(5) and turn.sink.cancelled()
     late = Turn()
     late.sink._deadline = 0.0  # the time limit has passed
     assert late.sink.cancelled() and late.sink.timed_out

@@ -134,18 +134,18 @@ def test_another_user_can_neither_read_nor_cancel_a_job() -> None:
         assert repository.active_job(db, user_id=bob.id, session_id=session_id) is None
         assert not repository.request_cancel(db, user_id=bob.id, job_id=job_id)
     with session_scope() as db:
-        assert not repository.cancel_requested(db, job_id=job_id)
+        assert not repository.cancels_requested(db, job_ids=[job_id])
         # The control: the owner reads it and can cancel it.
         active = repository.active_job(db, user_id=alice.id, session_id=session_id)
         assert active is not None and active.id == job_id
         assert repository.request_cancel(db, user_id=alice.id, job_id=job_id)
     with session_scope() as db:
-        assert repository.cancel_requested(db, job_id=job_id)
+        assert repository.cancels_requested(db, job_ids=[job_id]) == {job_id}
 
 
 def test_a_job_that_is_gone_counts_as_cancelled() -> None:
     with session_scope() as db:
-        assert repository.cancel_requested(db, job_id="no-such-job")
+        assert repository.cancels_requested(db, job_ids=["no-such-job"]) == {"no-such-job"}
         assert chats_repository.claim_context(db, job_id="no-such-job") is None
 
 
