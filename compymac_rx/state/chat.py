@@ -25,6 +25,8 @@ from compymac_rx.state.sessions import SessionsState
 from compymac_rx.state.views import MessageView, message_view
 
 COMPOSER_ID = "composer"
+# Built once: making the event spec per send cost a signature inspection (py-spy).
+CLEAR_COMPOSER = rx.set_value(COMPOSER_ID, "")
 
 
 class ChatState(AuthState):
@@ -121,7 +123,7 @@ class ChatState(AuthState):
         if sent.title != self.title:
             self.title = sent.title
         (await self.get_state(SessionsState))._touched(self.current_id, sent.title)
-        return rx.set_value(COMPOSER_ID, "")
+        return CLEAR_COMPOSER
 
     @rx.event
     @signed_in
