@@ -66,7 +66,9 @@ test:
 	if [[ "$${COMPOSE_TEST:-1}" == 0 ]]; then
 		echo "compose-test: SKIPPED 1 suite (tests/compose): COMPOSE_TEST=0"
 	else
-		$(MAKE) --no-print-directory compose-test
+		# `make`, not $(MAKE): a recipe naming $(MAKE) runs even under `make -n`, and with
+		# .ONESHELL that would be the whole suite.
+		make --no-print-directory compose-test
 	fi
 
 # The inner loop: no setup, lint or typecheck, and no test that starts a server process (the
