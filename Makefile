@@ -66,7 +66,7 @@ test:
 	if [[ "$${COMPOSE_TEST:-1}" == 0 ]]; then
 		echo "compose-test: SKIPPED 1 suite (tests/compose): COMPOSE_TEST=0"
 	else
-		# `make`, not $(MAKE): a recipe naming $(MAKE) runs even under `make -n`, and with
+		# A plain `make`: a recipe naming the MAKE variable runs even under `make -n`, and with
 		# .ONESHELL that would be the whole suite.
 		make --no-print-directory compose-test
 	fi
