@@ -38,10 +38,21 @@ RUN pip install -r requirements.txt
 RUN useradd --create-home --uid 1000 app && mkdir -p /data && chown app:app /app /data
 COPY --chown=app:app . .
 USER app
-# Build the frontend into the image (bun packages and the compiled pages), so a container
-# starts without the network and a start only recompiles what the settings change.
-RUN reflex export --frontend-only --no-zip --env prod --loglevel warning && rm -rf frontend.zip
+# The frontend is built here, once, never at a container's start: every replica serves this one
+# build (SERVE_FRONTEND_BUILD below). The pages open their WebSocket at PUBLIC_URL, which the
+# build bakes in: docker-compose.yml passes it as a build argument, and the app refuses to
+# start under another PUBLIC_URL (rebuild then).
+ARG PUBLIC_URL=http://localhost:3000
+RUN PUBLIC_URL="$PUBLIC_URL" REFLEX_API_URL="$PUBLIC_URL" \
+    reflex export --frontend-only --no-zip --env prod --loglevel warning \
+    && rm -rf .web/node_modules/.cache
 
+# `reflex run --env prod` serves the backend only (REFLEX_BACKEND_ONLY, the same as
+# --backend-only) and the app mounts the build above (compymac_rx/http/frontend.py).
+ENV REFLEX_BACKEND_ONLY=true \
+    SERVE_FRONTEND_BUILD=true \
+    PUBLIC_URL=$PUBLIC_URL \
+    REFLEX_API_URL=$PUBLIC_URL
 EXPOSE 3000
-# The app: migrate, then serve frontend, /_event and the HTTP routes on one port.
-CMD ["sh", "-c", "alembic upgrade head && python -m compymac_rx.accounts.bootstrap && exec reflex run --env prod --single-port --frontend-port ${PORT:-3000} --backend-port ${PORT:-3000}"]
+# The app: migrate, then serve the frontend, /_event and the HTTP routes on one port.
+CMD ["sh", "-c", "alembic upgrade head && python -m compymac_rx.accounts.bootstrap && exec reflex run --env prod --backend-port ${PORT:-3000}"]

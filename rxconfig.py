@@ -2,6 +2,7 @@ import os
 from pathlib import Path
 
 import reflex as rx
+from reflex_base.environment import environment
 from reflex_base.plugins.sitemap import SitemapPlugin
 
 from compymac_rx.devmode import exclude_from_hot_reload
@@ -27,7 +28,9 @@ config = rx.Config(
     telemetry_enabled=False,
     # Development (`reflex run`) runs two servers; production passes `--single-port
     # --frontend-port PORT --backend-port PORT` and serves everything on PORT.
-    frontend_port=settings.port,
+    # A backend-only run (the app image: REFLEX_BACKEND_ONLY, which is also what `--backend-only`
+    # reads) refuses any frontend port; the image serves the frontend it built (http/frontend.py).
+    frontend_port=None if environment.REFLEX_BACKEND_ONLY.get() else settings.port,
     backend_port=settings.backend_port,
     # CORS and the Socket.IO server answer only these origins (Reflex's default is "*").
     cors_allowed_origins=allowed_origins(settings),

@@ -13,6 +13,7 @@ from compymac_rx.components.backend import dev_head_components
 from compymac_rx.components.connection import connection_overlay
 from compymac_rx.exports.http import export_routes
 from compymac_rx.files.http import file_routes
+from compymac_rx.http.frontend import serve_frontend_build
 from compymac_rx.http.stack import secure
 from compymac_rx.identity.factory import get_identity_provider
 from compymac_rx.identity.http import auth_routes
@@ -74,6 +75,8 @@ app = rx.App(
     # Our routes mount Reflex's app (pages, static files, /_event, /_upload); `secure` wraps
     # all of it, so every response gets the security headers and origin checks.
     api_transformer=[
+        # Innermost: the image's prebuilt frontend after Reflex's own routes (compose replicas).
+        serve_frontend_build,
         Starlette(
             routes=[
                 *auth_routes(get_identity_provider()),

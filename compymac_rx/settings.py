@@ -41,6 +41,10 @@ class Settings(BaseSettings):
     # frontend dev server's port, with the backend on BACKEND_PORT.
     port: int = Field(3000, ge=1, le=65535)
     backend_port: int = Field(8000, ge=1, le=65535)
+    # A backend-only run (`reflex run --env prod --backend-only`) also serves the frontend built
+    # beforehand with `reflex export --frontend-only` (the app image does both): every replica
+    # serves the same build, none builds its own at start (http/frontend.py).
+    serve_frontend_build: bool = False
 
     data_dir: Path = Path("data")
     database_url: str = ""

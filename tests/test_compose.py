@@ -46,7 +46,9 @@ def test_the_compose_file_has_the_whole_stack() -> None:
     services = compose()["services"]
     assert set(services) == {"proxy", "postgres", "redis", "keycloak", "migrate", "app", "worker"}
     # One build of the project's Dockerfile; the one-off migration and the workers run it too.
-    assert services["app"]["build"] == "."
+    assert services["app"]["build"]["context"] == "."
+    # The frontend is built into the image for the public address its pages connect to.
+    assert services["app"]["build"]["args"]["PUBLIC_URL"].startswith("${PUBLIC_URL:?")
     image = services["app"]["image"]
     assert services["worker"]["image"] == services["migrate"]["image"] == image
     assert services["keycloak"]["build"] == "keycloak"
@@ -121,3 +123,17 @@ def test_workers_can_be_scaled() -> None:
         service = compose()["services"][name]
         assert "container_name" not in service and "ports" not in service
     assert compose()["services"]["worker"]["deploy"]["replicas"] >= 2
+
+
+def test_replicas_serve_the_image_build_behind_round_robin() -> None:
+    """No sticky sessions: every app replica serves the frontend built into the image (none
+    builds its own at start), so the proxy balances plainly."""
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    assert "reflex export --frontend-only" in dockerfile
+    assert "REFLEX_BACKEND_ONLY=true" in dockerfile and "SERVE_FRONTEND_BUILD=true" in dockerfile
+    command = compose()["services"]["app"]["command"]
+    assert "--single-port" not in command and "--frontend-port" not in command
+    nginx = (ROOT / "docker" / "proxy" / "nginx.conf").read_text()
+    upstream = re.search(r"upstream app_replicas \{(.*?)\}", nginx, re.S)
+    assert upstream
+    assert not re.search(r"\b(ip_hash|hash|sticky)\b", upstream.group(1))

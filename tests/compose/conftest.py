@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -55,7 +56,9 @@ def stack(timings: Timings) -> Iterator[None]:
             timed(timings, f"build_{service}_s", "build", service)
     try:
         timed(timings, "up_to_healthy_s", "up", "-d", "--wait", *SCALE, timeout=900)
+        started = time.monotonic()
         yield
+        timings.record("tests_s", time.monotonic() - started)
     finally:
         RUN.mkdir(parents=True, exist_ok=True)
         (RUN / "logs.txt").write_text(compose("logs", "--no-color", "--timestamps", check=False))

@@ -33,7 +33,8 @@ async def _session(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -
             await reply("354 end with <CRLF>.<CRLF>")
             lines = []
             while (line := await reader.readline()) not in (b".\r\n", b".\n", b""):
-                lines.append(line.decode(errors="replace"))
+                # SMTP's dot-stuffing: a line the client began with "." was sent as "..".
+                lines.append(line.decode(errors="replace").removeprefix("."))
             envelope["message"] = "".join(lines)
             print(json.dumps({"logger": "mailcatcher", **envelope}), flush=True)
             await reply("250 OK")

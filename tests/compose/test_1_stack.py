@@ -7,10 +7,16 @@ fault the database must hold every message of every turn exactly once.
 
 from __future__ import annotations
 
+import email
+import email.policy
+import hashlib
 import itertools
+import json
 import re
 import time
 from collections.abc import Iterator
+from email.message import EmailMessage
+from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
@@ -34,7 +40,12 @@ TIMEOUT = 60_000
 # streams for several seconds, long enough to break something in the middle.
 PROMPT = "help"
 REPLY_END = "run wc -l notes/todo.md"
+NEW_PASSWORD = "a new horse, a new battery"
 _emails = itertools.count(1)
+# The page a replica serves for `/`, read inside its container (not through the proxy).
+READ_INDEX = (
+    "import urllib.request as u; print(u.urlopen('http://127.0.0.1:3000/').read().decode())"
+)
 
 
 @pytest.fixture(scope="module")
@@ -115,6 +126,26 @@ def assert_each_message_once() -> None:
     assert all(total == distinct for _, total, distinct in sequences), sequences
 
 
+def test_every_app_replica_serves_the_same_frontend_in_round_robin() -> None:
+    """The frontend is built once, into the image (no replica builds its own at start), so the
+    proxy balances the replicas plainly: no sticky sessions."""
+    replicas = containers("app")
+    assert len(replicas) == 2
+    pages = {
+        hashlib.sha256(docker("exec", cid, "python", "-c", READ_INDEX).encode()).hexdigest()
+        for cid in replicas
+    }
+    assert len(pages) == 1, "the replicas serve different builds"
+    for _ in range(6):
+        httpx.get(f"{HOST_URL}/ping", verify=str(CERT)).raise_for_status()
+    upstreams = {
+        record["upstream"]
+        for line in compose("logs", "--no-color", "--no-log-prefix", "proxy").splitlines()
+        if line.startswith("{") and (record := json.loads(line))["path"] == "/ping"
+    }
+    assert len(upstreams) == 2, upstreams
+
+
 def test_sign_in_through_keycloak_run_a_turn_reload_mid_turn(
     page: Page, context: BrowserContext, user: tuple[str, str], planted: list[str]
 ) -> None:
@@ -189,3 +220,63 @@ def test_sign_out_ends_the_keycloak_session_too(
     page.get_by_role("button", name=re.compile("^Continue with")).click()
     # Keycloak asks for the password again: its session is gone.
     expect(page.locator("#password")).to_be_visible(timeout=TIMEOUT)
+
+
+def mails_to(address: str) -> list[EmailMessage]:
+    """What the mail catcher (the `mail` service, Keycloak's SMTP server) received for address."""
+    found = []
+    for line in compose("logs", "--no-color", "--no-log-prefix", "mail").splitlines():
+        if not line.startswith("{"):
+            continue
+        record = json.loads(line)
+        if address in record["to"]:
+            message = email.message_from_string(record["message"], policy=email.policy.default)
+            assert isinstance(message, EmailMessage)
+            found.append(message)
+    return found
+
+
+def test_a_forgotten_password_is_reset_through_the_mail_keycloak_sends(
+    browser: Browser, keycloak: KeycloakAdmin, planted: list[str]
+) -> None:
+    """Keycloak's SMTP settings reach the realm: "Forgot password" on the real login page over
+    https mails a link to the public https address, and the link resets the password."""
+    email_address = f"forgetful{next(_emails)}-{int(time.time())}@example.com"
+    keycloak.create_user(email_address)
+    context = browser.new_context(ignore_https_errors=True)
+    page = context.new_page()
+    page.goto(PUBLIC_URL)
+    page.get_by_role("button", name=re.compile("^Continue with")).click()
+    page.wait_for_url(re.compile(re.escape(f"{PUBLIC_URL}/idp/")), timeout=TIMEOUT)
+    page.get_by_role("link", name="Forgot Password?").click()
+    page.locator("#username").fill(email_address)
+    page.get_by_role("button", name="Submit").click()
+    expect(page.get_by_text("You should receive an email shortly")).to_be_visible(timeout=TIMEOUT)
+
+    deadline = time.monotonic() + 30
+    while not (mails := mails_to(email_address)) and time.monotonic() < deadline:
+        time.sleep(1)
+    [mail] = mails
+    assert mail["To"] == email_address
+    body = mail.get_body(("plain",))
+    assert body is not None
+    [link] = [
+        link
+        for link in re.findall(r"https?://\S+", body.get_content())
+        if "/login-actions/action-token" in link
+    ]
+    assert link.startswith(f"{PUBLIC_URL}/idp/realms/")
+    # The action token must stay out of every log but the catcher's (test_2_operations).
+    [token] = parse_qs(urlsplit(link).query)["key"]
+    planted.extend([token, NEW_PASSWORD])
+
+    page.goto(link)
+    page.locator("#password-new").fill(NEW_PASSWORD)
+    page.locator("#password-confirm").fill(NEW_PASSWORD)
+    page.get_by_role("button", name="Submit").click()
+    # Keycloak finishes the sign-in the app started: back in the app, signed in.
+    expect(page.get_by_role("button", name="Sign out", include_hidden=True)).to_be_attached(
+        timeout=TIMEOUT
+    )
+    assert page.url.startswith(PUBLIC_URL)
+    context.close()
