@@ -60,7 +60,7 @@ test:
 	$(ENV)
 	$(LINT)
 	$(TYPECHECK)
-	pytest -q -ra --ignore=tests/compose $(PYTEST_ARGS)
+	pytest -q -ra --durations=40 --ignore=tests/compose $(PYTEST_ARGS)
 	# The production stack too, wherever a Docker engine can be started (compose-test says why
 	# not in one counted line otherwise). COMPOSE_TEST=0 leaves it out on purpose.
 	if [[ "$${COMPOSE_TEST:-1}" == 0 ]]; then
