@@ -23,6 +23,12 @@ exclude_from_hot_reload(Path(__file__).parent)
 # file on each event, on the event loop.
 state_manager = {} if os.environ.get("REFLEX_REDIS_URL") else {"state_manager_mode": "memory"}
 
+# `reflex run` (development): Vite transforms every page's modules when it starts, so it finds
+# the packages a signed-in page imports (code highlighting's hundreds of language chunks) before
+# a browser asks for them. Found later, Vite re-bundles them and the page in flight fails with
+# "Failed to fetch dynamically imported module" until a reload.
+os.environ.setdefault("REFLEX_VITE_WARMUP_ROUTES", "true")
+
 config = rx.Config(
     app_name="compymac_rx",
     telemetry_enabled=False,
