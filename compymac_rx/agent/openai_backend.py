@@ -13,11 +13,10 @@ import logging
 import queue
 import threading
 from collections.abc import Callable, Generator, Iterator, Sequence
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 import httpx2
 import openai
-from openai._response import APIResponse
 
 from compymac_rx.agent import outbound
 from compymac_rx.agent.context import estimate_tokens, trim_to_window
@@ -35,6 +34,10 @@ from compymac_rx.agent.types import (
     ToolSpec,
 )
 from compymac_rx.agent.vision import sees_images
+
+if TYPE_CHECKING:
+    # The SDK's raw streamed response (with_streaming_response); its module is private.
+    from openai._response import APIResponse
 
 log = logging.getLogger(__name__)
 # Where OpenAI-compatible servers put streamed reasoning: DeepSeek, vLLM and llama.cpp say
