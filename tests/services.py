@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import random
 import shutil
 import socket
 import subprocess
@@ -19,6 +20,21 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+def lasting_port() -> int:
+    """A free port below the kernel's ephemeral range, for a server that starts much later:
+    neither `free_port` nor an outgoing connection is handed it in the meantime."""
+    low = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    for _ in range(100):
+        port = random.randrange(max(1024, low - 12_000), low)
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError("no free port below the ephemeral range")
 
 
 def wait_for_port(port: int, timeout: float = 20.0) -> None:
@@ -158,6 +174,9 @@ def _spawn_redis(port: int, folder: Path) -> subprocess.Popen[bytes]:
             "",
             "--appendonly",
             "no",
+            # As in docker-compose.yml: Reflex's lock notifications survive a restart.
+            "--notify-keyspace-events",
+            "K$sgxe",
             "--dir",
             str(folder),
         ],

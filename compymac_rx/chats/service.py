@@ -340,19 +340,21 @@ def send_turn(
     *,
     job_id: str | None = None,
     attach: Sequence[str] = (),
+    now: datetime | None = None,
 ) -> SentTurn:
     """Store the user's message and a queued job in one transaction, then submit the job.
 
     `job_id` (from `new_id`) lets a caller know the job's id before its first event.
     `attach`: workspace-relative paths of files to attach (chats.attachments); a message
-    with attachments may have no text.
+    with attachments may have no text. `now` (default: the time of the call) is the session's
+    new activity time: a tab that gives it shows the change itself (state/live.py, UserTabs).
     """
     text = validate_message(text) if text.strip() or not attach else ""
     refs = _attachments(user_id, session_id, attach)
     if wait := ratelimit.take("message_user", f"user:{user_id}"):
         raise RateLimited(wait)
     meta: dict[str, Any] = {"attachments": [r.as_meta() for r in refs]} if refs else {}
-    now = utcnow()
+    now = now or utcnow()
     with session_scope() as db:
         # The session row first: its lock orders this against every other writer of it.
         if not repository.lock_session(

@@ -52,7 +52,8 @@ class AttachState(AuthState):
     def _sent(self) -> None:
         if self.chosen:
             self.chosen = []
-        self.notice = ""
+        if self.notice:
+            self.notice = ""
 
     def _mark(self) -> None:
         paths = set(self._paths())

@@ -10,7 +10,7 @@ from reflex.event import EventSpec
 from compymac_rx import routes
 from compymac_rx.accounts.models import CurrentUser
 from compymac_rx.chats import service as chats
-from compymac_rx.db import new_id
+from compymac_rx.db import new_id, utcnow
 from compymac_rx.offload import off_loop
 from compymac_rx.settings import get_settings
 from compymac_rx.state import loading
@@ -98,8 +98,11 @@ class ChatState(AuthState):
             return None
         # This tab shows the queued turn itself: the "queued" event for the owner's other tabs
         # is dropped here before it costs a state update.
-        job_id = new_id()
-        hub.shown(self.router.session.client_token, job_id, 0)
+        job_id, now = new_id(), utcnow()
+        token = self.router.session.client_token
+        hub.shown(token, job_id, 0)
+        # This tab moves the session to the top itself: the announcement is not applied here.
+        user_tabs.shows(token, self.current_id, now)
         attach = await self.get_state(AttachState)
         try:
             sent = await off_loop(
@@ -109,6 +112,7 @@ class ChatState(AuthState):
                 text,
                 job_id=job_id,
                 attach=attach._paths(),
+                now=now,
             )
         except chats.ChatError as error:
             self.notice = str(error)
@@ -122,7 +126,7 @@ class ChatState(AuthState):
             await self._leave_older()
         if sent.title != self.title:
             self.title = sent.title
-        (await self.get_state(SessionsState))._touched(self.current_id, sent.title)
+        (await self.get_state(SessionsState))._touched(self.current_id, sent.title, now)
         return CLEAR_COMPOSER
 
     @rx.event

@@ -11,13 +11,15 @@ import asyncio
 import logging
 from collections import defaultdict
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 from typing import Any
 
 import reflex as rx
 
+from compymac_rx.chats.changes import SESSION
 from compymac_rx.jobs import metrics
 from compymac_rx.jobs.bus import get_bus
-from compymac_rx.jobs.events import JobEvent
+from compymac_rx.jobs.events import JobEvent, UserEvent
 
 log = logging.getLogger(__name__)
 
@@ -72,13 +74,29 @@ class UserTabs:
     def __init__(self) -> None:
         self._user_of: dict[str, str] = {}
         self._tokens_of: dict[str, set[str]] = defaultdict(set)
+        # The session change a tab shows already (it made it): its announcement is dropped
+        # for that tab before it costs a state update that would change nothing.
+        self._own: dict[str, tuple[str, str]] = {}
 
     def watch(self, token: str, user_id: str) -> None:
         self.forget(token)
         self._user_of[token] = user_id
         self._tokens_of[user_id].add(token)
 
+    def shows(self, token: str, session_id: str, activity: datetime) -> None:
+        """The tab itself moves `session_id` to the top at `activity` (it sent a message)."""
+        if token in self._user_of:
+            self._own[token] = (session_id, activity.isoformat())
+
+    def is_copy(self, token: str, event: UserEvent) -> bool:
+        own = self._own.get(token)
+        if own is None or event.kind != SESSION:
+            return False
+        row = event.payload.get("session", {})
+        return (row.get("id"), row.get("last_activity_at")) == own
+
     def forget(self, token: str) -> None:
+        self._own.pop(token, None)
         previous = self._user_of.pop(token, None)
         if previous is not None:
             self._tokens_of[previous].discard(token)

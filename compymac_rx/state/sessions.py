@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import reflex as rx
 from reflex.event import EventSpec
 
@@ -68,9 +70,10 @@ class SessionsState(ConfirmDelete, AuthState):
         rows = await off_loop(chats.list_sessions, user_id, archived=self.show_archived)
         self._show(rows, self.current_id)
 
-    def _touched(self, session_id: str, title: str) -> None:
-        """A message was sent there: it moves to the top, with its (maybe new) title."""
-        row = SessionPublic(session_id, title, False, utcnow())
+    def _touched(self, session_id: str, title: str, activity: datetime) -> None:
+        """A message was sent there at `activity`: it moves to the top, with its (maybe new)
+        title."""
+        row = SessionPublic(session_id, title, False, activity)
         if (rows := upsert(self._rows, row, archived_view=self.show_archived)) is not None:
             self._set_rows(rows)
 

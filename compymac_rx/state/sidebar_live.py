@@ -55,6 +55,8 @@ class UserDeliveries:
 
     def add(self, event: UserEvent) -> None:
         for token in user_tabs.tokens_for(event.user_id):
+            if user_tabs.is_copy(token, event):
+                continue
             self._pending.setdefault(token, []).append(event)
             if token not in self._tasks:
                 self._tasks[token] = asyncio.create_task(self._drain(token))

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 
 import pytest
 
@@ -30,6 +30,23 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if "tests/compose/" in str(item.fspath):
             item.add_marker(skip)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    """A failed test keeps what the stack logged meanwhile: later tests recreate containers (and
+    their logs with them). The whole log goes to .run/, its tail into the report CI prints."""
+    report: pytest.TestReport = yield
+    if ENABLED and report.when == "call" and report.failed:
+        since = f"{int(call.duration) + 30}s"
+        logs = compose("logs", "--no-color", "--timestamps", "--since", since, check=False)
+        RUN.mkdir(parents=True, exist_ok=True)
+        (RUN / f"failed-{item.name}.txt").write_text(logs)
+        tail = "\n".join(line[:400] for line in logs.splitlines()[-120:])
+        report.sections.append(("stack logs while it ran (last 120 lines)", tail))
+    return report
 
 
 @pytest.fixture(scope="session")

@@ -60,6 +60,11 @@ class AppBackend:
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self, timeout: float = 300) -> None:
+        self.launch()
+        self.wait_up(timeout)
+
+    def launch(self) -> None:
+        """Start the process without waiting for it (`wait_up` waits)."""
         with self.log.open("ab") as out:
             self.process = subprocess.Popen(
                 reflex_prod(self.port),
@@ -69,6 +74,9 @@ class AppBackend:
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
             )
+
+    def wait_up(self, timeout: float = 300) -> None:
+        assert self.process is not None
         wait_until_up(f"{self.url}/health", self.process, self.log, timeout=timeout)
         wait_until_up(f"{self.url}/signin", self.process, self.log, timeout=60)
 

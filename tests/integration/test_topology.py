@@ -36,7 +36,13 @@ from tests.e2e.helpers import (
 from tests.integration.apps import BIN, AppBackend
 from tests.integration.checks import assert_turn_intact
 from tests.integration.conftest import FAST_REAPER, WORKER_CMD, wait_for_log
-from tests.keycloak_server import CLIENT_ID, USER_PASSWORD, Keycloak, running_keycloak
+from tests.keycloak_server import (
+    CLIENT_ID,
+    USER_PASSWORD,
+    Keycloak,
+    realm_admin,
+    realm_settings,
+)
 from tests.services import Postgres, Redis, free_port, redis_server
 
 # `run seq 1 N` stores a tool record, then streams a summary of N lines: long enough to act in.
@@ -73,16 +79,18 @@ class Stack:
 
 
 @pytest.fixture(scope="module")
-def stack(postgres: Postgres, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+def stack(
+    postgres: Postgres, keycloak: Keycloak, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Stack]:
     folder = tmp_path_factory.mktemp("topology")
     port_a, port_b = free_port(), free_port()
+    # The run's Keycloak, with access tokens that outlast these tests: a refresh is not what
+    # they are about, and one while Redis or a backend is down would only add noise.
     with (
         redis_server(folder) as redis,
-        running_keycloak(
-            folder, app_url=f"http://localhost:{port_a}", access_token_seconds=300
-        ) as keycloak,
+        realm_settings(realm_admin(keycloak), accessTokenLifespan=300),
     ):
-        print(f"\nKeycloak ready in {keycloak.start_seconds:.1f} s")
+        keycloak.allow_app_url(f"http://localhost:{port_a}")
         keycloak.allow_app_url(f"http://localhost:{port_b}")
         key = base64.urlsafe_b64encode(secrets.token_bytes(32)).decode().rstrip("=")
         env = {
@@ -116,10 +124,13 @@ def stack(postgres: Postgres, tmp_path_factory: pytest.TempPathFactory) -> Itera
         b = AppBackend(folder / "b", env, "backend-b", port_b)
         built = Stack(env, redis, keycloak, a, b, [], folder)
         try:
+            # Both frontend builds and the workers' start-up overlap.
+            a.launch()
+            b.launch()
             built.start_worker("w1")
             built.start_worker("w2")
-            a.start()
-            b.start()
+            a.wait_up()
+            b.wait_up()
             yield built
         finally:
             a.stop()

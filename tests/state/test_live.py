@@ -11,12 +11,15 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 
-from compymac_rx.jobs.events import JobEvent
-from compymac_rx.state.live import Deliveries, LiveHub, hub
+from compymac_rx.chats.changes import SESSION, SESSION_DELETED, session_payload
+from compymac_rx.chats.models import SessionPublic
+from compymac_rx.jobs.events import JobEvent, UserEvent
+from compymac_rx.state.live import Deliveries, LiveHub, UserTabs, hub
 
 
 @dataclass
@@ -101,6 +104,25 @@ def test_the_hub_knows_what_a_tab_has_shown() -> None:
     assert not tabs.is_copy("a", event("s1", 1, job="j2"))  # another job starts afresh
     tabs.watch("a", "s1")  # reopened: the mark goes
     assert not tabs.is_copy("a", event("s1", 3))
+
+
+def test_a_tab_skips_the_announcement_of_the_change_it_shows_itself() -> None:
+    tabs = UserTabs()
+    sent_at = datetime(2026, 12, 2, 9, 30, tzinfo=UTC)
+    row = SessionPublic("s1", "Notes", False, sent_at)
+    announced = UserEvent("u1", SESSION, {"session": session_payload(row)})
+    tabs.shows("a", "s1", sent_at)  # not watching: nothing kept
+    assert not tabs.is_copy("a", announced)
+    tabs.watch("a", "u1")
+    tabs.watch("b", "u1")
+    tabs.shows("a", "s1", sent_at)
+    assert tabs.is_copy("a", announced)
+    assert not tabs.is_copy("b", announced)  # the user's other tab applies it
+    later = SessionPublic("s1", "Renamed", False, sent_at + timedelta(seconds=1))
+    assert not tabs.is_copy("a", UserEvent("u1", SESSION, {"session": session_payload(later)}))
+    assert not tabs.is_copy("a", UserEvent("u1", SESSION_DELETED, {"session_id": "s1"}))
+    tabs.forget("a")
+    assert not tabs.is_copy("a", announced)
 
 
 async def test_events_collect_while_a_batch_is_applied_and_go_in_one_update() -> None:

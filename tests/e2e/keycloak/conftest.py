@@ -3,26 +3,22 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
-from keycloak import KeycloakAdmin
 
 from tests.e2e.conftest import RunningApp, free_port, run_app
 from tests.keycloak_server import (
-    ADMIN_PASSWORD,
-    ADMIN_USER,
+    ACCESS_TOKEN_SECONDS,
     CLIENT_ID,
-    REALM,
     Keycloak,
-    running_keycloak,
+    realm_admin,
+    realm_settings,
 )
 from tests.mail import SmtpCapture
 
-# Short, so that the tests see the app refresh tokens without asking anyone to sign in again.
-ACCESS_TOKEN_SECONDS = 15
+__all__ = ["ACCESS_TOKEN_SECONDS", "KeycloakApp", "realm_admin", "realm_settings"]
 
 
 @dataclass
@@ -36,51 +32,27 @@ class KeycloakApp:
 
 
 @pytest.fixture(scope="session")
-def keycloak_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KeycloakApp]:
-    work = tmp_path_factory.mktemp("keycloak")
-    port = free_port()
-    app_url = f"http://localhost:{port}"
-    with running_keycloak(
-        work, app_url=app_url, access_token_seconds=ACCESS_TOKEN_SECONDS
-    ) as keycloak:
-        print(f"\nKeycloak ready in {keycloak.start_seconds:.1f} s")
-        env = {
-            "IDENTITY_PROVIDER": "keycloak",
-            "OIDC_ISSUER": keycloak.issuer,
-            "OIDC_CLIENT_ID": CLIENT_ID,
-            "OIDC_CLIENT_SECRET": keycloak.client_secret,
-            "OIDC_DISPLAY_NAME": "Keycloak",
-            "OIDC_REFRESH_MARGIN_SECONDS": "3",
-            # Its own build folder: the local-provider app of tests/e2e may be serving .web.
-            "REFLEX_WEB_WORKDIR": str(work / "web"),
-        }
-        data_dir = work / "data"
-        data_dir.mkdir()
-        with run_app(data_dir, port, env) as app:
-            yield KeycloakApp(app, keycloak)
-
-
-def realm_admin(keycloak: Keycloak, realm: str = REALM) -> KeycloakAdmin:
-    """python-keycloak's admin client on `realm`, signed in as the bootstrap admin (master)."""
-    return KeycloakAdmin(
-        server_url=keycloak.base_url,
-        username=ADMIN_USER,
-        password=ADMIN_PASSWORD,
-        realm_name=realm,
-        user_realm_name="master",
-    )
-
-
-@contextmanager
-def realm_settings(admin: KeycloakAdmin, **changes: Any) -> Iterator[None]:
-    """Realm attributes changed for one test (the session's Keycloak is shared), then put back
-    as they were."""
-    before = admin.get_realm(REALM)
-    admin.update_realm(REALM, changes)
-    try:
-        yield
-    finally:
-        admin.update_realm(REALM, {key: before.get(key) for key in changes})
+def keycloak_app(
+    keycloak: Keycloak, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[KeycloakApp]:
+    """The app on the URL the realm import names, so back-channel logout reaches it."""
+    work = tmp_path_factory.mktemp("keycloak-app")
+    port = urlsplit(keycloak.app_url).port
+    assert port is not None
+    env = {
+        "IDENTITY_PROVIDER": "keycloak",
+        "OIDC_ISSUER": keycloak.issuer,
+        "OIDC_CLIENT_ID": CLIENT_ID,
+        "OIDC_CLIENT_SECRET": keycloak.client_secret,
+        "OIDC_DISPLAY_NAME": "Keycloak",
+        "OIDC_REFRESH_MARGIN_SECONDS": "3",
+        # Its own build folder: the local-provider app of tests/e2e may be serving .web.
+        "REFLEX_WEB_WORKDIR": str(work / "web"),
+    }
+    data_dir = work / "data"
+    data_dir.mkdir()
+    with run_app(data_dir, port, env) as app:
+        yield KeycloakApp(app, keycloak)
 
 
 @pytest.fixture
