@@ -19,6 +19,9 @@ def test_each_shortcut_and_none_while_typing(browser: Browser, app_server: Runni
     sign_up(page, app_server, unique_email("keys"))
     composer = page.get_by_label("Message", exact=True)
     help_dialog = page.get_by_test_id("shortcuts-dialog")
+    # The keys are wired by a script the page loads after it hydrates: a key pressed before
+    # that is lost (as a person's would be, in the same few milliseconds).
+    page.wait_for_function("() => window.__shortcutsWired === true", timeout=TIMEOUT)
 
     # "?" opens the list; Esc closes it.
     page.keyboard.press("?")
