@@ -253,18 +253,24 @@ def browser(playwright: Playwright) -> Iterator[Browser]:
 
 
 # The run's Keycloak, launched as soon as the collected tests show one is needed: it boots
-# (the better part of a minute) beside the tests that come before its first user.
+# (the better part of a minute) beside the tests that come before its first user. A launch
+# that fails (Keycloak not installed) fails those tests only, with its reason.
 _keycloak_boot: KeycloakBoot | None = None
+_keycloak_error: RuntimeError | None = None
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:
-    global _keycloak_boot
+    global _keycloak_boot, _keycloak_error
     needed = any("keycloak" in getattr(item, "fixturenames", ()) for item in session.items)
     if needed and _keycloak_boot is None and not session.config.option.collectonly:
         work = Path(tempfile.mkdtemp(prefix="compymac-keycloak-"))
         app_url = f"http://localhost:{lasting_port()}"
         boot = KeycloakBoot(work, app_url=app_url, access_token_seconds=ACCESS_TOKEN_SECONDS)
-        _keycloak_boot = boot.launch()
+        _keycloak_boot = boot
+        try:
+            boot.launch()
+        except RuntimeError as error:
+            _keycloak_error = error
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
@@ -278,6 +284,8 @@ def keycloak() -> Keycloak:
     """One Keycloak for the run, shared by tests/e2e/keycloak and tests/integration. Its realm
     import names the URL of the Keycloak app (tests/e2e/keycloak); other apps add theirs with
     `allow_app_url`. Stopped when the run ends."""
+    if _keycloak_error is not None:
+        raise _keycloak_error
     assert _keycloak_boot is not None, "launched at collection for every test that asks"
     kc = _keycloak_boot.ready()
     print(f"\nKeycloak ready {kc.start_seconds:.1f} s after its launch")
