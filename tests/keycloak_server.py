@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
 import subprocess
 import time
 from collections.abc import Iterator
@@ -23,6 +22,7 @@ import httpx
 from keycloak import KeycloakAdmin
 
 from tests.e2e.conftest import wait_until_up
+from tests.services import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 KEYCLOAK_VERSION = "26.5.6"
@@ -38,12 +38,6 @@ USER_PASSWORD = "correct horse battery"
 # Short, so that tests see the app refresh tokens without waiting long; a test that must not
 # see a refresh raises it for its duration (`realm_settings`).
 ACCESS_TOKEN_SECONDS = 10
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @dataclass

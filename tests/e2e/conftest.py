@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -18,7 +17,7 @@ import pytest
 
 from compymac_rx.ops.loopwatch import STALL_MARK
 from tests.fake_openai import FakeOpenAI
-from tests.services import Postgres, Redis
+from tests.services import Postgres, Redis, free_port
 
 if TYPE_CHECKING:
     from tests.integration.apps import AppBackend
@@ -34,12 +33,6 @@ CHROMIUM_ARGS = [
     "--no-first-run",
     "--disable-quic",
 ]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def wait_until_up(

@@ -1,4 +1,4 @@
-"""The app with IDENTITY_PROVIDER=keycloak against a real Keycloak (started for the session)."""
+"""The app with IDENTITY_PROVIDER=keycloak against the run's real Keycloak (tests/conftest.py)."""
 
 from __future__ import annotations
 
@@ -9,16 +9,8 @@ from urllib.parse import urlsplit
 import pytest
 
 from tests.e2e.conftest import RunningApp, free_port, run_app
-from tests.keycloak_server import (
-    ACCESS_TOKEN_SECONDS,
-    CLIENT_ID,
-    Keycloak,
-    realm_admin,
-    realm_settings,
-)
+from tests.keycloak_server import CLIENT_ID, Keycloak, realm_admin, realm_settings
 from tests.mail import SmtpCapture
-
-__all__ = ["ACCESS_TOKEN_SECONDS", "KeycloakApp", "realm_admin", "realm_settings"]
 
 
 @dataclass

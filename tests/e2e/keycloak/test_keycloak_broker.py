@@ -15,10 +15,10 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from tests.e2e.helpers import TIMEOUT, expect_signed_in
-from tests.e2e.keycloak.conftest import KeycloakApp, realm_admin
+from tests.e2e.keycloak.conftest import KeycloakApp
 from tests.e2e.keycloak.test_keycloak_flows import open_keycloak_form, sign_out
 from tests.e2e.keycloak.test_keycloak_signin import unique_email
-from tests.keycloak_server import REALM, USER_PASSWORD
+from tests.keycloak_server import REALM, USER_PASSWORD, realm_admin
 
 UPSTREAM = "upstream"
 UPSTREAM_NAME = "Upstream ID"

@@ -12,9 +12,9 @@ import pyotp
 from playwright.sync_api import Browser, Page, expect
 
 from tests.e2e.helpers import TIMEOUT, expect_signed_in, sign_in_through_keycloak
-from tests.e2e.keycloak.conftest import KeycloakApp, realm_admin, realm_settings
+from tests.e2e.keycloak.conftest import KeycloakApp
 from tests.e2e.keycloak.test_keycloak_signin import unique_email
-from tests.keycloak_server import USER_PASSWORD
+from tests.keycloak_server import USER_PASSWORD, realm_admin, realm_settings
 from tests.mail import SmtpCapture
 from tests.waiting import wait_until
 

@@ -16,8 +16,8 @@ from tests.e2e.helpers import (
     send_and_wait,
     sign_in_through_keycloak,
 )
-from tests.e2e.keycloak.conftest import ACCESS_TOKEN_SECONDS, KeycloakApp
-from tests.keycloak_server import USER_PASSWORD
+from tests.e2e.keycloak.conftest import KeycloakApp
+from tests.keycloak_server import ACCESS_TOKEN_SECONDS, USER_PASSWORD
 
 _numbers = itertools.count(1)
 
